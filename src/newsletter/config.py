@@ -1,0 +1,261 @@
+"""Read newsletter.toml into frozen dataclasses, reporting every problem at once."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError, Problem
+
+CONFIG_NAME = "newsletter.toml"
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str
+    url: str
+    description: str = ""
+    language: str = "en"
+    timezone: str = "UTC"
+    author: str = ""
+    icon: str = ""
+    page_size: int = 10
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    from_: str
+    reply_to: str = ""
+    unsubscribe_url: str = ""
+    unsubscribe_mailto: str = ""
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 587
+    security: str = "starttls"
+    username: str = ""
+    password_env: str = "NEWSLETTER_SMTP_PASSWORD"
+    rate: float = 10.0
+
+
+@dataclass(frozen=True)
+class SubscribersConfig:
+    file: str = "subscribers.csv"
+    unsubscribed: str = ""
+
+
+@dataclass(frozen=True)
+class FeedsConfig:
+    limit: int = 20
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    site: SiteConfig
+    email: EmailConfig | None = None
+    smtp: SmtpConfig | None = None
+    subscribers: SubscribersConfig | None = None
+    feeds: FeedsConfig = FeedsConfig()
+
+    @property
+    def path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+
+_SECTIONS: dict[str, type] = {
+    "site": SiteConfig,
+    "email": EmailConfig,
+    "smtp": SmtpConfig,
+    "subscribers": SubscribersConfig,
+    "feeds": FeedsConfig,
+}
+_REQUIRED_SECTIONS = {"site"}
+_SECURITY_CHOICES = ("starttls", "ssl", "none")
+
+
+def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
+    """Return ' (did you mean 'x'?)' when *name* looks like a typo of one of *choices*."""
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def find_key_line(text: str, key: str, section: str | None = None) -> int | None:
+    """Return the 1-based line where *key* is set (inside [section] when given), if it can be found."""
+    current: str | None = None
+    pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*[=:]""")
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = re.match(r"^\s*\[([^\]]+)\]", line)
+        if header:
+            current = header.group(1).strip()
+            if section is None and current == key:
+                return number
+            continue
+        if (section is None or current == section) and pattern.match(line):
+            return number
+    return None
+
+
+def _field_name(key: str) -> str:
+    return "from_" if key == "from" else key
+
+
+def _key_name(field: str) -> str:
+    return field.rstrip("_")
+
+
+def _check_type(value: Any, annotation: str) -> str | None:
+    """Return what was expected when *value* does not fit the field's annotation."""
+    if annotation.startswith("str"):
+        return None if isinstance(value, str) else "a string"
+    if annotation == "int":
+        return None if isinstance(value, int) and not isinstance(value, bool) else "a whole number"
+    if annotation == "float":
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return None if ok else "a number"
+    if annotation == "bool":
+        return None if isinstance(value, bool) else "true or false"
+    raise AssertionError(f"unhandled annotation {annotation}")
+
+
+def _build_section(name: str, raw: Any, text: str, path: Path, problems: list[Problem]) -> Any:
+    cls = _SECTIONS[name]
+    line_of_section = find_key_line(text, name)
+    if not isinstance(raw, dict):
+        problems.append(Problem(path, "expected a table like [name]", line_of_section, name))
+        return None
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    keys = [_key_name(f) for f in fields]
+    values: dict[str, Any] = {}
+    ok = True
+    for key, value in raw.items():
+        line = find_key_line(text, key, name)
+        field = fields.get(_field_name(key))
+        if field is None:
+            problems.append(
+                Problem(path, f"unknown key{suggest(key, keys)}; known keys: {', '.join(keys)}",
+                        line, f"{name}.{key}")
+            )
+            ok = False
+            continue
+        expected = _check_type(value, str(field.type))
+        if expected:
+            problems.append(Problem(path, f"expected {expected}, got {value!r}", line, f"{name}.{key}"))
+            ok = False
+            continue
+        if isinstance(value, str) and ("\n" in value or "\r" in value):
+            problems.append(Problem(path, "must be a single line", line, f"{name}.{key}"))
+            ok = False
+            continue
+        values[field.name] = float(value) if str(field.type) == "float" else value
+    missing = [f.name for f in fields.values() if f.default is dataclasses.MISSING and f.name not in values]
+    for field_name in missing:
+        if field_name not in {_field_name(key) for key in raw}:
+            problems.append(Problem(path, "is required", line_of_section, f"{name}.{_key_name(field_name)}"))
+        ok = False
+    if missing:
+        return None
+    section = cls(**values)
+    for problem in _validate(name, section, text, path):
+        problems.append(problem)
+        ok = False
+    return section if ok else None
+
+
+def _validate(name: str, section: Any, text: str, path: Path) -> list[Problem]:
+    """Check values whose type is right but whose content may not be."""
+    problems: list[Problem] = []
+
+    def bad(key: str, message: str) -> None:
+        problems.append(Problem(path, message, find_key_line(text, key, name), f"{name}.{key}"))
+
+    if isinstance(section, SiteConfig):
+        parts = urlsplit(section.url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            bad("url", f"expected an absolute http(s) URL like 'https://example.com/news/', got {section.url!r}")
+        elif parts.query or parts.fragment:
+            bad("url", "must not have a query or fragment")
+        try:
+            ZoneInfo(section.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            bad("timezone", f"unknown time zone {section.timezone!r}; use an IANA name like 'Europe/Prague'")
+        if section.page_size < 1:
+            bad("page_size", "must be at least 1")
+        if not section.title.strip():
+            bad("title", "must not be empty")
+    elif isinstance(section, SmtpConfig):
+        if section.security not in _SECURITY_CHOICES:
+            bad("security", f"expected one of {', '.join(_SECURITY_CHOICES)}, got {section.security!r}")
+        if not 0 < section.port < 65536:
+            bad("port", f"expected a port number from 1 to 65535, got {section.port}")
+        if section.rate <= 0:
+            bad("rate", "must be more than 0 messages per second")
+    elif isinstance(section, EmailConfig):
+        if "@" not in section.from_:
+            bad("from", f"expected an address like 'Jana Novak <news@example.com>', got {section.from_!r}")
+        if section.unsubscribe_url and urlsplit(section.unsubscribe_url).scheme != "https":
+            bad("unsubscribe_url", "must be an https:// URL (mail clients' one-click unsubscribe needs it)")
+    elif isinstance(section, FeedsConfig):
+        if section.limit < 1:
+            bad("limit", "must be at least 1")
+    return problems
+
+
+def load_config(root: Path) -> Config:
+    """Read and validate ``root/newsletter.toml``."""
+    path = root / CONFIG_NAME
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found; run 'newsletter init' to create a newsletter here, "
+                          "or pass --dir to point at one") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        match = re.search(r"at line (\d+)", str(error))
+        line = f":{match.group(1)}" if match else ""
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
+        raise ConfigError(f"{path}{line}: not valid TOML: {message}") from None
+
+    problems: list[Problem] = []
+    sections: dict[str, Any] = {}
+    for name, raw in data.items():
+        if name not in _SECTIONS:
+            problems.append(Problem(path, f"unknown section{suggest(name, list(_SECTIONS))}; "
+                                          f"known sections: {', '.join(_SECTIONS)}",
+                                    find_key_line(text, name), f"[{name}]"))
+            continue
+        sections[name] = _build_section(name, raw, text, path, problems)
+    for name in sorted(_REQUIRED_SECTIONS - set(data)):
+        problems.append(Problem(path, "is required", None, f"[{name}]"))
+    if problems:
+        raise ConfigError(problems=problems)
+
+    site = sections["site"]
+    if not site.url.endswith("/"):
+        site = dataclasses.replace(site, url=site.url + "/")
+    return Config(
+        root=root,
+        site=site,
+        email=sections.get("email"),
+        smtp=sections.get("smtp"),
+        subscribers=sections.get("subscribers"),
+        feeds=sections.get("feeds") or FeedsConfig(),
+    )

@@ -1,0 +1,169 @@
+"""The email of an issue: inlined HTML (premailer, imported only here), plain text, MIME message."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+from pathlib import PurePosixPath
+from urllib.parse import quote, urlsplit
+
+import jinja2
+from markupsafe import Markup
+from premailer import Premailer
+
+from .config import Config
+from .errors import Problem
+from .markdown import code_css
+from .markup import absolute_url, html_to_text, make_mail_safe, rewrite_urls
+from .render import render_template
+from .site import Entry, Output, Site
+
+GMAIL_CLIP_BYTES = 102 * 1024
+UNSUBSCRIBE_PLACEHOLDER = "{unsubscribe_url}"
+SAMPLE_RECIPIENT = "subscriber@example.com"
+# Invisible characters after the preheader keep mail clients from filling the inbox preview
+# with the start of the body.
+_PREHEADER_PADDING = Markup("&#847;&zwnj;&nbsp;" * 40)
+
+
+@dataclass(frozen=True)
+class EmailParts:
+    """An issue's email, the same for every recipient until placeholders are filled."""
+
+    entry: Entry
+    subject: str
+    html: str
+    text: str
+    warnings: tuple[Problem, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.html.encode("utf-8"))
+
+
+def _inline(html: str) -> str:
+    premailer = Premailer(
+        html,
+        cssutils_logging_level=logging.CRITICAL,
+        disable_validation=True,
+        allow_network=False,
+        remove_classes=False,
+        strip_important=False,
+        preserve_internal_links=True,
+        keep_style_tags=False,
+    )
+    return premailer.transform()
+
+
+def render_email(site: Site, entry: Entry, env: jinja2.Environment) -> EmailParts:
+    """Render one issue's email HTML (styles inlined, links absolute) and its plain-text part."""
+    warnings: list[Problem] = []
+    safe = make_mail_safe(entry.body.html)
+    for what in safe.removed:
+        warnings.append(Problem(entry.post.display_path, f"removed {what} from the email: mail clients block it"))
+    body = rewrite_urls(safe.html, lambda url: absolute_url(url, site.url))
+    light, _dark = code_css(".highlight")
+    css = render_template(env, "email.css") + "\n" + light
+    page = render_template(env, "email.html", site=site.config.site, entry=entry, body=Markup(body),
+                           css=Markup(css), unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,
+                           preheader_padding=_PREHEADER_PADDING)
+    html = _inline(page)
+    size = len(html.encode("utf-8"))
+    if size > GMAIL_CLIP_BYTES:
+        warnings.append(Problem(entry.post.display_path, f"the email is {size / 1024:.0f} KB; Gmail clips "
+                                "messages over 102 KB behind a 'View entire message' link"))
+    text_body, links = html_to_text(body, site.url)
+    text = render_template(env, "email.txt", site=site.config.site, entry=entry, body=text_body,
+                           links=links, unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER)
+    return EmailParts(entry=entry, subject=entry.post.title, html=html, text=text, warnings=tuple(warnings))
+
+
+def sender(config: Config) -> str:
+    """The From address: [email] from, else one made from the site's author and host."""
+    if config.email is not None:
+        return config.email.from_
+    host = urlsplit(config.site.url).hostname or "localhost"
+    name = config.site.author or config.site.title
+    return str(Address(display_name=name, username="newsletter", domain=host))
+
+
+def unsubscribe_url(config: Config, recipient: str, token: str = "") -> str:
+    """The https unsubscribe URL for one recipient, or '' when none is configured."""
+    if config.email is None or not config.email.unsubscribe_url:
+        return ""
+    return config.email.unsubscribe_url.replace("{email}", quote(recipient, safe="@")).replace(
+        "{token}", quote(token))
+
+
+def list_unsubscribe(config: Config, recipient: str, token: str = "") -> str:
+    """The List-Unsubscribe header value (mailto and/or https), or '' when none is configured."""
+    targets = []
+    if config.email is not None and config.email.unsubscribe_mailto:
+        targets.append(f"<mailto:{config.email.unsubscribe_mailto}?subject=unsubscribe>")
+    url = unsubscribe_url(config, recipient, token)
+    if url:
+        targets.append(f"<{url}>")
+    return ", ".join(targets)
+
+
+def fill_placeholders(text: str, unsubscribe: str) -> str:
+    """Fill the per-recipient placeholders of an issue's HTML or text."""
+    return text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe)
+
+
+def build_message(config: Config, parts: EmailParts, *, to: str, message_id: str, date: datetime,
+                  token: str = "", subject_prefix: str = "") -> EmailMessage:
+    """Assemble the multipart/alternative message one recipient receives."""
+    address = parseaddr(to)[1] or to
+    url = unsubscribe_url(config, address, token)
+    mailto = config.email.unsubscribe_mailto if config.email is not None else ""
+    # With no unsubscribe endpoint configured, a reply to the sender is the way out.
+    unsubscribe = url or f"mailto:{mailto or parseaddr(sender(config))[1]}?subject=unsubscribe"
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender(config)
+    message["To"] = to
+    message["Subject"] = subject_prefix + parts.subject
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = message_id
+    if config.email is not None and config.email.reply_to:
+        message["Reply-To"] = config.email.reply_to
+    header = list_unsubscribe(config, address, token)
+    if header:
+        message["List-Unsubscribe"] = header
+        if url:
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(fill_placeholders(parts.text, unsubscribe), cte="quoted-printable")
+    message.add_alternative(fill_placeholders(parts.html, unsubscribe), subtype="html", cte="quoted-printable")
+    for part in message.iter_parts():
+        del part["MIME-Version"]
+    # A boundary derived from the content keeps the built .eml byte-identical across builds.
+    digest = hashlib.sha256((parts.text + parts.html + to).encode("utf-8")).hexdigest()[:24]
+    message.set_boundary(f"=_{digest}")
+    return message
+
+
+def sample_message_id(config: Config, entry: Entry) -> str:
+    host = urlsplit(config.site.url).hostname or "localhost"
+    return f"<{entry.slug}.{entry.post.date:%Y%m%d}@{host}>"
+
+
+def email_outputs(site: Site, env: jinja2.Environment) -> tuple[list[Output], list[Problem]]:
+    """email/<slug>.html, .txt and .eml for every built issue, and the warnings they raised."""
+    outputs: list[Output] = []
+    warnings: list[Problem] = []
+    for entry in site.entries:
+        parts = render_email(site, entry, env)
+        warnings.extend(parts.warnings)
+        message = build_message(site.config, parts, to=f"Subscriber <{SAMPLE_RECIPIENT}>",
+                                message_id=sample_message_id(site.config, entry), date=entry.post.date)
+        folder = PurePosixPath("email")
+        outputs.append(Output(folder / f"{entry.slug}.html", parts.html.encode("utf-8")))
+        outputs.append(Output(folder / f"{entry.slug}.txt", parts.text.encode("utf-8")))
+        outputs.append(Output(folder / f"{entry.slug}.eml", message.as_bytes()))
+    return outputs, warnings

@@ -1,0 +1,57 @@
+"""Errors the library raises for problems in a user's own input.
+
+Every error a user can fix is a ``NewsletterError``; the CLI prints its message (one line per
+problem) and exits 1. Anything else is a bug and keeps its traceback.
+
+    NewsletterError
+    ├── ConfigError      newsletter.toml is missing, unreadable or invalid
+    ├── PostError        one or more posts are invalid (all problems reported together)
+    ├── TemplateError    a template does not parse or uses an unknown variable
+    └── BuildError       the outputs could not be written
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or worth a warning) in one file, at one line where there is one."""
+
+    path: Path | str
+    message: str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
+        what = f"{self.field}: {self.message}" if self.field else self.message
+        return f"{where}: {what}"
+
+
+class NewsletterError(Exception):
+    """A problem in the user's input; its message is fit to show as it is."""
+
+    def __init__(self, message: str | None = None, problems: list[Problem] | None = None) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems or ())
+        if message is None:
+            message = "\n".join(str(problem) for problem in self.problems)
+        super().__init__(message)
+
+
+class ConfigError(NewsletterError):
+    """newsletter.toml is missing, unreadable or invalid."""
+
+
+class PostError(NewsletterError):
+    """One or more posts are invalid."""
+
+
+class TemplateError(NewsletterError):
+    """A template does not parse or refers to something that does not exist."""
+
+
+class BuildError(NewsletterError):
+    """The outputs could not be written."""

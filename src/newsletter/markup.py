@@ -1,0 +1,279 @@
+"""Rework rendered HTML: make links absolute or page-relative, make it safe for mail, turn it into text.
+
+The only module that imports lxml directly (premailer uses it too, in ``emails``).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import lxml.html
+from lxml.html import HtmlElement
+
+URL_ATTRIBUTES = ("href", "src", "poster", "cite")
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+_EVENT_ATTRIBUTE = re.compile(r"^on", re.IGNORECASE)
+_REMOVED_IN_MAIL = ("script", "form", "object", "embed", "noscript", "button", "select", "textarea")
+
+
+def is_site_relative(url: str) -> bool:
+    """True for a link into the site itself, like ``static/a.png`` or ``/other-post/``."""
+    url = url.strip()
+    return bool(url) and not (url.startswith(("#", "//", "{")) or _SCHEME.match(url))
+
+
+def site_path(url: str) -> str:
+    """Normalise a site-relative link to a path from the site's root (``../static/a.png`` → ``static/a.png``)."""
+    path = url.strip()
+    while path.startswith(("/", "./", "../")):
+        path = path.removeprefix("/").removeprefix("./").removeprefix("../")
+    return path
+
+
+def absolute_url(url: str, site_url: str) -> str:
+    """Make a site-relative link absolute against *site_url*; leave every other link as it is."""
+    return site_url + site_path(url) if is_site_relative(url) else url
+
+
+def page_relative_url(url: str, depth: int) -> str:
+    """Make a site-relative link relative to a page *depth* folders below the site's root."""
+    return "../" * depth + site_path(url) if is_site_relative(url) else url
+
+
+def _fragment(html: str) -> HtmlElement:
+    return lxml.html.fragment_fromstring(html or "<p></p>", create_parent="div")
+
+
+def _serialize(root: HtmlElement) -> str:
+    # Serialise the wrapper and strip its tags, so text before the first child is kept.
+    html = lxml.html.tostring(root, encoding="unicode")
+    return html[len("<div>") : -len("</div>")]
+
+
+def _map_srcset(value: str, mapper: Callable[[str], str]) -> str:
+    candidates = []
+    for candidate in value.split(","):
+        pieces = candidate.strip().split(None, 1)
+        if pieces:
+            pieces[0] = mapper(pieces[0])
+            candidates.append(" ".join(pieces))
+    return ", ".join(candidates)
+
+
+def _rewrite(root: HtmlElement, mapper: Callable[[str], str]) -> None:
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for attribute in URL_ATTRIBUTES:
+            value = element.get(attribute)
+            if value is not None:
+                element.set(attribute, mapper(value))
+        srcset = element.get("srcset")
+        if srcset is not None:
+            element.set("srcset", _map_srcset(srcset, mapper))
+
+
+def rewrite_urls(html: str, mapper: Callable[[str], str]) -> str:
+    """Apply *mapper* to every href, src and srcset URL in an HTML fragment or document."""
+    if html.lstrip().lower().startswith(("<!doctype", "<html")):
+        document = lxml.html.document_fromstring(html)
+        _rewrite(document, mapper)
+        return lxml.html.tostring(document, encoding="unicode", doctype="<!DOCTYPE html>")
+    root = _fragment(html)
+    _rewrite(root, mapper)
+    return _serialize(root)
+
+
+@dataclass(frozen=True)
+class MailSafety:
+    html: str
+    removed: tuple[str, ...]
+
+
+def _link_for_iframe(iframe: HtmlElement) -> HtmlElement:
+    src = iframe.get("src", "")
+    link = lxml.html.Element("a", href=src)
+    link.text = iframe.get("title") or src
+    paragraph = lxml.html.Element("p")
+    paragraph.append(link)
+    paragraph.tail = iframe.tail
+    return paragraph
+
+
+def make_mail_safe(html: str) -> MailSafety:
+    """Remove what mail clients block or that could run code; iframes become links.
+
+    Returns the cleaned fragment and a description of each thing removed.
+    """
+    root = _fragment(html)
+    removed: list[str] = []
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str):
+            continue
+        tag = element.tag.lower()
+        for name in list(element.attrib):
+            value = element.get(name, "")
+            if _EVENT_ATTRIBUTE.match(name):
+                del element.attrib[name]
+                removed.append(f"{name} attribute on <{tag}>")
+            elif name in URL_ATTRIBUTES and value.strip().lower().startswith(("javascript:", "vbscript:")):
+                del element.attrib[name]
+                removed.append(f"{value.split(':')[0]}: link on <{tag}>")
+        if tag == "iframe":
+            element.getparent().replace(element, _link_for_iframe(element))
+            removed.append("<iframe> (turned into a link)")
+        elif tag == "input" and element.get("type") == "checkbox":
+            mark = "☑ " if element.get("checked") is not None else "☐ "
+            parent = element.getparent()
+            previous = element.getprevious()
+            text = mark + (element.tail or "")
+            if previous is not None:
+                previous.tail = (previous.tail or "") + text
+            else:
+                parent.text = (parent.text or "") + text
+            parent.remove(element)
+        elif tag in _REMOVED_IN_MAIL or tag == "input":
+            element.drop_tree()
+            removed.append(f"<{tag}>")
+    return MailSafety(_serialize(root), tuple(removed))
+
+
+# --- plain text -------------------------------------------------------------------------------
+
+_BLOCK_TAGS = {"p", "div", "section", "figure", "figcaption", "table", "blockquote", "pre", "ul", "ol",
+               "h1", "h2", "h3", "h4", "h5", "h6", "hr", "dl", "dt", "dd", "header", "footer", "article"}
+WIDTH = 72
+
+
+class _TextWriter:
+    def __init__(self, base_url: str) -> None:
+        self.links: list[str] = []
+        self.base_url = base_url
+
+    def link_number(self, href: str) -> int:
+        if href not in self.links:
+            self.links.append(href)
+        return self.links.index(href) + 1
+
+    def inline(self, element: HtmlElement) -> str:
+        """Text of an element's inline content, links as 'text [n]'."""
+        parts = [element.text or ""]
+        for child in element:
+            parts.append(self.inline_child(child))
+            parts.append(child.tail or "")
+        return "".join(parts)
+
+    def inline_child(self, child: HtmlElement) -> str:
+        if not isinstance(child.tag, str):
+            return ""
+        tag = child.tag.lower()
+        classes = child.get("class") or ""
+        if tag == "br":
+            return "\n"
+        if tag == "img":
+            alt = child.get("alt", "").strip()
+            return f"[image: {alt}]" if alt else "[image]"
+        if tag == "a" and "footnote-backref" in classes:
+            return ""
+        if tag == "a" and child.get("href") and not child.get("href", "").startswith("#"):
+            text = self.inline(child).strip()
+            href = absolute_url(child.get("href", ""), self.base_url)
+            return href if text == href or not text else f"{text} [{self.link_number(href)}]"
+        if tag == "sup" and "footnote-ref" in classes:
+            return f"[^{child.text_content().strip('[]')}]"
+        if tag in _BLOCK_TAGS or tag in ("li", "tr"):
+            return "\n" + self.inline(child) + "\n"
+        return self.inline(child)
+
+    def blocks(self, element: HtmlElement, indent: str = "") -> list[str]:
+        """Render an element's content as paragraphs; runs of inline content make one paragraph."""
+        out: list[str] = []
+        run = [element.text or ""]
+
+        def flush() -> None:
+            text = "".join(run)
+            if text.strip():
+                out.append(self.wrap(text, indent))
+            run.clear()
+
+        for child in element:
+            if isinstance(child.tag, str) and (child.tag.lower() in _BLOCK_TAGS or child.tag.lower() == "img"
+                                               and element.tag in ("figure", "div", "section")):
+                flush()
+                out.extend(self.block(child, indent))
+            else:
+                run.append(self.inline_child(child))
+            run.append(child.tail or "")
+        flush()
+        return out
+
+    def wrap(self, text: str, indent: str = "", first: str | None = None) -> str:
+        lines = []
+        for piece in text.split("\n"):
+            piece = " ".join(piece.split())
+            if piece:
+                lines.append(textwrap.fill(piece, WIDTH, initial_indent=first if first is not None and not lines
+                                           else indent, subsequent_indent=indent,
+                                           break_long_words=False, break_on_hyphens=False))
+        return "\n".join(lines)
+
+    def block(self, element: HtmlElement, indent: str) -> list[str]:
+        tag = element.tag.lower()
+        if tag in ("h1", "h2"):
+            text = " ".join(self.inline(element).split())
+            return [f"{indent}{text}\n{indent}{('=' if tag == 'h1' else '-') * len(text)}"]
+        if tag in ("h3", "h4", "h5", "h6"):
+            return [f"{indent}{'#' * int(tag[1])} {' '.join(self.inline(element).split())}"]
+        if tag == "pre":
+            code = element.text_content().rstrip("\n")
+            return ["\n".join(f"{indent}    {line}" if line else "" for line in code.split("\n"))]
+        if tag in ("ul", "ol"):
+            items = []
+            for number, item in enumerate(element.findall("li"), start=1):
+                marker = f"{number}. " if tag == "ol" else "- "
+                items.append(self.list_item(item, indent, marker))
+            return ["\n".join(items)]
+        if tag == "blockquote":
+            inner = self.blocks(element)
+            return ["\n".join(f"{indent}> {line}".rstrip() for line in "\n\n".join(inner).split("\n"))]
+        if tag == "hr":
+            return [] if "footnotes-sep" in (element.get("class") or "") else [f"{indent}---"]
+        if tag == "table":
+            rows = []
+            for row in element.iter("tr"):
+                cells = [" ".join(self.inline(cell).split()) for cell in row if isinstance(cell.tag, str)]
+                rows.append(indent + " | ".join(cells))
+            return ["\n".join(rows)]
+        if tag in ("div", "section", "figure", "article", "header", "footer", "dl"):
+            return self.blocks(element, indent)
+        if tag in ("style", "script", "head", "title"):
+            return []
+        if tag == "img":
+            return [indent + self.inline_child(element)]
+        return [self.wrap(self.inline(element), indent)] if self.inline(element).strip() else []
+
+    def list_item(self, item: HtmlElement, indent: str, marker: str) -> str:
+        inner_indent = indent + " " * len(marker)
+        nested_tags = ("ul", "ol", "p", "pre", "blockquote", "div")
+        has_blocks = any(isinstance(c.tag, str) and c.tag.lower() in nested_tags for c in item)
+        if not has_blocks:
+            return self.wrap(self.inline(item), inner_indent, first=indent + marker)
+        paragraphs = self.blocks(item, inner_indent)
+        if not paragraphs:
+            return indent + marker.rstrip()
+        first = paragraphs[0]
+        paragraphs[0] = indent + marker + first[len(inner_indent):]
+        return "\n".join(paragraphs)
+
+
+def html_to_text(html: str, base_url: str) -> tuple[str, list[str]]:
+    """Turn an HTML fragment into readable plain text; links become numbered references.
+
+    Returns the text and the list of link URLs, numbered from 1 in the order they appear.
+    """
+    writer = _TextWriter(base_url)
+    paragraphs = writer.blocks(_fragment(html))
+    return "\n\n".join(p for p in paragraphs if p.strip()), writer.links

@@ -1,0 +1,332 @@
+"""Read posts/*.md into validated ``Post`` values.
+
+A post is Markdown with YAML (``---``) or TOML (``+++``) front matter. Every problem in every post
+is collected and raised together as one ``PostError``; text that XML or mail headers cannot carry
+is removed with a warning.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import frontmatter
+import yaml
+
+from .config import Config, find_key_line, suggest
+from .errors import PostError, Problem
+
+POSTS_DIR = "posts"
+KNOWN_KEYS = (
+    "title", "date", "summary", "tags", "slug", "draft", "author", "image",
+    "preheader", "updated", "id", "feed",
+)
+REQUIRED_KEYS = ("title", "date")
+FEED_MODES = ("full", "summary")
+# Top-level names in the output folder that a post's slug must not take.
+RESERVED_SLUGS = frozenset({"email", "tags", "page", "static", "assets", "feed", "index", "_preview"})
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}(?:-|$)")
+# C0 controls other than tab and newline, DEL-free: what XML 1.0 and mail headers cannot carry.
+_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post as written: front matter validated, body still Markdown."""
+
+    source: Path
+    display_path: str
+    slug: str
+    title: str
+    date: datetime
+    body: str
+    body_line: int
+    summary: str = ""
+    tags: tuple[str, ...] = ()
+    draft: bool = False
+    author: str = ""
+    image: str = ""
+    preheader: str = ""
+    updated: datetime | None = None
+    id: str = ""
+    feed: str = "full"
+
+    def status(self, now: datetime) -> str:
+        """Return 'draft', 'scheduled' or 'published' as of *now*."""
+        if self.draft:
+            return "draft"
+        if self.date > now:
+            return "scheduled"
+        return "published"
+
+
+def slugify(text: str) -> str:
+    """Turn any text into a slug of ``[a-z0-9-]``, dropping accents ("Žluťoučký" → "zlutoucky")."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def clean_text(text: str) -> tuple[str, bool]:
+    """Remove characters XML 1.0 and mail headers cannot carry; say whether any were removed."""
+    cleaned = _UNSAFE_CHARS.sub("", text)
+    return cleaned, cleaned != text
+
+
+def one_line(text: str) -> str:
+    """Collapse newlines (and the space around them) into single spaces."""
+    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+
+
+def to_datetime(value: date | datetime, tz: ZoneInfo) -> datetime:
+    """Make a front matter date aware: naive values are in the newsletter's time zone."""
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(0, 0))
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value
+
+
+def parse_when(text: str, tz: ZoneInfo) -> datetime:
+    """Parse an ISO date or datetime from the command line or front matter text."""
+    value = datetime.fromisoformat(text.strip())
+    if len(text.strip()) == 10:
+        return to_datetime(value.date(), tz)
+    return to_datetime(value, tz)
+
+
+_TOML_FENCE = re.compile(r"^\+{3}[ \t]*$", re.MULTILINE)
+
+
+def _split_toml(text: str) -> tuple[str, str]:
+    _, front, body = _TOML_FENCE.split(text, 2)
+    return front, body
+
+
+class _PostReader:
+    """Collect the problems of one file while turning it into a Post."""
+
+    def __init__(self, path: Path, display: str, config: Config) -> None:
+        self.path = path
+        self.display = display
+        self.config = config
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.front_text = ""
+
+    def error(self, message: str, key: str | None = None, line: int | None = None) -> None:
+        self.errors.append(Problem(self.display, message, line or self.line_of(key), key))
+
+    def warn(self, message: str, key: str | None = None, line: int | None = None) -> None:
+        self.warnings.append(Problem(self.display, message, line or self.line_of(key), key))
+
+    def line_of(self, key: str | None) -> int | None:
+        if key is None:
+            return None
+        found = find_key_line(self.front_text, key)
+        return found + 1 if found else 1  # +1 for the opening fence
+
+    def read(self) -> Post | None:
+        raw = self.path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            line = raw[: error.start].count(b"\n") + 1
+            self.error(f"not UTF-8 text (byte {raw[error.start]:#04x}); re-save the file as UTF-8", line=line)
+            return None
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        meta = self.parse_front_matter(text)
+        if meta is None:
+            return None
+        return self.build(meta)
+
+    def parse_front_matter(self, text: str) -> dict[str, Any] | None:
+        is_toml = text.startswith("+++\n")
+        if not (text.startswith("---\n") or is_toml):
+            self.error("no front matter: start the file with a '---' line, then 'title:' and 'date:', "
+                       "then another '---' line", line=1)
+            return None
+        try:
+            # python-frontmatter's TOML handler needs the third-party toml package; tomllib parses.
+            front, self.body = _split_toml(text) if is_toml else frontmatter.YAMLHandler().split(text)
+        except ValueError:
+            fence = text[:3]
+            self.error(f"front matter is not closed: add a line '{fence}' after it", line=1)
+            return None
+        # Both splitters keep the newline that ends each fence line; drop them so that line 1 of
+        # the front matter is line 2 of the file and the body starts right after the closing fence.
+        front = front.removeprefix("\n")
+        front = front if not front or front.endswith("\n") else front + "\n"
+        self.body = self.body.removeprefix("\n")
+        self.front_text = front
+        self.body_line = front.count("\n") + 3
+        try:
+            if is_toml:
+                meta = tomllib.loads(front)
+            else:
+                meta = yaml.safe_load(front) if front.strip() else {}
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            line = mark.line + 2 if mark is not None else 1
+            problem = getattr(error, "problem", None) or "cannot be parsed"
+            self.error(f"front matter is not valid YAML: {problem}", line=line)
+            return None
+        except tomllib.TOMLDecodeError as error:
+            match = re.search(r"at line (\d+)", str(error))
+            line = int(match.group(1)) + 1 if match else 1
+            message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
+            self.error(f"front matter is not valid TOML: {message}", line=line)
+            return None
+        if not isinstance(meta, dict):
+            self.error("front matter must be a set of 'key: value' lines", line=2)
+            return None
+        return meta
+
+    def text_field(self, meta: dict[str, Any], key: str, *, single_line: bool = True) -> str:
+        value = meta.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            self.error(f"expected text, got {value!r}; put it in quotes", key)
+            return ""
+        value, removed = clean_text(value)
+        if removed:
+            self.warn("removed control characters that feeds and mail headers cannot carry", key)
+        return one_line(value) if single_line else value
+
+    def date_field(self, meta: dict[str, Any], key: str) -> datetime | None:
+        value = meta.get(key)
+        tz = self.config.site.tz
+        if isinstance(value, (date, datetime)):
+            return to_datetime(value, tz)
+        if isinstance(value, str):
+            try:
+                return parse_when(value, tz)
+            except ValueError:
+                pass
+        self.error(f"expected YYYY-MM-DD or an ISO datetime like 2025-04-01 09:30, got {value!r}", key)
+        return None
+
+    def build(self, meta: dict[str, Any]) -> Post | None:
+        for key in meta:
+            if key not in KNOWN_KEYS:
+                self.error(f"unknown key{suggest(str(key), KNOWN_KEYS)}; known keys: {', '.join(KNOWN_KEYS)}",
+                           str(key))
+        for key in REQUIRED_KEYS:
+            if meta.get(key) in (None, ""):
+                self.error(f"is required; add '{key}: ...' to the front matter", key, line=1)
+
+        title = self.text_field(meta, "title")
+        when = self.date_field(meta, "date") if meta.get("date") not in (None, "") else None
+        updated = self.date_field(meta, "updated") if meta.get("updated") is not None else None
+        summary = self.text_field(meta, "summary")
+        author = self.text_field(meta, "author")
+        image = self.text_field(meta, "image")
+        preheader = self.text_field(meta, "preheader")
+        pinned_id = self.text_field(meta, "id")
+        feed = self.text_field(meta, "feed") or "full"
+        if feed not in FEED_MODES:
+            self.error(f"expected one of {', '.join(FEED_MODES)}, got {feed!r}", "feed")
+
+        draft = meta.get("draft", False)
+        if not isinstance(draft, bool):
+            self.error(f"expected true or false, got {draft!r}", "draft")
+
+        tags = self.tags(meta.get("tags"))
+        slug = self.slug(meta.get("slug"), title)
+
+        body, removed = clean_text(self.body)
+        if removed:
+            first = next(i for i, line in enumerate(self.body.split("\n")) if clean_text(line)[1])
+            self.warn("removed control characters that feeds and mail cannot carry",
+                      line=self.body_line + first)
+
+        if self.errors or when is None or slug is None:
+            return None
+        return Post(
+            source=self.path, display_path=self.display, slug=slug, title=title, date=when,
+            body=body, body_line=self.body_line, summary=summary, tags=tags, draft=draft is True,
+            author=author, image=image, preheader=preheader, updated=updated, id=pinned_id, feed=feed,
+        )
+
+    def tags(self, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+            self.error("expected a list of words, like [kubernetes, conferences]", "tags")
+            return ()
+        tags: dict[str, str] = {}
+        for tag in value:
+            name = one_line(clean_text(tag)[0])
+            if not slugify(name):
+                self.error(f"tag {tag!r} has no letters or digits to make a page name from", "tags")
+                continue
+            tags.setdefault(slugify(name), name)
+        return tuple(tags.values())
+
+    def slug(self, value: Any, title: str) -> str | None:
+        if value is not None:
+            if not isinstance(value, str) or not SLUG_RE.match(value):
+                self.error(f"{value!r} is not a safe slug: use lowercase letters, digits and single "
+                           f"hyphens, like 'rejekts-day-two'", "slug")
+                return None
+            slug = value
+        else:
+            slug = slugify(_DATE_PREFIX.sub("", self.path.stem)) or slugify(title)
+            if not slug:
+                self.error("cannot make a slug from the file name or title; add 'slug: some-name'", "title")
+                return None
+        if slug in RESERVED_SLUGS:
+            self.error(f"'{slug}' is reserved for the site's own pages; choose another slug", "slug",
+                       line=self.line_of("slug") if value is not None else 1)
+            return None
+        return slug
+
+
+def read_post(path: Path, config: Config) -> tuple[Post | None, list[Problem], list[Problem]]:
+    """Read one post file; return the post (None if invalid), its errors and its warnings."""
+    try:
+        display = path.relative_to(config.root).as_posix()
+    except ValueError:
+        display = str(path)
+    reader = _PostReader(path, display, config)
+    try:
+        post = reader.read()
+    except OSError as error:
+        return None, [Problem(display, f"cannot be read: {error.strerror}")], []
+    return post, reader.errors, reader.warnings
+
+
+def load_posts(config: Config) -> tuple[list[Post], list[Problem]]:
+    """Read every post under ``posts/``, oldest first; raise ``PostError`` listing every problem."""
+    folder = config.root / POSTS_DIR
+    paths = sorted(folder.glob("*.md")) if folder.is_dir() else []
+    posts: list[Post] = []
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    for path in paths:
+        post, post_errors, post_warnings = read_post(path, config)
+        errors.extend(post_errors)
+        warnings.extend(post_warnings)
+        if post is not None:
+            posts.append(post)
+
+    by_slug: dict[str, Post] = {}
+    for post in posts:
+        other = by_slug.get(post.slug)
+        if other is not None:
+            errors.append(Problem(post.display_path,
+                                  f"'{post.slug}' is already the slug of {other.display_path}; "
+                                  "give one of them another 'slug:'", None, "slug"))
+        by_slug[post.slug] = post
+    if errors:
+        raise PostError(problems=errors)
+    posts.sort(key=lambda post: (post.date, post.slug))
+    return posts, warnings

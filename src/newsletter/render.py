@@ -1,0 +1,157 @@
+"""Jinja environment and the web pages: each issue, the archive and tag pages, as Output values."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from .config import Config
+from .errors import TemplateError
+from .markdown import code_css
+from .markup import page_relative_url, rewrite_urls
+from .posts import slugify
+from .site import Entry, Output, Site
+
+TEMPLATES_DIR = "templates"
+STYLESHEET = PurePosixPath("assets/style.css")
+
+
+def builtin_templates() -> Path:
+    """The default templates: packaged beside the code in a wheel, at the repo's top in a checkout."""
+    packaged = Path(__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "templates"
+
+
+def make_environment(config: Config) -> jinja2.Environment:
+    """A strict, autoescaping environment; the newsletter's own templates/ override the built-in ones."""
+    loaders: list[jinja2.BaseLoader] = []
+    own = config.root / TEMPLATES_DIR
+    if own.is_dir() and own.resolve() != builtin_templates().resolve():
+        loaders.append(jinja2.FileSystemLoader(own))
+    loaders.append(jinja2.FileSystemLoader(builtin_templates()))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["isodate"] = lambda value: value.isoformat()
+    env.filters["slug"] = slugify
+    env.filters["longdate"] = lambda value: f"{value:%B} {value.day}, {value:%Y}"
+    return env
+
+
+def _template_location(error: BaseException) -> str:
+    """'file:line' of the innermost template frame in a rendering error's traceback."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if frame.filename and not frame.filename.endswith(".py")]
+    if frames:
+        return f"{frames[-1].filename}:{frames[-1].lineno}"
+    return "template"
+
+
+def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
+    """Render one template; any template mistake becomes a TemplateError naming file and line."""
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as error:
+        raise TemplateError(f"{error.filename or name}:{error.lineno}: {error.message}") from None
+    except jinja2.TemplateNotFound as error:
+        raise TemplateError(f"template {error.name!r} not found in templates/ or the built-in templates") from None
+    except jinja2.UndefinedError as error:
+        raise TemplateError(f"{_template_location(error)}: {error.message}; check the variable's "
+                            "name (see the built-in templates for what each page gets)") from None
+    except jinja2.TemplateError as error:
+        raise TemplateError(f"{_template_location(error)}: {error}") from None
+
+
+def _page(path: str) -> PurePosixPath:
+    """The index.html of a folder URL like 'tags/ci/' ('' is the site's root)."""
+    return PurePosixPath(path) / "index.html" if path else PurePosixPath("index.html")
+
+
+def _root(path: str) -> str:
+    """Relative prefix from a folder URL back to the site's root."""
+    return "../" * len(PurePosixPath(path).parts) if path else ""
+
+
+def feed_links(site: Site) -> list[dict[str, str]]:
+    """The feeds every page advertises for autodiscovery."""
+    title = site.config.site.title
+    return [
+        {"type": "application/atom+xml", "title": f"{title} (Atom)", "href": site.url_for("feed.xml")},
+        {"type": "application/rss+xml", "title": f"{title} (RSS)", "href": site.url_for("rss.xml")},
+        {"type": "application/feed+json", "title": f"{title} (JSON Feed)", "href": site.url_for("feed.json")},
+    ]
+
+
+class WebRenderer:
+    """Render every web page of a site."""
+
+    def __init__(self, site: Site, env: jinja2.Environment) -> None:
+        self.site = site
+        self.env = env
+        self.common = {"site": site.config.site, "feeds": feed_links(site), "stylesheet": str(STYLESHEET)}
+
+    def page(self, template: str, path: str, **context: Any) -> Output:
+        html = render_template(self.env, template, root=_root(path), canonical=self.site.url_for(path),
+                               **self.common, **context)
+        return Output(_page(path), html.encode("utf-8"))
+
+    def post_page(self, entry: Entry, newer: Entry | None, older: Entry | None) -> Output:
+        depth = 1
+        body = rewrite_urls(entry.body.html, lambda url: page_relative_url(url, depth))
+        image = self.site.url_for(entry.post.image) if entry.post.image and "://" not in entry.post.image \
+            else entry.post.image
+        return self.page("post.html", entry.slug + "/", entry=entry, body=Markup(body), newer=newer,
+                         older=older, image=image)
+
+    def list_pages(self, entries: tuple[Entry, ...], base: str, heading: str, tag: str = "") -> list[Output]:
+        size = self.site.config.site.page_size
+        chunks = [entries[start : start + size] for start in range(0, len(entries), size)] or [()]
+        outputs = []
+        for number, chunk in enumerate(chunks, start=1):
+            path = base if number == 1 else f"{base}page/{number}/"
+            newer = None if number == 1 else (base if number == 2 else f"{base}page/{number - 1}/")
+            older = f"{base}page/{number + 1}/" if number < len(chunks) else None
+            outputs.append(self.page("list.html", path, entries=chunk, heading=heading, tag=tag,
+                                     page_number=number, page_count=len(chunks),
+                                     newer_page=newer, older_page=older))
+        return outputs
+
+    def stylesheet(self) -> Output:
+        light, dark = code_css(".highlight")
+        css = render_template(self.env, "style.css", code_css_light=light, code_css_dark=dark)
+        return Output(STYLESHEET, css.encode("utf-8"))
+
+    def outputs(self) -> list[Output]:
+        entries = self.site.listed
+        outputs = [self.stylesheet()]
+        for index, entry in enumerate(self.site.entries):
+            position = entries.index(entry) if entry in entries else -1
+            newer = entries[position - 1] if position > 0 else None
+            older = entries[position + 1] if 0 <= position < len(entries) - 1 else None
+            outputs.append(self.post_page(entry, newer, older))
+        outputs.extend(self.list_pages(entries, "", self.site.config.site.title))
+        for tag in self.site.tags:
+            outputs.extend(self.list_pages(tag.entries, f"tags/{tag.slug}/", f"Tagged “{tag.name}”", tag.name))
+        return outputs
+
+
+def static_outputs(config: Config) -> list[Output]:
+    """Every file under static/, copied as it is."""
+    folder = config.root / "static"
+    if not folder.is_dir():
+        return []
+    outputs = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            relative = path.relative_to(folder).as_posix()
+            outputs.append(Output(PurePosixPath("static") / relative, source=str(path)))
+    return outputs

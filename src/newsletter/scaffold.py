@@ -1,0 +1,91 @@
+"""Create a new newsletter folder, or a new post in one."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from .config import CONFIG_NAME, load_config
+from .errors import NewsletterError
+from .posts import POSTS_DIR, slugify
+
+_CONFIG_TEMPLATE = """\
+[site]
+title = {title}
+url = {url}                 # absolute; links in emails and feeds are made absolute against it
+description = "A newsletter written in Markdown"
+language = "en"
+timezone = "UTC"                  # naive dates in front matter are in this time zone
+author = ""
+
+# [email]
+# from = "Your Name <news@example.com>"
+# unsubscribe_url = "https://example.com/unsubscribe?email={{email}}&token={{token}}"
+
+[feeds]
+limit = 20
+"""
+
+_GITIGNORE = """\
+# Build output and local state of `newsletter`
+/dist/
+/.newsletter/
+"""
+
+_WELCOME = """\
+---
+title: "Welcome to {title}"
+date: {today}
+summary: "What this newsletter is about and how often it will arrive."
+tags: [meta]
+---
+
+Hello, and thank you for subscribing.
+
+This first issue is a placeholder: edit `posts/{today}-welcome.md`, or run
+`newsletter new "My first real issue"` to start another one, then `newsletter build`.
+"""
+
+
+def _quote(text: str) -> str:
+    """A string literal valid in both TOML and YAML."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def create_newsletter(directory: Path, *, title: str, url: str, today: date) -> list[Path]:
+    """Scaffold newsletter.toml, posts/ with a welcome post and .gitignore; return what was created."""
+    config = directory / CONFIG_NAME
+    if config.exists():
+        raise NewsletterError(f"{config}: already exists; this folder is a newsletter already")
+    posts = directory / POSTS_DIR
+    welcome = posts / f"{today.isoformat()}-welcome.md"
+    posts.mkdir(parents=True, exist_ok=True)
+    config.write_text(_CONFIG_TEMPLATE.format(title=_quote(title), url=_quote(url)), encoding="utf-8")
+    created = [config]
+    if not welcome.exists():
+        welcome.write_text(_WELCOME.format(title=title.replace('"', "'"), today=today.isoformat()),
+                           encoding="utf-8")
+        created.append(welcome)
+    gitignore = directory / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text(_GITIGNORE, encoding="utf-8")
+        created.append(gitignore)
+    return created
+
+
+def create_post(root: Path, title: str, day: date) -> Path:
+    """Create posts/YYYY-MM-DD-slug.md as a draft with its front matter filled in; refuse to overwrite."""
+    load_config(root)  # fail early, with the usual message, outside a newsletter
+    slug = slugify(title)
+    if not slug:
+        raise NewsletterError(f"cannot make a file name from the title {title!r}; use some letters or digits")
+    path = root / POSTS_DIR / f"{day.isoformat()}-{slug}.md"
+    if path.exists():
+        raise NewsletterError(f"{path}: already exists; choose another title or edit that file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    front = (f"---\ntitle: {_quote(title)}\ndate: {day.isoformat()}\nsummary: \"\"\ntags: []\n"
+             "draft: true   # remove this line when the issue is ready to publish\n---\n\n")
+    with path.open("x", encoding="utf-8") as handle:
+        handle.write(front + "Write your issue here.\n")
+    return path

@@ -1,0 +1,117 @@
+"""The newsletter as a whole: config and posts, what is visible now, URLs, and rendered bodies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import PurePosixPath
+
+from .config import Config
+from .errors import Problem
+from .markdown import RenderedBody, render_markdown
+from .posts import Post, slugify
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file of the build: a path inside the output folder and its bytes (or a file to copy)."""
+
+    path: PurePosixPath
+    data: bytes = b""
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A post ready for the output stages: its body rendered once, its URL and texts settled."""
+
+    post: Post
+    body: RenderedBody
+    url: str
+    status: str
+
+    @property
+    def slug(self) -> str:
+        return self.post.slug
+
+    @property
+    def summary(self) -> str:
+        return self.post.summary or self.body.first_paragraph
+
+    @property
+    def preheader(self) -> str:
+        return self.post.preheader or self.summary
+
+    @property
+    def updated(self) -> datetime:
+        return self.post.updated or self.post.date
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+    slug: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass
+class Site:
+    """Config, posts and 'now': decides what is built and where it lives."""
+
+    config: Config
+    posts: list[Post]
+    now: datetime
+    include_drafts: bool = False
+    include_scheduled: bool = False
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.config.site.url
+
+    def url_for(self, path: str) -> str:
+        """Absolute URL of a path inside the site."""
+        return self.url + path.lstrip("/")
+
+    def is_visible(self, post: Post) -> bool:
+        status = post.status(self.now)
+        return status == "published" or (status == "draft" and self.include_drafts) or (
+            status == "scheduled" and self.include_scheduled)
+
+    @cached_property
+    def entries(self) -> tuple[Entry, ...]:
+        """Every visible post, rendered, newest first."""
+        visible = [post for post in self.posts if self.is_visible(post)]
+        visible.sort(key=lambda post: (post.date, post.slug), reverse=True)
+        return tuple(self.entry(post) for post in visible)
+
+    def entry(self, post: Post) -> Entry:
+        body = render_markdown(post.body, post.body_line)
+        for image in body.images:
+            if not image.alt.strip():
+                self.warnings.append(Problem(post.display_path, f"image {image.src!r} has no alt text; "
+                                             "describe it for readers who cannot see it", image.line))
+        return Entry(post=post, body=body, url=self.url_for(post.slug + "/"), status=post.status(self.now))
+
+    @cached_property
+    def published(self) -> tuple[Entry, ...]:
+        """Entries that subscribers may see: no drafts, nothing scheduled."""
+        return tuple(entry for entry in self.entries if entry.status == "published")
+
+    @cached_property
+    def tags(self) -> tuple[Tag, ...]:
+        """Tags of the listed entries, by name."""
+        by_slug: dict[str, list[Entry]] = {}
+        names: dict[str, str] = {}
+        for entry in self.listed:
+            for name in entry.post.tags:
+                slug = slugify(name)
+                names.setdefault(slug, name)
+                by_slug.setdefault(slug, []).append(entry)
+        return tuple(Tag(names[slug], slug, tuple(entries)) for slug, entries in sorted(by_slug.items()))
+
+    @cached_property
+    def listed(self) -> tuple[Entry, ...]:
+        """Entries shown in the archive: published ones, plus drafts when drafts are built."""
+        return tuple(entry for entry in self.entries if entry.status != "scheduled" or self.include_scheduled)
