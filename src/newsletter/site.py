@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import PurePosixPath
+from urllib.parse import urlsplit
 
 from .config import Config
 from .errors import Problem
@@ -34,6 +35,18 @@ class Entry:
     @property
     def slug(self) -> str:
         return self.post.slug
+
+    @property
+    def id(self) -> str:
+        """The issue's permanent id: front matter 'id', else a tag URI (RFC 4151) of host, date and slug.
+
+        It does not change when the post is edited, re-titled or re-tagged, or the site rebuilt.
+        """
+        if self.post.id:
+            return self.post.id
+        parts = urlsplit(self.url)
+        path = parts.path.strip("/")
+        return f"tag:{parts.hostname},{self.post.date:%Y-%m-%d}:/{path}"
 
     @property
     def summary(self) -> str:
