@@ -60,3 +60,13 @@ def newsletter(tmp_path: Path) -> Newsletter:
     letter = Newsletter(tmp_path / "letter")
     letter.write("newsletter.toml", CONFIG)
     return letter
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="Rewrite tests/golden/*/expected from the current build instead of comparing.")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))

@@ -126,10 +126,10 @@ def make_mail_safe(html: str) -> MailSafety:
             element.getparent().replace(element, _link_for_iframe(element))
             removed.append("<iframe> (turned into a link)")
         elif tag == "input" and element.get("type") == "checkbox":
-            mark = "☑ " if element.get("checked") is not None else "☐ "
+            mark = "☑" if element.get("checked") is not None else "☐"
             parent = element.getparent()
             previous = element.getprevious()
-            text = mark + (element.tail or "")
+            text = mark + (element.tail or " ")
             if previous is not None:
                 previous.tail = (previous.tail or "") + text
             else:
@@ -148,6 +148,11 @@ _BLOCK_TAGS = {"p", "div", "section", "figure", "figcaption", "table", "blockquo
 WIDTH = 72
 
 
+def _flat(text: str | None) -> str:
+    """Source line breaks inside running text are spaces; only <br> breaks a line."""
+    return (text or "").replace("\n", " ")
+
+
 class _TextWriter:
     def __init__(self, base_url: str) -> None:
         self.links: list[str] = []
@@ -160,10 +165,10 @@ class _TextWriter:
 
     def inline(self, element: HtmlElement) -> str:
         """Text of an element's inline content, links as 'text [n]'."""
-        parts = [element.text or ""]
+        parts = [_flat(element.text)]
         for child in element:
             parts.append(self.inline_child(child))
-            parts.append(child.tail or "")
+            parts.append(_flat(child.tail))
         return "".join(parts)
 
     def inline_child(self, child: HtmlElement) -> str:
@@ -191,7 +196,7 @@ class _TextWriter:
     def blocks(self, element: HtmlElement, indent: str = "") -> list[str]:
         """Render an element's content as paragraphs; runs of inline content make one paragraph."""
         out: list[str] = []
-        run = [element.text or ""]
+        run = [_flat(element.text)]
 
         def flush() -> None:
             text = "".join(run)
@@ -206,7 +211,7 @@ class _TextWriter:
                 out.extend(self.block(child, indent))
             else:
                 run.append(self.inline_child(child))
-            run.append(child.tail or "")
+            run.append(_flat(child.tail))
         flush()
         return out
 

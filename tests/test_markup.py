@@ -1,0 +1,78 @@
+import pytest
+
+from newsletter.markup import (absolute_url, html_to_text, make_mail_safe, page_relative_url,
+                               rewrite_urls)
+
+SITE = "https://example.com/letter/"
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("static/a.png", SITE + "static/a.png"),
+    ("/static/a.png", SITE + "static/a.png"),
+    ("../static/a.png", SITE + "static/a.png"),
+    ("other-post/#part", SITE + "other-post/#part"),
+    ("#section", "#section"),
+    ("https://elsewhere.org/x", "https://elsewhere.org/x"),
+    ("mailto:a@example.com", "mailto:a@example.com"),
+    ("//cdn.example.org/x.png", "//cdn.example.org/x.png"),
+    ("{unsubscribe_url}", "{unsubscribe_url}"),
+])
+def test_absolute_url(url, expected):
+    assert absolute_url(url, SITE) == expected
+
+
+def test_page_relative_url():
+    assert page_relative_url("static/a.png", 1) == "../static/a.png"
+    assert page_relative_url("/x/", 2) == "../../x/"
+    assert page_relative_url("https://a.org/", 1) == "https://a.org/"
+
+
+def test_rewrite_urls_covers_href_src_and_srcset():
+    html = '<p><a href="x/">x</a><img src="a.png" srcset="a.png 1x, b.png 2x" alt=""></p>'
+    out = rewrite_urls(html, lambda url: absolute_url(url, SITE))
+    assert f'href="{SITE}x/"' in out
+    assert f'src="{SITE}a.png"' in out
+    assert f'srcset="{SITE}a.png 1x, {SITE}b.png 2x"' in out
+
+
+def test_rewrite_urls_keeps_leading_text():
+    assert rewrite_urls("hello <b>there</b>", lambda url: url) == "hello <b>there</b>"
+
+
+def test_mail_safe_removes_scripts_forms_and_handlers_and_links_iframes():
+    html = ('<p onclick="steal()">Hi<script>alert(1)</script></p>'
+            '<form action="/x"><input name="q"></form>'
+            '<iframe src="https://video.example/embed/1" title="The talk"></iframe>'
+            '<a href="javascript:alert(1)">bad</a>')
+    safe = make_mail_safe(html)
+    for banned in ("<script", "<form", "<iframe", "onclick", "javascript:", "<input"):
+        assert banned not in safe.html
+    assert '<a href="https://video.example/embed/1">The talk</a>' in safe.html
+    assert any("iframe" in what for what in safe.removed)
+
+
+def test_mail_safe_turns_task_checkboxes_into_marks():
+    html = ('<ul><li><input type="checkbox" checked disabled> done</li>'
+            '<li><input type="checkbox" disabled> open</li></ul>')
+    safe = make_mail_safe(html).html
+    assert "☑ done" in safe and "☐ open" in safe and "<input" not in safe
+
+
+def test_plain_text_keeps_structure_and_numbers_links():
+    html = ("<h2>A talk</h2><p>See <a href='x/'>this</a> and <a href='https://a.org/'>that</a>.</p>"
+            "<ul><li>one</li><li>two</li></ul><pre><code>kubectl get pods\n</code></pre>"
+            "<blockquote><p>quoted</p></blockquote>")
+    text, links = html_to_text(html, SITE)
+    assert "A talk\n------" in text
+    assert "See this [1] and that [2]." in text
+    assert "- one\n- two" in text
+    assert "    kubectl get pods" in text
+    assert "> quoted" in text
+    assert links == [SITE + "x/", "https://a.org/"]
+
+
+def test_plain_text_wraps_long_paragraphs_but_not_urls():
+    text, _ = html_to_text("<p>" + "word " * 40 + "https://example.com/" + "x" * 90 + "</p>", SITE)
+    lines = text.split("\n")
+    assert all(len(line) <= 72 for line in lines if "https://" not in line)
+    assert any(line.endswith("x" * 90) for line in lines)
