@@ -65,8 +65,7 @@ def render_email(site: Site, entry: Entry, env: jinja2.Environment) -> EmailPart
     """Render one issue's email HTML (styles inlined, links absolute) and its plain-text part."""
     warnings: list[Problem] = []
     safe = make_mail_safe(entry.body.html)
-    for what in safe.removed:
-        warnings.append(Problem(entry.post.display_path, f"removed {what} from the email: mail clients block it"))
+    warnings.extend(Problem(entry.post.display_path, note) for note in safe.notes)
     body = rewrite_urls(safe.html, lambda url: absolute_url(url, site.url))
     light, _dark = code_css(".highlight")
     css = render_template(env, "email.css") + "\n" + light

@@ -90,7 +90,7 @@ def rewrite_urls(html: str, mapper: Callable[[str], str]) -> str:
 @dataclass(frozen=True)
 class MailSafety:
     html: str
-    removed: tuple[str, ...]
+    notes: tuple[str, ...]
 
 
 def _link_for_iframe(iframe: HtmlElement) -> HtmlElement:
@@ -106,10 +106,11 @@ def _link_for_iframe(iframe: HtmlElement) -> HtmlElement:
 def make_mail_safe(html: str) -> MailSafety:
     """Remove what mail clients block or that could run code; iframes become links.
 
-    Returns the cleaned fragment and a description of each thing removed.
+    Returns the cleaned fragment and a one-line note on each change worth telling the author.
     """
     root = _fragment(html)
     removed: list[str] = []
+    notes: list[str] = []
     for element in list(root.iter()):
         if not isinstance(element.tag, str):
             continue
@@ -122,7 +123,12 @@ def make_mail_safe(html: str) -> MailSafety:
             elif name in URL_ATTRIBUTES and value.strip().lower().startswith(("javascript:", "vbscript:")):
                 del element.attrib[name]
                 removed.append(f"{value.split(':')[0]}: link on <{tag}>")
-        if tag == "iframe":
+        if tag == "img" and element.get("alt") is None:
+            # Without alt, clients that block images show the file name; an empty alt shows nothing.
+            element.set("alt", "")
+            notes.append(f"<img src={element.get('src', '')!r}> has no alt attribute; describe the image "
+                         "with alt=\"...\" (an empty one was added)")
+        elif tag == "iframe":
             element.getparent().replace(element, _link_for_iframe(element))
             removed.append("<iframe> (turned into a link)")
         elif tag == "input" and element.get("type") == "checkbox":
@@ -138,7 +144,8 @@ def make_mail_safe(html: str) -> MailSafety:
         elif tag in _REMOVED_IN_MAIL or tag == "input":
             element.drop_tree()
             removed.append(f"<{tag}>")
-    return MailSafety(_serialize(root), tuple(removed))
+    notes.extend(f"removed {what} from the email: mail clients block it" for what in removed)
+    return MailSafety(_serialize(root), tuple(notes))
 
 
 # --- plain text -------------------------------------------------------------------------------

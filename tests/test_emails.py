@@ -1,0 +1,149 @@
+"""The built email: inlined HTML, plain text and the whole MIME message."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+import lxml.html
+
+EMAIL_CONFIG = """
+[email]
+from = "Tess Tester <news@example.com>"
+reply_to = "tess@example.com"
+unsubscribe_url = "https://example.com/unsubscribe?email={email}"
+unsubscribe_mailto = "leave@example.com"
+"""
+
+BODY = """\
+Opening paragraph with a [relative link](other-post/) and a [footnote](#fn1).
+
+## A talk
+
+![The hall](static/hall.png "Caption")
+
+<img src="static/noalt.png">
+
+```python
+print("hi")
+```
+
+<iframe src="https://video.example/embed/42" title="Recording"></iframe>
+<form action="https://evil.example/"><input name="x"></form>
+<p onmouseover="x()">hover</p>
+"""
+
+
+def _build(newsletter, body=BODY, title="Rejekts 2025 — Day Two", config=EMAIL_CONFIG):
+    newsletter.write("newsletter.toml", (newsletter.root / "newsletter.toml").read_text() + config)
+    newsletter.post("2025-04-01-day-two", f'title: "{title}"\ndate: 2025-04-01 09:30\n'
+                    "summary: What happened on day two.", body)
+    result = newsletter.run("build")
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_email_html_is_inlined_absolute_and_safe(newsletter):
+    _build(newsletter)
+    html = (newsletter.dist / "email/day-two.html").read_text()
+    doc = lxml.html.document_fromstring(html)
+    assert doc.xpath("//script | //form | //iframe | //input") == []
+    assert not [el for el in doc.iter() if isinstance(el.tag, str) and any(a.startswith("on") for a in el.attrib)]
+    for img in doc.iter("img"):
+        assert img.get("src", "").startswith("https://example.com/letter/")
+        assert img.get("alt") is not None
+    hrefs = [a.get("href") for a in doc.iter("a")]
+    assert "https://example.com/letter/other-post/" in hrefs
+    assert "#fn1" in hrefs
+    assert "https://video.example/embed/42" in hrefs
+    assert "https://example.com/letter/day-two/" in hrefs  # view in browser
+    assert "{unsubscribe_url}" in hrefs
+    # premailer moved the styles onto the elements, including Pygments' code colours
+    assert "font-family" in doc.xpath("//td[contains(@class, 'content')]")[0].get("style")
+    assert any("color" in (span.get("style") or "") for span in doc.xpath("//pre//span"))
+    assert 'name="color-scheme" content="light dark"' in html
+    assert "prefers-color-scheme: dark" in html
+    assert "<!--[if mso]>" in html and 'width="600"' in html
+
+
+def test_preheader_comes_first_and_is_hidden(newsletter):
+    _build(newsletter)
+    doc = lxml.html.document_fromstring((newsletter.dist / "email/day-two.html").read_text())
+    body_text = doc.body.text_content().strip()
+    assert body_text.startswith("What happened on day two.")
+    preheader = doc.xpath("//div[contains(@class, 'preheader')]")[0]
+    assert "display:none" in preheader.get("style").replace(" ", "")
+
+
+def test_build_warns_about_what_it_removed_and_missing_alt(newsletter):
+    result = _build(newsletter)
+    assert "posts/2025-04-01-day-two.md: removed <iframe> (turned into a link)" in result.stderr
+    assert "removed <form>" in result.stderr and "onmouseover" in result.stderr
+
+
+def test_plain_text_part(newsletter):
+    _build(newsletter)
+    text = (newsletter.dist / "email/day-two.txt").read_text()
+    assert text.startswith("Rejekts 2025 — Day Two\n")
+    assert "View it in your browser: https://example.com/letter/day-two/" in text
+    assert "A talk\n------" in text
+    assert '    print("hi")' in text
+    assert "relative link [1]" in text and "[1] https://example.com/letter/other-post/" in text
+    assert "Unsubscribe: {unsubscribe_url}" in text
+
+
+def test_eml_is_a_complete_multipart_alternative_message(newsletter):
+    _build(newsletter)
+    raw = (newsletter.dist / "email/day-two.eml").read_bytes()
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert message["From"] == "Tess Tester <news@example.com>"
+    assert message["To"].addresses[0].addr_spec == "subscriber@example.com"
+    assert message["Subject"] == "Rejekts 2025 — Day Two"
+    assert b"Subject: Rejekts 2025 =?utf-8?" in raw  # RFC 2047 for the non-ASCII dash
+    assert message["Date"].datetime.isoformat() == "2025-04-01T09:30:00+02:00"
+    assert message["Message-ID"].startswith("<day-two.") and message["Message-ID"].endswith(">")
+    assert message["MIME-Version"] == "1.0"
+    assert message["Reply-To"] == "tess@example.com"
+    unsubscribe = message["List-Unsubscribe"]
+    assert "<mailto:leave@example.com?subject=unsubscribe>" in unsubscribe
+    assert "<https://example.com/unsubscribe?email=subscriber@example.com>" in unsubscribe
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message.get_content_type() == "multipart/alternative"
+    parts = list(message.iter_parts())
+    assert [part.get_content_type() for part in parts] == ["text/plain", "text/html"]
+    assert "https://example.com/unsubscribe?email=subscriber@example.com" in parts[1].get_content()
+    assert "{unsubscribe_url}" not in parts[0].get_content()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+
+
+def test_eml_without_https_unsubscribe_has_no_one_click_header(newsletter):
+    _build(newsletter, config='\n[email]\nfrom = "T <t@example.com>"\nunsubscribe_mailto = "u@example.com"\n')
+    message = email.message_from_bytes((newsletter.dist / "email/day-two.eml").read_bytes(), policy=policy.default)
+    assert message["List-Unsubscribe"] == "<mailto:u@example.com?subject=unsubscribe>"
+    assert message["List-Unsubscribe-Post"] is None
+
+
+def test_header_injection_through_the_title_is_impossible(newsletter):
+    _build(newsletter, title="Hi\\r\\nBcc: victim@example.com")
+    raw = (newsletter.dist / "email/day-two.eml").read_bytes()
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert message["Bcc"] is None
+    assert b"\r\nBcc:" not in raw
+
+
+def test_emails_over_gmail_clip_size_warn(newsletter):
+    big = "\n\n".join(f"Paragraph {n} " + "with quite a lot of words in it " * 12 for n in range(300))
+    result = _build(newsletter, body=big)
+    assert "Gmail clips" in result.stderr
+    assert (newsletter.dist / "email/day-two.html").stat().st_size > 102 * 1024
+
+
+def test_a_normal_issue_fits_under_gmail_clip(newsletter):
+    result = _build(newsletter)
+    assert "Gmail clips" not in result.stderr
+    assert (newsletter.dist / "email/day-two.html").stat().st_size < 102 * 1024
+
+
+def test_raw_img_without_alt_gets_an_empty_one_and_a_warning(newsletter):
+    result = _build(newsletter)
+    assert "<img src='static/noalt.png'> has no alt attribute" in result.stderr
