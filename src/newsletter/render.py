@@ -138,7 +138,7 @@ class WebRenderer:
             newer = entries[position - 1] if position > 0 else None
             older = entries[position + 1] if 0 <= position < len(entries) - 1 else None
             outputs.append(self.post_page(entry, newer, older))
-        outputs.extend(self.list_pages(entries, "", self.site.config.site.title))
+        outputs.extend(self.list_pages(entries, "", "All issues"))
         for tag in self.site.tags:
             outputs.extend(self.list_pages(tag.entries, f"tags/{tag.slug}/", f"Tagged “{tag.name}”", tag.name))
         return outputs
