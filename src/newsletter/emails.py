@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -15,11 +16,14 @@ from urllib.parse import quote, urlsplit
 
 import jinja2
 from markupsafe import Markup
-from premailer import Premailer
+# premailer keeps parsed CSS in one shared cache of 128 entries by default; every email's many
+# style attributes push the stylesheet out of it, so it would be parsed again for each email.
+os.environ.setdefault("PREMAILER_CACHE_MAXSIZE", "8192")
+from premailer import Premailer  # noqa: E402
 
 from .config import Config
 from .errors import Problem
-from .markdown import code_css
+from .markdown import highlight_inline
 from .markup import absolute_url, html_to_text, make_mail_safe, rewrite_urls
 from .render import render_template
 from .site import Entry, Output, Site
@@ -64,11 +68,10 @@ def _inline(html: str) -> str:
 def render_email(site: Site, entry: Entry, env: jinja2.Environment) -> EmailParts:
     """Render one issue's email HTML (styles inlined, links absolute) and its plain-text part."""
     warnings: list[Problem] = []
-    safe = make_mail_safe(entry.body.html)
+    safe = make_mail_safe(entry.body.html, highlight=highlight_inline)
     warnings.extend(Problem(entry.post.display_path, note) for note in safe.notes)
     body = rewrite_urls(safe.html, lambda url: absolute_url(url, site.url))
-    light, _dark = code_css(".highlight")
-    css = render_template(env, "email.css") + "\n" + light
+    css = render_template(env, "email.css")
     page = render_template(env, "email.html", site=site.config.site, entry=entry, body=Markup(body),
                            css=Markup(css), unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,
                            preheader_padding=_PREHEADER_PADDING)

@@ -59,6 +59,15 @@ def _highlight(code: str, lang: str, _attrs: str) -> str:
     return f'<pre class="highlight"><code class="language-{lang}">{spans}</code></pre>\n'
 
 
+def highlight_inline(code: str, lang: str) -> str | None:
+    """Highlight code with inline styles, for mail clients that ignore <style>; None if *lang* is unknown."""
+    try:
+        lexer = get_lexer_by_name(lang)
+    except ClassNotFound:
+        return None
+    return highlight(code, lexer, HtmlFormatter(style=CODE_STYLE_LIGHT, noclasses=True, nowrap=True))
+
+
 def _caption_figures(state) -> None:  # type: ignore[no-untyped-def]
     """Render a paragraph holding only a titled image as <figure> with the title as caption."""
     tokens = state.tokens

@@ -103,12 +103,30 @@ def _link_for_iframe(iframe: HtmlElement) -> HtmlElement:
     return paragraph
 
 
-def make_mail_safe(html: str) -> MailSafety:
+def _recolour_code(root: HtmlElement, highlight: Callable[[str, str], str | None]) -> None:
+    """Re-highlight fenced code blocks (``code.language-x``) with *highlight*'s markup."""
+    for code in root.xpath("//pre/code[starts-with(@class, 'language-')]"):
+        lang = code.get("class").split()[0].removeprefix("language-")
+        spans = highlight(code.text_content(), lang)
+        if spans is None:
+            continue
+        for child in list(code):
+            code.remove(child)
+        code.text = None
+        wrapper = lxml.html.fragment_fromstring(spans, create_parent="code")
+        code.text = wrapper.text
+        code.extend(list(wrapper))
+
+
+def make_mail_safe(html: str, highlight: Callable[[str, str], str | None] | None = None) -> MailSafety:
     """Remove what mail clients block or that could run code; iframes become links.
 
+    With *highlight*, fenced code is re-highlighted with it (inline styles for mail).
     Returns the cleaned fragment and a one-line note on each change worth telling the author.
     """
     root = _fragment(html)
+    if highlight is not None:
+        _recolour_code(root, highlight)
     removed: list[str] = []
     notes: list[str] = []
     for element in list(root.iter()):
@@ -289,3 +307,16 @@ def html_to_text(html: str, base_url: str) -> tuple[str, list[str]]:
     writer = _TextWriter(base_url)
     paragraphs = writer.blocks(_fragment(html))
     return "\n\n".join(p for p in paragraphs if p.strip()), writer.links
+
+
+def remove_styles(html: str) -> str:
+    """Drop inline ``style`` attributes and ``<style>`` elements, which feed readers strip or misapply."""
+    root = _fragment(html)
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str):
+            continue
+        if element.tag.lower() == "style":
+            element.drop_tree()
+        elif "style" in element.attrib:
+            del element.attrib["style"]
+    return _serialize(root)
