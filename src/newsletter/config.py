@@ -39,6 +39,8 @@ class EmailConfig:
     reply_to: str = ""
     unsubscribe_url: str = ""
     unsubscribe_mailto: str = ""
+    # The environment variable holding the secret that signs {token} in unsubscribe_url.
+    token_secret_env: str = "NEWSLETTER_TOKEN_SECRET"
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def find_key_line(text: str, key: str, section: str | None = None) -> int | None
     current: str | None = None
     pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*[=:]""")
     for number, line in enumerate(text.splitlines(), start=1):
-        header = re.match(r"^\s*\[([^\]]+)\]", line)
+        header = re.match(r"^\s*\[\[?([^\]]+)\]", line)  # [table] or [[array of tables]]
         if header:
             current = header.group(1).strip()
             if section is None and current == key:
@@ -142,7 +144,8 @@ def _build_section(name: str, raw: Any, text: str, path: Path, problems: list[Pr
     values: dict[str, Any] = {}
     ok = True
     for key, value in raw.items():
-        line = find_key_line(text, key, name)
+        # A sub-table such as [site.extra] is set on a header line of its own.
+        line = find_key_line(text, key, name) or find_key_line(text, f"{name}.{key}")
         field = fields.get(_field_name(key))
         if field is None:
             problems.append(
@@ -166,12 +169,14 @@ def _build_section(name: str, raw: Any, text: str, path: Path, problems: list[Pr
         if field_name not in {_field_name(key) for key in raw}:
             problems.append(Problem(path, "is required", line_of_section, f"{name}.{_key_name(field_name)}"))
         ok = False
-    if missing:
-        return None
-    section = cls(**values)
+    # Check the values that were given even when others are missing or mistyped, so that every
+    # problem is reported at once. Required fields are all text; their stand-ins are not checked.
+    section = cls(**{field_name: "" for field_name in missing}, **values)
+    given = {f"{name}.{_key_name(field_name)}" for field_name in values}
     for problem in _validate(name, section, text, path):
-        problems.append(problem)
-        ok = False
+        if problem.field in given:
+            problems.append(problem)
+            ok = False
     return section if ok else None
 
 
@@ -218,14 +223,18 @@ def load_config(root: Path) -> Config:
     """Read and validate ``root/newsletter.toml``."""
     path = root / CONFIG_NAME
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found; run 'newsletter init' to create a newsletter here, "
                           "or pass --dir to point at one") from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 text ({error.reason} at byte {error.start}); "
+                          "save it as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

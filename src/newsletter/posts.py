@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import frontmatter
 import yaml
 
 from .config import Config, find_key_line, suggest
@@ -100,12 +99,30 @@ def parse_when(text: str, tz: ZoneInfo) -> datetime:
     return to_datetime(value, tz)
 
 
-_TOML_FENCE = re.compile(r"^\+{3}[ \t]*$", re.MULTILINE)
+_FENCES = {
+    "---": re.compile(r"^---[ \t]*$", re.MULTILINE),
+    "+++": re.compile(r"^\+\+\+[ \t]*$", re.MULTILINE),
+}
 
 
-def _split_toml(text: str) -> tuple[str, str]:
-    _, front, body = _TOML_FENCE.split(text, 2)
+def _split_front_matter(text: str, fence: str) -> tuple[str, str]:
+    """Split at the first two fence lines; a fence match never reaches past its own line."""
+    _, front, body = _FENCES[fence].split(text, 2)
     return front, body
+
+
+class _YamlLoader(yaml.SafeLoader):
+    """Safe loader that keeps an impossible date (2025-02-30) as text, to be reported with its line."""
+
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 
 class _PostReader:
@@ -128,11 +145,20 @@ class _PostReader:
     def line_of(self, key: str | None) -> int | None:
         if key is None:
             return None
+        # A top-level key starts its line; an indented match may be text inside a block value.
+        top_level = re.compile(rf"""["']?{re.escape(key)}["']?\s*[:=]""")
+        for number, line in enumerate(self.front_text.split("\n"), start=2):  # 2: after the fence
+            if top_level.match(line):
+                return number
         found = find_key_line(self.front_text, key)
-        return found + 1 if found else 1  # +1 for the opening fence
+        return found + 1 if found else 1
 
     def read(self) -> Post | None:
-        raw = self.path.read_bytes()
+        try:
+            raw = self.path.read_bytes()
+        except OSError as error:
+            self.error(f"cannot be read: {error.strerror}")
+            return None
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as error:
@@ -146,21 +172,26 @@ class _PostReader:
         return self.build(meta)
 
     def parse_front_matter(self, text: str) -> dict[str, Any] | None:
-        is_toml = text.startswith("+++\n")
-        if not (text.startswith("---\n") or is_toml):
+        opening = re.match(r"(---|\+\+\+)[ \t]*\n", text)
+        if not opening:
             self.error("no front matter: start the file with a '---' line, then 'title:' and 'date:', "
                        "then another '---' line", line=1)
             return None
+        fence = opening.group(1)
+        is_toml = fence == "+++"
         try:
-            # python-frontmatter's TOML handler needs the third-party toml package; tomllib parses.
-            front, self.body = _split_toml(text) if is_toml else frontmatter.YAMLHandler().split(text)
+            front, self.body = _split_front_matter(text, fence)
         except ValueError:
-            fence = text[:3]
             self.error(f"front matter is not closed: add a line '{fence}' after it", line=1)
             return None
-        # Both splitters keep the newline that ends each fence line; drop them so that line 1 of
-        # the front matter is line 2 of the file and the body starts right after the closing fence.
+        # The split keeps the newline that ends each fence line; drop them so that line 1 of the
+        # front matter is line 2 of the file and the body starts right after the closing fence.
         front = front.removeprefix("\n")
+        # Neither YAML nor TOML accepts these characters as they are; remove them as in the body.
+        front, removed = clean_text(front)
+        if removed:
+            first = next(i for i, line in enumerate(text.split("\n")[1:]) if clean_text(line)[1])
+            self.warn("removed control characters that feeds and mail headers cannot carry", line=first + 2)
         front = front if not front or front.endswith("\n") else front + "\n"
         self.body = self.body.removeprefix("\n")
         self.front_text = front
@@ -169,7 +200,12 @@ class _PostReader:
             if is_toml:
                 meta = tomllib.loads(front)
             else:
-                meta = yaml.safe_load(front) if front.strip() else {}
+                meta = yaml.load(front, Loader=_YamlLoader) if front.strip() else {}
+        except yaml.reader.ReaderError as error:
+            line = front[: error.position].count("\n") + 2
+            self.error(f"front matter is not valid YAML: character U+{error.character:04X} is not allowed; "
+                       "delete it", line=line)
+            return None
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             line = mark.line + 2 if mark is not None else 1
@@ -219,7 +255,7 @@ class _PostReader:
                            str(key))
         for key in REQUIRED_KEYS:
             if meta.get(key) in (None, ""):
-                self.error(f"is required; add '{key}: ...' to the front matter", key, line=1)
+                self.error(f"is required; add '{key}: ...' to the front matter", key)
 
         title = self.text_field(meta, "title")
         when = self.date_field(meta, "date") if meta.get("date") not in (None, "") else None
@@ -290,17 +326,18 @@ class _PostReader:
         return slug
 
 
-def read_post(path: Path, config: Config) -> tuple[Post | None, list[Problem], list[Problem]]:
-    """Read one post file; return the post (None if invalid), its errors and its warnings."""
+def _reader(path: Path, config: Config) -> _PostReader:
     try:
         display = path.relative_to(config.root).as_posix()
     except ValueError:
         display = str(path)
-    reader = _PostReader(path, display, config)
-    try:
-        post = reader.read()
-    except OSError as error:
-        return None, [Problem(display, f"cannot be read: {error.strerror}")], []
+    return _PostReader(path, display, config)
+
+
+def read_post(path: Path, config: Config) -> tuple[Post | None, list[Problem], list[Problem]]:
+    """Read one post file; return the post (None if invalid), its errors and its warnings."""
+    reader = _reader(path, config)
+    post = reader.read()
     return post, reader.errors, reader.warnings
 
 
@@ -311,12 +348,15 @@ def load_posts(config: Config) -> tuple[list[Post], list[Problem]]:
     posts: list[Post] = []
     errors: list[Problem] = []
     warnings: list[Problem] = []
+    slug_lines: dict[Path, int] = {}
     for path in paths:
-        post, post_errors, post_warnings = read_post(path, config)
-        errors.extend(post_errors)
-        warnings.extend(post_warnings)
+        reader = _reader(path, config)
+        post = reader.read()
+        errors.extend(reader.errors)
+        warnings.extend(reader.warnings)
         if post is not None:
             posts.append(post)
+            slug_lines[path] = reader.line_of("slug") or 1
 
     by_slug: dict[str, Post] = {}
     for post in posts:
@@ -324,7 +364,7 @@ def load_posts(config: Config) -> tuple[list[Post], list[Problem]]:
         if other is not None:
             errors.append(Problem(post.display_path,
                                   f"'{post.slug}' is already the slug of {other.display_path}; "
-                                  "give one of them another 'slug:'", None, "slug"))
+                                  "give one of them another 'slug:'", slug_lines[post.source], "slug"))
         by_slug[post.slug] = post
     if errors:
         raise PostError(problems=errors)
