@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from .config import load_config
 from .emails import email_outputs
 from .errors import BuildError, Problem
+from .feeds import feed_outputs
 from .posts import load_posts
 from .render import WebRenderer, make_environment, static_outputs
 from .site import Output, Site
@@ -53,6 +54,7 @@ def gather(site: Site) -> tuple[list[Output], list[Problem]]:
     mail, mail_warnings = email_outputs(site, env)
     outputs.extend(mail)
     outputs.extend(static_outputs(site.config))
+    outputs.extend(feed_outputs(site))
     check_paths(outputs)
     return outputs, [*site.warnings, *mail_warnings]
 

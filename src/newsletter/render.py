@@ -14,7 +14,7 @@ from .errors import TemplateError
 from .markdown import code_css
 from .markup import page_relative_url, rewrite_urls
 from .posts import slugify
-from .site import Entry, Output, Site
+from .site import ATOM_PATH, JSON_PATH, RSS_PATH, Entry, Output, Site, Tag, tag_feed_path
 
 TEMPLATES_DIR = "templates"
 STYLESHEET = PurePosixPath("assets/style.css")
@@ -81,14 +81,18 @@ def _root(path: str) -> str:
     return "../" * len(PurePosixPath(path).parts) if path else ""
 
 
-def feed_links(site: Site) -> list[dict[str, str]]:
-    """The feeds every page advertises for autodiscovery."""
+def feed_links(site: Site, tag: Tag | None = None) -> list[dict[str, str]]:
+    """The feeds a page advertises for autodiscovery: the site's three, and a tag page's own."""
     title = site.config.site.title
-    return [
-        {"type": "application/atom+xml", "title": f"{title} (Atom)", "href": site.url_for("feed.xml")},
-        {"type": "application/rss+xml", "title": f"{title} (RSS)", "href": site.url_for("rss.xml")},
-        {"type": "application/feed+json", "title": f"{title} (JSON Feed)", "href": site.url_for("feed.json")},
+    links = [
+        {"type": "application/atom+xml", "title": f"{title} (Atom)", "href": site.url_for(str(ATOM_PATH))},
+        {"type": "application/rss+xml", "title": f"{title} (RSS)", "href": site.url_for(str(RSS_PATH))},
+        {"type": "application/feed+json", "title": f"{title} (JSON Feed)", "href": site.url_for(str(JSON_PATH))},
     ]
+    if tag is not None:
+        links.append({"type": "application/atom+xml", "title": f"{title}: {tag.name} (Atom)",
+                      "href": site.url_for(str(tag_feed_path(tag.slug)))})
+    return links
 
 
 class WebRenderer:
@@ -97,9 +101,11 @@ class WebRenderer:
     def __init__(self, site: Site, env: jinja2.Environment) -> None:
         self.site = site
         self.env = env
-        self.common = {"site": site.config.site, "feeds": feed_links(site), "stylesheet": str(STYLESHEET)}
+        self.feeds = feed_links(site)
+        self.common = {"site": site.config.site, "stylesheet": str(STYLESHEET)}
 
     def page(self, template: str, path: str, **context: Any) -> Output:
+        context.setdefault("feeds", self.feeds)
         html = render_template(self.env, template, root=_root(path), canonical=self.site.url_for(path),
                                **self.common, **context)
         return Output(_page(path), html.encode("utf-8"))
@@ -112,7 +118,7 @@ class WebRenderer:
         return self.page("post.html", entry.slug + "/", entry=entry, body=Markup(body), newer=newer,
                          older=older, image=image)
 
-    def list_pages(self, entries: tuple[Entry, ...], base: str, heading: str, tag: str = "") -> list[Output]:
+    def list_pages(self, entries: tuple[Entry, ...], base: str, heading: str, tag: Tag | None = None) -> list[Output]:
         size = self.site.config.site.page_size
         chunks = [entries[start : start + size] for start in range(0, len(entries), size)] or [()]
         outputs = []
@@ -120,7 +126,8 @@ class WebRenderer:
             path = base if number == 1 else f"{base}page/{number}/"
             newer = None if number == 1 else (base if number == 2 else f"{base}page/{number - 1}/")
             older = f"{base}page/{number + 1}/" if number < len(chunks) else None
-            outputs.append(self.page("list.html", path, entries=chunk, heading=heading, tag=tag,
+            outputs.append(self.page("list.html", path, entries=chunk, heading=heading,
+                                     tag=tag.name if tag else "", feeds=feed_links(self.site, tag),
                                      page_number=number, page_count=len(chunks),
                                      newer_page=newer, older_page=older))
         return outputs
@@ -140,7 +147,7 @@ class WebRenderer:
             outputs.append(self.post_page(entry, newer, older))
         outputs.extend(self.list_pages(entries, "", "All issues"))
         for tag in self.site.tags:
-            outputs.extend(self.list_pages(tag.entries, f"tags/{tag.slug}/", f"Tagged “{tag.name}”", tag.name))
+            outputs.extend(self.list_pages(tag.entries, f"tags/{tag.slug}/", f"Tagged “{tag.name}”", tag))
         return outputs
 
 

@@ -14,6 +14,16 @@ from .markdown import RenderedBody, render_markdown
 from .posts import Post, slugify
 
 
+# Where the feeds live in the output; pages advertise them, feeds.py writes them.
+ATOM_PATH = PurePosixPath("feed.xml")
+RSS_PATH = PurePosixPath("rss.xml")
+JSON_PATH = PurePosixPath("feed.json")
+
+
+def tag_feed_path(tag_slug: str) -> PurePosixPath:
+    return PurePosixPath("tags") / tag_slug / "feed.xml"
+
+
 @dataclass(frozen=True)
 class Output:
     """One file of the build: a path inside the output folder and its bytes (or a file to copy)."""

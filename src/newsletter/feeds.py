@@ -1,0 +1,409 @@
+"""Atom, RSS and JSON feeds of the published issues, as Output values; the only module that imports feedgen.
+
+    feed.xml                  Atom 1.0: the newest ``[feeds] limit`` issues (the subscription feed)
+    rss.xml                   RSS 2.0 with content:encoded: the same items
+    feed.json                 JSON Feed 1.1 (written here; feedgen has no JSON): the same items
+    feed/archive/N.xml        RFC 5005 archive documents: every issue older than feed.xml, in pages
+                              of ARCHIVE_PAGE_SIZE counted from the oldest issue
+    tags/<tag>/feed.xml       Atom: the newest issues with that tag
+    feed.xsl                  the stylesheet that makes a feed readable when opened in a browser
+
+Every item carries the issue's permanent id (``Entry.id``), its full web HTML with absolute URLs
+(unless the post says ``feed: summary``) and a plain-text summary. Nothing depends on the time of
+the build: a feed's ``updated`` is its newest item's, so rebuilding gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+from feedgen.util import xml_elem
+
+from . import __version__
+from .config import find_key_line
+from .errors import BuildError, Problem
+from .markup import absolute_url, make_mail_safe, remove_styles, rewrite_urls, site_path
+from .posts import clean_text, slugify
+from .render import TEMPLATES_DIR, builtin_templates
+from .site import ATOM_PATH, JSON_PATH, RSS_PATH, Entry, Output, Site, tag_feed_path
+
+STYLESHEET_PATH = PurePosixPath("feed.xsl")
+ARCHIVE_DIR = PurePosixPath("feed/archive")
+# Fixed for good: archive page N always holds issues (N-1)*size+1 .. N*size, counted from the
+# oldest, so a full page never changes. Changing it renumbers every archive page.
+ARCHIVE_PAGE_SIZE = 25
+GENERATOR = f"newsletter {__version__}"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"
+JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
+ATOM_TYPE = "application/atom+xml"
+RSS_TYPE = "application/rss+xml"
+
+# Beyond what posts.clean_text removes: DEL and the C1 controls, legal in XML 1.0 but never text.
+_C1_CONTROLS = re.compile("[\x7f-\x9f]")
+# Fixed here rather than asked of the mimetypes module, whose answers vary between machines.
+_MEDIA_TYPES = {
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
+    ".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml",
+}
+# The formats RSS 2.0 allows for a channel <image>.
+_RSS_IMAGE_SUFFIXES = (".gif", ".jpg", ".jpeg", ".png")
+
+
+def xml_text(text: str) -> str:
+    """Remove every character a feed must not carry: C0 and C1 controls and XML non-characters."""
+    return _C1_CONTROLS.sub("", clean_text(text)[0])
+
+
+@dataclass(frozen=True)
+class FeedImage:
+    """A post's image as feeds announce it: absolute URL, MIME type, byte length when known."""
+
+    url: str
+    type: str
+    length: int | None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One issue as every feed format carries it: texts made XML-safe, every URL absolute."""
+
+    entry: Entry
+    title: str
+    summary: str
+    content_html: str
+    author: str
+    tags: tuple[str, ...]
+    image: FeedImage | None
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+    @property
+    def url(self) -> str:
+        return self.entry.url
+
+    @property
+    def published(self) -> datetime:
+        return self.entry.post.date
+
+    @property
+    def updated(self) -> datetime:
+        return self.entry.updated
+
+
+def _feed_url(url: str, site_url: str, page_url: str) -> str:
+    """Make any link in an issue absolute: site paths against the site, fragments against the issue."""
+    stripped = url.strip()
+    if not stripped:
+        return page_url
+    if stripped.startswith("#"):
+        return page_url + stripped
+    if stripped.startswith("//"):
+        return f"{urlsplit(site_url).scheme}:{stripped}"
+    return absolute_url(stripped, site_url)
+
+
+def feed_html(entry: Entry, site_url: str) -> str:
+    """An issue's web HTML as feeds carry it: no scripts or inline styles, every URL absolute."""
+    safe = make_mail_safe(entry.body.html).html
+    unstyled = remove_styles(safe)
+    absolute = rewrite_urls(unstyled, lambda url: _feed_url(url, site_url, entry.url))
+    return xml_text(absolute)
+
+
+def _image(site: Site, entry: Entry) -> FeedImage | None:
+    """The post's image with its size read from static/ (RSS enclosures need the byte length)."""
+    image = entry.post.image.strip()
+    if not image:
+        return None
+    url = absolute_url(image, site.url)
+    path = PurePosixPath(urlsplit(site_path(image)).path)
+    media_type = _MEDIA_TYPES.get(path.suffix.lower(), "")
+    if "://" in image or image.startswith("//"):
+        # Hosted elsewhere: its size is unknown, so there is no enclosure, only media:content.
+        return FeedImage(url, media_type, None)
+    static = (site.config.root / "static").resolve()
+    file = (site.config.root / path).resolve()
+    if static not in file.parents or not file.is_file():
+        site.warnings.append(Problem(entry.post.display_path, f"{image!r} is not a file under static/; "
+                                     "feeds announce the image without its size", _line_of(entry, "image"),
+                                     "image"))
+        return FeedImage(url, media_type, None)
+    return FeedImage(url, media_type or "application/octet-stream", file.stat().st_size)
+
+
+def _line_of(entry: Entry, key: str) -> int | None:
+    """The line of a front matter key in the post's file, for warnings."""
+    try:
+        return find_key_line(entry.post.source.read_text(encoding="utf-8-sig"), key)
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _item(site: Site, entry: Entry) -> Item:
+    config = site.config.site
+    title = xml_text(entry.post.title)
+    summary = xml_text(entry.summary) or title
+    content = feed_html(entry, site.url) if entry.post.feed == "full" else ""
+    author = xml_text(entry.post.author or config.author or config.title)
+    tags = tuple(xml_text(tag) for tag in entry.post.tags)
+    return Item(entry=entry, title=title, summary=summary, content_html=content, author=author, tags=tags,
+                image=_image(site, entry))
+
+
+def _empty_feed_time() -> datetime:
+    """The 'updated' of a feed with no items: SOURCE_DATE_EPOCH if set, else the Unix epoch."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not value:
+        return datetime(1970, 1, 1, tzinfo=timezone.utc)
+    if not value.isdigit():
+        raise BuildError(f"SOURCE_DATE_EPOCH: expected whole seconds since 1970, got {value!r}")
+    return datetime.fromtimestamp(int(value), tz=timezone.utc)
+
+
+def newest_update(items: Sequence[Item]) -> datetime:
+    """When a feed document last changed: its most recently updated item, never the build time."""
+    return max((item.updated for item in items), default=None) or _empty_feed_time()
+
+
+class _ArchiveMarker(BaseExtension):
+    """Mark a feed document as an RFC 5005 archive document with <fh:archive/>."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": HISTORY_NS}
+
+    def extend_atom(self, feed: Any) -> Any:
+        xml_elem(f"{{{HISTORY_NS}}}archive", feed)
+        return feed
+
+
+class _HtmlDescription(BaseEntryExtension):
+    """Entity-encode the plain-text summary in RSS <description>, which readers take as HTML."""
+
+    def extend_rss(self, item: Any) -> Any:
+        description = item.find("description")
+        if description is not None and description.text:
+            description.text = html.escape(description.text, quote=False)
+        return item
+
+
+@dataclass(frozen=True)
+class Document:
+    """What one Atom (and maybe RSS) document says about itself, apart from its items."""
+
+    id: str
+    title: str
+    subtitle: str
+    self_url: str
+    alternate_url: str
+    links: tuple[tuple[str, str], ...] = ()
+    archive: bool = False
+
+
+def _generator(site: Site, document: Document, items: Sequence[Item], *, rss: bool,
+               updated: datetime | None = None) -> FeedGenerator:
+    config = site.config.site
+    feed = FeedGenerator()
+    feed.load_extension("media")
+    feed.load_extension("dc", atom=False, rss=True)
+    feed.register_extension("html_description", BaseExtension, _HtmlDescription, atom=False, rss=True)
+    if document.archive:
+        feed.register_extension("history", _ArchiveMarker, BaseEntryExtension, atom=True, rss=False)
+    feed.id(document.id)
+    feed.title(xml_text(document.title))
+    feed.subtitle(xml_text(document.subtitle) or xml_text(document.title))
+    feed.language(xml_text(config.language))
+    feed.author(name=xml_text(config.author or config.title))
+    feed.link(href=document.self_url, rel="self", type=RSS_TYPE if rss else ATOM_TYPE)
+    for rel, href in document.links:
+        feed.link(href=href, rel=rel, type=ATOM_TYPE)
+    # Added last: RSS's channel <link> is the last link given to feedgen.
+    feed.link(href=document.alternate_url, rel="alternate", type="text/html")
+    feed.generator(GENERATOR)
+    if config.icon:
+        icon = absolute_url(config.icon, site.url)
+        feed.icon(icon)
+        if PurePosixPath(urlsplit(icon).path).suffix.lower() in _RSS_IMAGE_SUFFIXES:
+            feed.image(url=icon, title=xml_text(config.title), link=site.url)
+    # Set explicitly: feedgen would otherwise stamp the time of the build.
+    feed.updated(updated or newest_update(items))
+    for item in items:
+        _add_entry(feed, item, rss=rss)
+    return feed
+
+
+def _add_entry(feed: FeedGenerator, item: Item, *, rss: bool) -> None:
+    # Appended in order: feedgen's default puts each new entry first.
+    entry: FeedEntry = feed.add_entry(order="append")
+    entry.id(item.id)  # also the RSS guid, with isPermaLink="false"
+    entry.title(item.title)
+    entry.link(href=item.url, rel="alternate", type="text/html")
+    entry.published(item.published)
+    entry.updated(item.updated)
+    entry.author(name=item.author)
+    entry.dc.dc_creator(item.author)
+    for tag in item.tags:
+        entry.category(term=tag)
+    if item.content_html:
+        entry.content(item.content_html, type="html")
+    entry.summary(item.summary)
+    if item.image is not None:
+        media: dict[str, str] = {"url": item.image.url, "medium": "image"}
+        if item.image.type:
+            media["type"] = item.image.type
+        if item.image.length is not None:
+            media["fileSize"] = str(item.image.length)
+            # RSS only: feedgen writes Atom entry links without their rel, which would turn
+            # the enclosure into a second alternate link. Atom readers get media:content.
+            if rss:
+                entry.enclosure(item.image.url, item.image.length, item.image.type)
+        entry.media.content(group=None, **media)
+
+
+def _with_stylesheet(xml: bytes, path: PurePosixPath) -> bytes:
+    """Prefix a feed with the XML declaration and the stylesheet browsers apply to it."""
+    href = "../" * (len(path.parts) - 1) + STYLESHEET_PATH.as_posix()
+    head = f'<?xml version="1.0" encoding="UTF-8"?>\n<?xml-stylesheet type="text/xsl" href="{href}"?>\n'
+    return head.encode("utf-8") + xml
+
+
+def _atom(site: Site, path: PurePosixPath, document: Document, items: Sequence[Item],
+          updated: datetime | None = None) -> Output:
+    feed = _generator(site, document, items, rss=False, updated=updated)
+    xml = feed.atom_str(pretty=True, xml_declaration=False)
+    return Output(path, _with_stylesheet(xml, path))
+
+
+def _rss(site: Site, path: PurePosixPath, document: Document, items: Sequence[Item]) -> Output:
+    xml = _generator(site, document, items, rss=True).rss_str(pretty=True, xml_declaration=False)
+    return Output(path, _with_stylesheet(xml, path))
+
+
+def _json_feed(site: Site, items: Sequence[Item]) -> Output:
+    config = site.config.site
+    feed: dict[str, Any] = {
+        "version": JSON_FEED_VERSION,
+        "title": xml_text(config.title),
+        "home_page_url": site.url,
+        "feed_url": site.url_for(JSON_PATH.as_posix()),
+    }
+    if config.description:
+        feed["description"] = xml_text(config.description)
+    if config.icon:
+        feed["favicon"] = absolute_url(config.icon, site.url)
+    feed["language"] = xml_text(config.language)
+    feed["authors"] = [{"name": xml_text(config.author or config.title)}]
+    feed["items"] = [_json_item(item) for item in items]
+    text = json.dumps(feed, ensure_ascii=False, indent=2) + "\n"
+    return Output(JSON_PATH, text.encode("utf-8"))
+
+
+def _json_item(item: Item) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": item.id, "url": item.url, "title": item.title}
+    if item.content_html:
+        data["content_html"] = item.content_html
+    else:
+        data["content_text"] = item.summary
+    data["summary"] = item.summary
+    if item.image is not None:
+        data["image"] = item.image.url
+    data["date_published"] = item.published.isoformat()
+    data["date_modified"] = item.updated.isoformat()
+    data["authors"] = [{"name": item.author}]
+    if item.tags:
+        data["tags"] = list(item.tags)
+    return data
+
+
+def archive_pages(older: Sequence[Item], size: int = ARCHIVE_PAGE_SIZE) -> list[list[Item]]:
+    """Split issues (newest first) into archive pages of *size*, numbered from the oldest issue.
+
+    Every page but the last is full. When the last full page is the newest, an empty page follows
+    it, so that the full page can point at its successor already and never has to change again.
+    """
+    if not older:
+        return []
+    oldest_first = list(reversed(older))
+    return [oldest_first[start : start + size] for start in range(0, len(oldest_first) // size * size + 1, size)]
+
+
+def _archive_path(number: int) -> PurePosixPath:
+    return ARCHIVE_DIR / f"{number}.xml"
+
+
+def _tag_feeds(site: Site, items: Sequence[Item]) -> list[Output]:
+    config = site.config.site
+    limit = site.config.feeds.limit
+    by_slug: dict[str, list[Item]] = {}
+    names: dict[str, str] = {}
+    for item in items:
+        for tag in item.tags:
+            slug = slugify(tag)
+            names.setdefault(slug, tag)
+            by_slug.setdefault(slug, []).append(item)
+    outputs = []
+    for slug in sorted(by_slug):
+        path = tag_feed_path(slug)
+        url = site.url_for(path.as_posix())
+        document = Document(id=url, title=f"{config.title}: {names[slug]}",
+                            subtitle=f"Issues of {config.title} tagged “{names[slug]}”",
+                            self_url=url, alternate_url=site.url_for(f"tags/{slug}/"))
+        outputs.append(_atom(site, path, document, by_slug[slug][:limit]))
+    return outputs
+
+
+def _stylesheet(site: Site) -> Output:
+    own = site.config.root / TEMPLATES_DIR / STYLESHEET_PATH.name
+    source = own if own.is_file() else builtin_templates() / STYLESHEET_PATH.name
+    return Output(STYLESHEET_PATH, source=str(source))
+
+
+def feed_outputs(site: Site, *, archive_page_size: int = ARCHIVE_PAGE_SIZE) -> list[Output]:
+    """Every feed of the site: Atom, RSS and JSON Feed, their archives, the tag feeds, the stylesheet."""
+    config = site.config.site
+    items = [_item(site, entry) for entry in site.published]
+    limit = site.config.feeds.limit
+    current, older = items[:limit], items[limit:]
+    pages = archive_pages(older, archive_page_size)
+    atom_url = site.url_for(ATOM_PATH.as_posix())
+    subtitle = config.description or config.title
+
+    current_links = (("prev-archive", site.url_for(_archive_path(len(pages)).as_posix())),) if pages else ()
+    outputs = [
+        _atom(site, ATOM_PATH, Document(id=atom_url, title=config.title, subtitle=subtitle, self_url=atom_url,
+                                        alternate_url=site.url, links=current_links), current),
+        _rss(site, RSS_PATH, Document(id=atom_url, title=config.title, subtitle=subtitle,
+                                      self_url=site.url_for(RSS_PATH.as_posix()), alternate_url=site.url),
+             current),
+        _json_feed(site, current),
+        _stylesheet(site),
+    ]
+    for number, page in enumerate(pages, start=1):
+        path = _archive_path(number)
+        links = [("current", atom_url)]
+        if number > 1:
+            links.append(("prev-archive", site.url_for(_archive_path(number - 1).as_posix())))
+        if number < len(pages):
+            links.append(("next-archive", site.url_for(_archive_path(number + 1).as_posix())))
+        document = Document(id=atom_url, title=f"{config.title} (archive {number})", subtitle=subtitle,
+                            self_url=site.url_for(path.as_posix()), alternate_url=site.url,
+                            links=tuple(links), archive=True)
+        # An empty page (after a full one) is as old as the issues before it.
+        outputs.append(_atom(site, path, document, list(reversed(page)), newest_update(older)
+                             if not page else None))
+    outputs.extend(_tag_feeds(site, items))
+    return outputs
+

@@ -1,0 +1,158 @@
+"""A real feed reader, rss2email, pulls the feeds over HTTP into a mailbox: each issue arrives once."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import functools
+import http.server
+import mailbox
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from newsletter.build import build
+
+SITE = "https://example.com/letter/"
+FIRST_BUILD = datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc)
+SECOND_BUILD = datetime(2025, 5, 8, 12, 0, tzinfo=timezone.utc)
+URL = re.compile(r"https?://[^\s<>()\[\]\"']+")
+
+
+def _r2e() -> str:
+    """The rss2email command installed beside this Python (the test extra installs it)."""
+    beside = Path(sys.executable).parent / "r2e"
+    found = str(beside) if beside.exists() else shutil.which("r2e")
+    assert found, "rss2email's 'r2e' command is missing: pip install -e '.[test]'"
+    return found
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    """Serve dist/ as a static host would, always sending the current files."""
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        # Two builds can fall within one second, so a file's mtime cannot tell them apart.
+        del self.headers["If-Modified-Since"]
+        return super().send_head()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server(newsletter) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    newsletter.dist.mkdir(parents=True, exist_ok=True)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, directory=newsletter.dist))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+class Reader:
+    """rss2email with its config, state and maildir under a temporary home."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.config = home / "config" / "rss2email.cfg"
+        self.data = home / "data" / "rss2email.json"
+        self.maildir = home / "Maildir"
+        for folder in (self.config.parent, self.data.parent, home / "run", self.maildir):
+            folder.mkdir(parents=True)
+        self.config.write_text(
+            "[DEFAULT]\n"
+            "to = reader@example.com\n"
+            "email-protocol = maildir\n"
+            f"maildir-path = {self.maildir}\n"
+            "maildir-mailbox = INBOX\n"
+            # As RSS-to-email subscribers get it: the full issue as HTML, not the summary.
+            "html-mail = True\n")
+        # Nothing may touch the real home, and 127.0.0.1 must not go through a proxy.
+        self.env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
+        self.env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
+                        XDG_RUNTIME_DIR=str(home / "run"), NO_PROXY="*")
+
+    def __call__(self, *args: str) -> None:
+        result = subprocess.run([_r2e(), "-c", str(self.config), "-d", str(self.data), *args], env=self.env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"r2e {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+
+    def messages(self) -> dict[str, EmailMessage]:
+        box = mailbox.Maildir(self.maildir / "INBOX", factory=None, create=False)
+        return {key: email.message_from_bytes(box.get_bytes(key), policy=email.policy.default)
+                for key in box.keys()}
+
+
+def _body(message: EmailMessage) -> str:
+    return "\n".join(part.get_content() for part in message.walk() if not part.is_multipart())
+
+
+def _write_issues(newsletter) -> None:  # type: ignore[no-untyped-def]
+    newsletter.post("2025-04-01-day-one", 'title: "Rejekts — Day One"\ndate: 2025-04-01 09:00\ntags: [kubernetes]', """\
+        The keynote, then [day two](day-two/), and a [footnote reference](#notes).
+
+        ![The hall](static/hall.png)
+
+        ## Notes {#notes}
+
+        See [the archive](/) for more.
+        """)
+    newsletter.post("2025-04-02-day-two", "title: Rejekts — Day Two\ndate: 2025-04-02", """\
+        Day two: [back to day one](../day-one/).
+        """)
+
+
+def test_rss2email_gets_each_issue_once_with_links_to_the_site(newsletter, server, tmp_path):
+    _write_issues(newsletter)
+    build(newsletter.root, now=FIRST_BUILD)
+    reader = Reader(tmp_path / "home")
+    reader("add", "atom", server + "feed.xml")
+    reader("add", "rss", server + "rss.xml")
+    reader("run")
+    first = reader.messages()
+    by_feed = sorted((m["X-RSS-Feed"], m["X-RSS-URL"]) for m in first.values())
+    assert by_feed == sorted((server + feed, SITE + slug + "/") for feed in ("feed.xml", "rss.xml")
+                             for slug in ("day-one", "day-two"))
+
+    # A new issue is published; an old one is re-titled, rewritten and re-tagged meanwhile.
+    newsletter.post("2025-04-01-day-one", 'title: "Rejekts — Day One (revised)"\ndate: 2025-04-01 09:00\n'
+                    "tags: [conferences]", "A rewritten report. See [day two](day-two/).\n")
+    newsletter.post("2025-05-05-day-three", "title: Rejekts — Day Three\ndate: 2025-05-05", """\
+        The last day, with a link to [day one](day-one/) and [a talk](https://kubernetes.io/blog/).
+        """)
+    build(newsletter.root, now=SECOND_BUILD)
+    reader("run")
+    everything = reader.messages()
+    new = [message for key, message in everything.items() if key not in first]
+    assert sorted((m["X-RSS-Feed"], m["X-RSS-URL"]) for m in new) == [
+        (server + "feed.xml", SITE + "day-three/"), (server + "rss.xml", SITE + "day-three/")]
+    assert all("Rejekts — Day Three" in m["Subject"] for m in new)
+
+    # Running again brings nothing new.
+    reader("run")
+    assert reader.messages().keys() == everything.keys()
+
+    # Every link a subscriber can follow leads to the site, never to where the feed was fetched.
+    for message in everything.values():
+        body = _body(message)
+        assert "127.0.0.1" not in body
+        links = URL.findall(body)
+        assert links, body
+        for link in links:
+            assert link.startswith(SITE) or link.startswith("https://kubernetes.io/"), link
+    for message in new:
+        day_three = _body(message)
+        assert f'href="{SITE}day-one/"' in day_three and 'href="https://kubernetes.io/blog/"' in day_three
