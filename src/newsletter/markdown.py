@@ -35,10 +35,9 @@ class Image:
 
 
 @dataclass(frozen=True)
-class RenderedBody:
-    """A post's body as HTML, with what later stages need to know about it."""
+class Outline:
+    """What lists, feeds and checks need to know about a body without its HTML."""
 
-    html: str
     first_paragraph: str
     word_count: int
     images: tuple[Image, ...]
@@ -46,6 +45,30 @@ class RenderedBody:
     @property
     def reading_minutes(self) -> int:
         return max(1, math.ceil(self.word_count / WORDS_PER_MINUTE))
+
+
+@dataclass(frozen=True)
+class RenderedBody:
+    """A post's body as HTML, with its outline."""
+
+    html: str
+    outline: Outline
+
+    @property
+    def first_paragraph(self) -> str:
+        return self.outline.first_paragraph
+
+    @property
+    def word_count(self) -> int:
+        return self.outline.word_count
+
+    @property
+    def images(self) -> tuple[Image, ...]:
+        return self.outline.images
+
+    @property
+    def reading_minutes(self) -> int:
+        return self.outline.reading_minutes
 
 
 def _highlight(code: str, lang: str, _attrs: str) -> str:
@@ -149,7 +172,7 @@ def render_markdown(text: str, first_line: int = 1) -> RenderedBody:
         elif token.type in ("fence", "code_block"):
             words += len(token.content.split())
     html = md.renderer.render(tokens, md.options, env)
-    return RenderedBody(html=html, first_paragraph=first_paragraph, word_count=words, images=tuple(images))
+    return RenderedBody(html, Outline(first_paragraph, words, tuple(images)))
 
 
 def code_css(selector: str = ".highlight") -> tuple[str, str]:

@@ -7,13 +7,14 @@ is removed with a warning.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -57,6 +58,12 @@ class Post:
     updated: datetime | None = None
     id: str = ""
     feed: str = "full"
+    digest: str = ""  # sha256 of the file's bytes: what caches key on
+
+    @property
+    def key(self) -> str:
+        """Changes whenever anything the post's outputs are made from changes (file and name)."""
+        return hashlib.sha256(f"{self.display_path}\0{self.digest}".encode()).hexdigest()
 
     def status(self, now: datetime) -> str:
         """Return 'draft', 'scheduled' or 'published' as of *now*."""
@@ -135,6 +142,7 @@ class _PostReader:
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
         self.front_text = ""
+        self.digest = ""
 
     def error(self, message: str, key: str | None = None, line: int | None = None) -> None:
         self.errors.append(Problem(self.display, message, line or self.line_of(key), key))
@@ -165,6 +173,7 @@ class _PostReader:
             line = raw[: error.start].count(b"\n") + 1
             self.error(f"not UTF-8 text (byte {raw[error.start]:#04x}); re-save the file as UTF-8", line=line)
             return None
+        self.digest = hashlib.sha256(raw).hexdigest()
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         meta = self.parse_front_matter(text)
         if meta is None:
@@ -288,6 +297,7 @@ class _PostReader:
             source=self.path, display_path=self.display, slug=slug, title=title, date=when,
             body=body, body_line=self.body_line, summary=summary, tags=tags, draft=draft is True,
             author=author, image=image, preheader=preheader, updated=updated, id=pinned_id, feed=feed,
+            digest=self.digest,
         )
 
     def tags(self, value: Any) -> tuple[str, ...]:
@@ -341,22 +351,50 @@ def read_post(path: Path, config: Config) -> tuple[Post | None, list[Problem], l
     return post, reader.errors, reader.warnings
 
 
-def load_posts(config: Config) -> tuple[list[Post], list[Problem]]:
-    """Read every post under ``posts/``, oldest first; raise ``PostError`` listing every problem."""
+@dataclass(frozen=True)
+class ReadPost:
+    """A valid post with what reading it said: what a cache of posts keeps."""
+
+    post: Post
+    warnings: tuple[Problem, ...]
+    slug_line: int
+
+
+class PostCache(Protocol):
+    """Posts read before, by file: ``get`` returns None when the file may have changed since."""
+
+    def get(self, path: Path) -> ReadPost | None: ...
+
+    def put(self, path: Path, read: ReadPost) -> None: ...
+
+
+def post_paths(config: Config) -> list[Path]:
+    """Every post file, in name order."""
     folder = config.root / POSTS_DIR
-    paths = sorted(folder.glob("*.md")) if folder.is_dir() else []
+    return sorted(folder.glob("*.md")) if folder.is_dir() else []
+
+
+def load_posts(config: Config, cache: PostCache | None = None) -> tuple[list[Post], list[Problem]]:
+    """Read every post under ``posts/``, oldest first; raise ``PostError`` listing every problem."""
     posts: list[Post] = []
     errors: list[Problem] = []
     warnings: list[Problem] = []
     slug_lines: dict[Path, int] = {}
-    for path in paths:
-        reader = _reader(path, config)
-        post = reader.read()
-        errors.extend(reader.errors)
-        warnings.extend(reader.warnings)
-        if post is not None:
-            posts.append(post)
-            slug_lines[path] = reader.line_of("slug") or 1
+    for path in post_paths(config):
+        known = cache.get(path) if cache is not None else None
+        if known is None:
+            reader = _reader(path, config)
+            post = reader.read()
+            errors.extend(reader.errors)
+            if post is None:
+                warnings.extend(reader.warnings)
+                continue
+            known = ReadPost(post, tuple(reader.warnings), reader.line_of("slug") or 1)
+            if cache is not None and not reader.errors:
+                cache.put(path, known)
+        warnings.extend(known.warnings)
+        posts.append(known.post)
+        slug_lines[path] = known.slug_line
 
     by_slug: dict[str, Post] = {}
     for post in posts:

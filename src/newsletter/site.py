@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
+from typing import Protocol
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from .config import Config
 from .errors import Problem
-from .markdown import RenderedBody, render_markdown
+from .markdown import Outline, RenderedBody, render_markdown
 from .posts import Post, slugify
 
 
@@ -38,9 +40,24 @@ class Entry:
     """A post ready for the output stages: its body rendered once, its URL and texts settled."""
 
     post: Post
-    body: RenderedBody
+    outline: Outline
     url: str
     status: str
+    # Loads the body's HTML when first needed: a cached build renders few bodies of many.
+    load_html: Callable[[], str] = field(repr=False, compare=False)
+
+    @cached_property
+    def body(self) -> RenderedBody:
+        return RenderedBody(self.load_html(), self.outline)
+
+    @property
+    def reading_minutes(self) -> int:
+        return self.outline.reading_minutes
+
+    @property
+    def key(self) -> str:
+        """Changes whenever the post changes, or what it is now (draft, scheduled, published)."""
+        return f"{self.post.key}:{self.status}"
 
     @property
     def slug(self) -> str:
@@ -60,7 +77,7 @@ class Entry:
 
     @property
     def summary(self) -> str:
-        return self.post.summary or self.body.first_paragraph
+        return self.post.summary or self.outline.first_paragraph
 
     @property
     def preheader(self) -> str:
@@ -78,6 +95,14 @@ class Tag:
     entries: tuple[Entry, ...]
 
 
+class BodyStore(Protocol):
+    """Rendered bodies kept between builds: the outline of every post, the HTML on demand."""
+
+    def outline(self, post: Post) -> Outline: ...
+
+    def html(self, post: Post) -> str: ...
+
+
 @dataclass
 class Site:
     """Config, posts and 'now': decides what is built and where it lives."""
@@ -88,6 +113,7 @@ class Site:
     include_drafts: bool = False
     include_scheduled: bool = False
     warnings: list[Problem] = field(default_factory=list)
+    bodies: BodyStore | None = None
 
     @property
     def url(self) -> str:
@@ -110,12 +136,17 @@ class Site:
         return tuple(self.entry(post) for post in visible)
 
     def entry(self, post: Post) -> Entry:
-        body = render_markdown(post.body, post.body_line)
-        for image in body.images:
+        if self.bodies is None:
+            body = render_markdown(post.body, post.body_line)
+            outline, load_html = body.outline, lambda: body.html
+        else:
+            outline, load_html = self.bodies.outline(post), partial(self.bodies.html, post)
+        for image in outline.images:
             if not image.alt.strip():
                 self.warnings.append(Problem(post.display_path, f"image {image.src!r} has no alt text; "
                                              "describe it for readers who cannot see it", image.line))
-        return Entry(post=post, body=body, url=self.url_for(post.slug + "/"), status=post.status(self.now))
+        return Entry(post=post, outline=outline, url=self.url_for(post.slug + "/"), status=post.status(self.now),
+                     load_html=load_html)
 
     @cached_property
     def published(self) -> tuple[Entry, ...]:
