@@ -1,30 +1,47 @@
-"""Build the whole site: gather every output in memory, check it, write it, swap it into place.
+"""Build the whole site; the only module that writes the output folder.
 
-This is the only module that writes the output folder. A build writes into a fresh folder
-beside the output and renames it into place, so a failed build leaves the previous one intact.
+Every output belongs to a unit (site.Unit) whose key covers all of its inputs. A build makes
+again only the units whose key changed since the last build (recorded in the cache), writes
+only the files whose bytes changed, and deletes the files no unit makes any more. Heavy units
+(emails, issue pages) and Markdown go to a pool of processes when there are many.
+
+Nothing is written until every unit has been made without error: new files go to a staging
+folder beside the output first. A cold build then swaps the staging folder in whole; an
+incremental one moves each new file into place with an atomic rename. Either way a failed
+build leaves the previous output as it was.
 """
 
 from __future__ import annotations
 
+import hashlib
+import multiprocessing
 import os
 import shutil
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
-from .config import load_config
-from .emails import email_outputs
+import jinja2
+
+from .cache import CACHE_DIR, BuildCache, BuildRecord, UnitRecord, write_atomically
+from .config import Config, load_config
+from .emails import email_units
 from .errors import BuildError, Problem
-from .feeds import feed_outputs
-from .posts import load_posts
-from .render import WebRenderer, make_environment, static_outputs
-from .site import Output, Site
+from .feeds import feed_units
+from .markdown import RenderedBody, render_markdown
+from .posts import Post, load_posts
+from .render import WebRenderer, code_digest, environment_digest, make_environment, static_units
+from .site import Output, Site, Unit, digest, make_all
 
 DEFAULT_OUT = "dist"
-CACHE_DIR = ".newsletter/cache"
 # Written into every build; an existing folder without it is never replaced.
 MARKER = ".newsletter-build"
+# Below this many heavy units a pool of processes costs more than it saves.
+PARALLEL_MINIMUM = 24
+
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -32,43 +49,51 @@ class BuildResult:
     out: Path
     issues: int
     files: int
+    made: int
     warnings: tuple[Problem, ...]
     seconds: float
 
 
+def _now(config: Config, now: datetime | None) -> datetime:
+    when = now or datetime.now(timezone.utc)
+    return when.replace(tzinfo=config.site.tz) if when.tzinfo is None else when
+
+
 def load_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
               scheduled: bool = False) -> Site:
-    """Load config and posts into a Site as of *now* (default: the current time)."""
+    """Load config and posts into a Site as of *now* (default: the current time); nothing cached."""
     config = load_config(root)
     posts, warnings = load_posts(config)
-    when = now or datetime.now(timezone.utc)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=config.site.tz)
-    return Site(config, posts, when, include_drafts=drafts, include_scheduled=scheduled, warnings=warnings)
+    return Site(config, posts, _now(config, now), include_drafts=drafts, include_scheduled=scheduled,
+                warnings=warnings)
+
+
+def plan(site: Site, env: jinja2.Environment, base_key: str) -> list[Unit]:
+    """Every unit of the site: pages, emails, feeds, static files."""
+    return [*WebRenderer(site, env).units(base_key), *email_units(site, env, base_key),
+            *feed_units(site, base_key), *static_units(site.config)]
 
 
 def gather(site: Site) -> tuple[list[Output], list[Problem]]:
-    """Every output of the site, checked for unsafe or duplicate paths; and the warnings raised."""
-    env = make_environment(site.config)
-    outputs = WebRenderer(site, env).outputs()
-    mail, mail_warnings = email_outputs(site, env)
-    outputs.extend(mail)
-    outputs.extend(static_outputs(site.config))
-    outputs.extend(feed_outputs(site))
+    """Every output of the site made in memory, paths checked; and every warning raised."""
+    outputs, warnings = make_all(plan(site, make_environment(site.config), ""))
     check_paths(outputs)
-    return outputs, [*site.warnings, *mail_warnings]
+    return outputs, [*site.warnings, *warnings]
 
 
 def check_paths(outputs: list[Output]) -> None:
     """Refuse any output path that could leave the output folder, and any path written twice."""
     seen: set[PurePosixPath] = set()
     for output in outputs:
-        path = output.path
-        if path.is_absolute() or ".." in path.parts or not path.parts or str(path).startswith("~"):
-            raise BuildError(f"refusing to write {str(path)!r}: outside the output folder")
-        if path in seen:
-            raise BuildError(f"two outputs want the same path {path}; rename one of the posts or static files")
-        seen.add(path)
+        _check_path(output.path)
+        if output.path in seen:
+            raise BuildError(f"two outputs want the same path {output.path}; rename one of the posts or static files")
+        seen.add(output.path)
+
+
+def _check_path(path: PurePosixPath) -> None:
+    if path.is_absolute() or ".." in path.parts or not path.parts or str(path).startswith("~"):
+        raise BuildError(f"refusing to write {str(path)!r}: outside the output folder")
 
 
 def _check_out(root: Path, out: Path) -> None:
@@ -83,44 +108,211 @@ def _check_out(root: Path, out: Path) -> None:
                          "remove it or choose another --out")
 
 
-def write_outputs(outputs: list[Output], out: Path) -> None:
-    """Write outputs into a temporary folder beside *out*, then swap it into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.new-{os.getpid()}"
-    retired = out.parent / f".{out.name}.old-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
+def _marker_id(out: Path) -> str:
     try:
-        staging.mkdir()
-        for output in outputs:
-            target = staging.joinpath(*output.path.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if output.source is not None:
-                shutil.copyfile(output.source, target)
-            else:
-                target.write_bytes(output.data)
-        (staging / MARKER).write_text("This folder is written by 'newsletter build' and replaced whole.\n")
-        if out.exists():
-            out.rename(retired)
-        staging.rename(out)
-    except OSError as error:
-        shutil.rmtree(staging, ignore_errors=True)
-        if retired.exists() and not out.exists():
-            retired.rename(out)
-        raise BuildError(f"{error.filename or out}: cannot write the build: {error.strerror}") from None
+        return (out / MARKER).read_text(encoding="utf-8").split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def _marker_text(build_id: str) -> bytes:
+    return f"{build_id}\nThis folder is written by 'newsletter build'; edits to it are overwritten.\n".encode()
+
+
+# -- making units, here or in worker processes ------------------------------------------------------
+
+# Set before a pool forks, so that workers find the site and its units without pickling them.
+_WORK: list[Unit] = []
+_POSTS: list[Post] = []
+
+
+def _make_in_worker(index: int) -> tuple[int, list[tuple[str, bytes]], list[Problem]]:
+    outputs, warnings = _WORK[index].make()
+    return index, [(str(output.path), output.data) for output in outputs], warnings
+
+
+def _render_in_worker(index: int) -> tuple[int, RenderedBody]:
+    post = _POSTS[index]
+    return index, render_markdown(post.body, post.body_line)
+
+
+def _pool(jobs: int) -> multiprocessing.pool.Pool:
+    # fork: workers share the parent's site, templates and caches as they are.
+    return multiprocessing.get_context("fork").Pool(jobs)
+
+
+def _render_bodies(posts: list[Post], cache: BuildCache, jobs: int) -> None:
+    """Render the Markdown of the posts the cache has no body for, in parallel when there are many."""
+    global _POSTS
+    if jobs > 1 and len(posts) >= PARALLEL_MINIMUM:
+        _POSTS = posts
+        try:
+            with _pool(jobs) as pool:
+                for index, body in pool.imap_unordered(_render_in_worker, range(len(posts)), chunksize=8):
+                    cache.put_body(posts[index], body)
+        finally:
+            _POSTS = []
+    else:
+        for post in posts:
+            cache.put_body(post, render_markdown(post.body, post.body_line))
+
+
+def _make_units(site: Site, units: list[Unit], jobs: int) -> Iterator[tuple[Unit, list[Output], list[Problem]]]:
+    """Make each unit; heavy ones in a pool of processes when there are enough of them."""
+    global _WORK
+    heavy = [unit for unit in units if unit.heavy]
+    light = [unit for unit in units if not unit.heavy]
+    if jobs > 1 and len(heavy) >= PARALLEL_MINIMUM:
+        _WORK = heavy
+        try:
+            with _pool(jobs) as pool:
+                for index, made, warnings in pool.imap_unordered(_make_in_worker, range(len(heavy)), chunksize=4):
+                    yield heavy[index], [Output(PurePosixPath(path), data) for path, data in made], warnings
+        finally:
+            _WORK = []
+    else:
+        light = units
+    for unit in light:
+        # Some units note warnings on the site as they go (feeds' images): they belong to the unit.
+        before = len(site.warnings)
+        outputs, warnings = unit.make()
+        noted = site.warnings[before:]
+        del site.warnings[before:]
+        yield unit, outputs, [*warnings, *noted]
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+def _content_digest(output: Output) -> str:
+    if output.source is not None:
+        with open(output.source, "rb") as source:
+            return hashlib.file_digest(source, "sha256").hexdigest()[:32]
+    return hashlib.sha256(output.data).hexdigest()[:32]
+
+
+def _stage(output: Output, staging: Path) -> None:
+    target = staging.joinpath(*output.path.parts)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if output.source is not None:
+        shutil.copyfile(output.source, target)
+    else:
+        target.write_bytes(output.data)
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Replace *out* with the complete new build in *staging*."""
+    retired = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        out.rename(retired)
+    staging.rename(out)
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def _move_in(staging: Path, out: Path, staged: list[str], removed: list[str]) -> None:
+    """Move each new file into *out* with an atomic rename; delete the files no longer made.
+
+    The marker goes first and comes back last: a build stopped half-way leaves no marker, so the
+    next build writes everything again instead of trusting a half-updated folder.
+    """
+    if staged or removed:
+        (out / MARKER).unlink(missing_ok=True)
+    for path in staged:
+        target = out / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / path, target)
+    for path in removed:
+        target = out / path
+        target.unlink(missing_ok=True)
+        for folder in target.parents:
+            if folder == out or any(folder.iterdir()):
+                break
+            folder.rmdir()
+    shutil.rmtree(staging, ignore_errors=True)
+
+
 def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: datetime | None = None,
-          clean: bool = False) -> BuildResult:
-    """Build the newsletter in *root* into *out* (default root/dist)."""
+          clean: bool = False, jobs: int | None = None, progress: Progress | None = None) -> BuildResult:
+    """Build the newsletter in *root* into *out* (default root/dist), remaking only what changed.
+
+    *clean* throws the cache away first; *jobs* is the number of processes (default: one per core).
+    """
     started = time.perf_counter()
     out = out if out is not None else root / DEFAULT_OUT
+    jobs = jobs or os.cpu_count() or 1
     _check_out(root, out)
-    site = load_site(root, now=now, drafts=drafts)
-    outputs, warnings = gather(site)
+    config = load_config(root)
     if clean:
         shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
-    write_outputs(outputs, out)
-    return BuildResult(out=out, issues=len(site.entries), files=len(outputs), warnings=tuple(warnings),
-                       seconds=time.perf_counter() - started)
+    cache = BuildCache(root, digest(code_digest(), config.site.timezone))
+    posts, post_warnings = load_posts(config, cache)
+    site = Site(config, posts, _now(config, now), include_drafts=drafts, warnings=post_warnings, bodies=cache)
+    _render_bodies([post for post in posts if site.is_visible(post) and not cache.has_body(post)], cache, jobs)
 
+    env = make_environment(config)
+    units = plan(site, env, environment_digest(config, env))
+    site_warnings = list(site.warnings)  # reading bodies' outlines adds the alt-text warnings
+    del site.warnings[:]
+    last = cache.record
+    if last is None or last.out != str(out.resolve()) or not last.build_id or _marker_id(out) != last.build_id:
+        last = None  # the output is not what the cache remembers: write all of it
+    todo = [unit for unit in units if last is None or unit.name not in last.units
+            or last.units[unit.name].key != unit.key]
+
+    record = BuildRecord(build_id="", out=str(out.resolve()))
+    staging = out.parent / f".{out.name}.new-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staged: list[str] = []
+    try:
+        staging.mkdir(parents=True)
+        for done, (unit, outputs, warnings) in enumerate(_make_units(site, todo, jobs), start=1):
+            paths = []
+            for output in outputs:
+                _check_path(output.path)
+                path = output.path.as_posix()
+                paths.append(path)
+                content = _content_digest(output)
+                record.hashes[path] = content
+                if last is None or last.hashes.get(path) != content:
+                    _stage(output, staging)
+                    staged.append(path)
+            record.units[unit.name] = UnitRecord(unit.key, tuple(paths), tuple(warnings))
+            if progress is not None:
+                progress(done, len(todo))
+        for unit in units:
+            if unit.name not in record.units and last is not None:
+                kept = last.units[unit.name]
+                record.units[unit.name] = kept
+                record.hashes.update({path: last.hashes[path] for path in kept.paths})
+        _refuse_duplicates(record)
+        # Named after the content, so that the same posts still give byte-identical output.
+        record.build_id = digest(*sorted(record.hashes.items()))
+        if last is None:
+            write_atomically(staging / MARKER, _marker_text(record.build_id))
+            _swap_in(staging, out)
+        else:
+            removed = sorted(set(last.hashes) - set(record.hashes))
+            if record.build_id != last.build_id:
+                write_atomically(staging / MARKER, _marker_text(record.build_id))
+                staged.append(MARKER)
+            _move_in(staging, out, staged, removed)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BuildError(f"{error.filename or out}: cannot write the build: {error.strerror}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    cache.save(record)
+
+    made_warnings = [warning for unit in units for warning in record.units[unit.name].warnings]
+    warnings = sorted({*site_warnings, *made_warnings}, key=lambda p: (str(p.path), p.line or 0, p.message))
+    return BuildResult(out=out, issues=len(site.entries), files=len(record.hashes), made=len(todo),
+                       warnings=tuple(warnings), seconds=time.perf_counter() - started)
+
+
+def _refuse_duplicates(record: BuildRecord) -> None:
+    owners: dict[str, str] = {}
+    for name, unit in record.units.items():
+        for path in unit.paths:
+            if path in owners:
+                raise BuildError(f"two outputs want the same path {path}; rename one of the posts or static files")
+            owners[path] = name

@@ -41,6 +41,7 @@ class EmailConfig:
     unsubscribe_mailto: str = ""
     # The environment variable holding the secret that signs {token} in unsubscribe_url.
     token_secret_env: str = "NEWSLETTER_TOKEN_SECRET"
+    inliner: str = "premailer"
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ _SECTIONS: dict[str, type] = {
 }
 _REQUIRED_SECTIONS = {"site"}
 _SECURITY_CHOICES = ("starttls", "ssl", "none")
+_INLINERS = ("premailer", "css-inline")
 
 
 def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -211,6 +213,8 @@ def _validate(name: str, section: Any, text: str, path: Path) -> list[Problem]:
     elif isinstance(section, EmailConfig):
         if "@" not in section.from_:
             bad("from", f"expected an address like 'Jana Novak <news@example.com>', got {section.from_!r}")
+        if section.inliner not in _INLINERS:
+            bad("inliner", f"expected one of {', '.join(_INLINERS)}, got {section.inliner!r}")
         if section.unsubscribe_url and urlsplit(section.unsubscribe_url).scheme != "https":
             bad("unsubscribe_url", "must be an https:// URL (mail clients' one-click unsubscribe needs it)")
     elif isinstance(section, FeedsConfig):

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -22,11 +23,11 @@ os.environ.setdefault("PREMAILER_CACHE_MAXSIZE", "8192")
 from premailer import Premailer  # noqa: E402
 
 from .config import Config
-from .errors import Problem
+from .errors import BuildError, Problem
 from .markdown import highlight_inline
 from .markup import absolute_url, html_to_text, make_mail_safe, rewrite_urls
 from .render import render_template
-from .site import Entry, Output, Site
+from .site import Entry, Output, Site, Unit, digest
 
 GMAIL_CLIP_BYTES = 102 * 1024
 UNSUBSCRIBE_PLACEHOLDER = "{unsubscribe_url}"
@@ -51,7 +52,10 @@ class EmailParts:
         return len(self.html.encode("utf-8"))
 
 
-def _inline(html: str) -> str:
+def _inline(html: str, inliner: str = "premailer") -> str:
+    """Move the email's CSS onto its elements; rules that cannot move (media queries) stay in <style>."""
+    if inliner == "css-inline":
+        return _css_inline(html)
     premailer = Premailer(
         html,
         cssutils_logging_level=logging.CRITICAL,
@@ -65,6 +69,16 @@ def _inline(html: str) -> str:
     return premailer.transform()
 
 
+def _css_inline(html: str) -> str:
+    try:
+        import css_inline
+    except ImportError:
+        raise BuildError("[email] inliner = \"css-inline\" needs the css-inline package: "
+                         "pip install 'newsletter[fast]'") from None
+    # The whole <style> stays: css-inline keeps media queries (dark mode, phones) only that way.
+    return css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False).inline(html)
+
+
 def render_email(site: Site, entry: Entry, env: jinja2.Environment) -> EmailParts:
     """Render one issue's email HTML (styles inlined, links absolute) and its plain-text part."""
     warnings: list[Problem] = []
@@ -75,7 +89,7 @@ def render_email(site: Site, entry: Entry, env: jinja2.Environment) -> EmailPart
     page = render_template(env, "email.html", site=site.config.site, entry=entry, body=Markup(body),
                            css=Markup(css), unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,
                            preheader_padding=_PREHEADER_PADDING)
-    html = _inline(page)
+    html = _inline(page, site.config.email.inliner if site.config.email is not None else "premailer")
     size = len(html.encode("utf-8"))
     if size > GMAIL_CLIP_BYTES:
         warnings.append(Problem(entry.post.display_path, f"the email is {size / 1024:.0f} KB; Gmail clips "
@@ -155,17 +169,22 @@ def sample_message_id(config: Config, entry: Entry) -> str:
     return f"<{entry.slug}.{entry.post.date:%Y%m%d}@{host}>"
 
 
-def email_outputs(site: Site, env: jinja2.Environment) -> tuple[list[Output], list[Problem]]:
-    """email/<slug>.html, .txt and .eml for every built issue, and the warnings they raised."""
-    outputs: list[Output] = []
-    warnings: list[Problem] = []
-    for entry in site.entries:
-        parts = render_email(site, entry, env)
-        warnings.extend(parts.warnings)
-        message = build_message(site.config, parts, to=f"Subscriber <{SAMPLE_RECIPIENT}>",
-                                message_id=sample_message_id(site.config, entry), date=entry.post.date)
-        folder = PurePosixPath("email")
-        outputs.append(Output(folder / f"{entry.slug}.html", parts.html.encode("utf-8")))
-        outputs.append(Output(folder / f"{entry.slug}.txt", parts.text.encode("utf-8")))
-        outputs.append(Output(folder / f"{entry.slug}.eml", message.as_bytes()))
-    return outputs, warnings
+def email_outputs(site: Site, env: jinja2.Environment, entry: Entry) -> tuple[list[Output], list[Problem]]:
+    """email/<slug>.html, .txt and .eml for one issue, and the warnings they raised."""
+    parts = render_email(site, entry, env)
+    message = build_message(site.config, parts, to=f"Subscriber <{SAMPLE_RECIPIENT}>",
+                            message_id=sample_message_id(site.config, entry), date=entry.post.date)
+    folder = PurePosixPath("email")
+    outputs = [
+        Output(folder / f"{entry.slug}.html", parts.html.encode("utf-8")),
+        Output(folder / f"{entry.slug}.txt", parts.text.encode("utf-8")),
+        Output(folder / f"{entry.slug}.eml", message.as_bytes()),
+    ]
+    return outputs, list(parts.warnings)
+
+
+def email_units(site: Site, env: jinja2.Environment, base_key: str) -> list[Unit]:
+    """The email files of every built issue, a unit each."""
+    return [Unit(f"email/{entry.slug}.html", digest(base_key, "email", entry.key),
+                 partial(email_outputs, site, env, entry), heavy=True)
+            for entry in site.entries]

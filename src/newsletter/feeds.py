@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import PurePosixPath
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from feedgen.entry import FeedEntry
@@ -32,12 +33,13 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from . import __version__
-from .config import find_key_line
+from .config import Config, find_key_line
 from .errors import BuildError, Problem
 from .markup import absolute_url, make_mail_safe, remove_styles, rewrite_urls, site_path
 from .posts import clean_text, slugify
 from .render import TEMPLATES_DIR, builtin_templates
-from .site import ATOM_PATH, JSON_PATH, RSS_PATH, Entry, Output, Site, tag_feed_path
+from .site import (ATOM_PATH, JSON_PATH, RSS_PATH, Entry, Output, Site, Unit, digest, make_all, tag_feed_path,
+                   unit_of)
 
 STYLESHEET_PATH = PurePosixPath("feed.xsl")
 ARCHIVE_DIR = PurePosixPath("feed/archive")
@@ -57,6 +59,8 @@ _MEDIA_TYPES = {
     ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
     ".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml",
 }
+T = TypeVar("T")
+
 # The formats RSS 2.0 allows for a channel <image>.
 _RSS_IMAGE_SUFFIXES = (".gif", ".jpg", ".jpeg", ".png")
 
@@ -174,7 +178,7 @@ def _empty_feed_time() -> datetime:
     return datetime.fromtimestamp(int(value), tz=timezone.utc)
 
 
-def newest_update(items: Sequence[Item]) -> datetime:
+def newest_update(items: Sequence[Item] | Sequence[Entry]) -> datetime:
     """When a feed document last changed: its most recently updated item, never the build time."""
     return max((item.updated for item in items), default=None) or _empty_feed_time()
 
@@ -328,7 +332,7 @@ def _json_item(item: Item) -> dict[str, Any]:
     return data
 
 
-def archive_pages(older: Sequence[Item], size: int = ARCHIVE_PAGE_SIZE) -> list[list[Item]]:
+def archive_pages(older: Sequence[T], size: int = ARCHIVE_PAGE_SIZE) -> list[list[T]]:
     """Split issues (newest first) into archive pages of *size*, numbered from the oldest issue.
 
     Every page but the last is full. When the last full page is the newest, an empty page follows
@@ -344,25 +348,27 @@ def _archive_path(number: int) -> PurePosixPath:
     return ARCHIVE_DIR / f"{number}.xml"
 
 
-def _tag_feeds(site: Site, items: Sequence[Item]) -> list[Output]:
+def _tag_feed(site: Site, slug: str, name: str, entries: Sequence[Entry]) -> Output:
     config = site.config.site
+    path = tag_feed_path(slug)
+    url = site.url_for(path.as_posix())
+    document = Document(id=url, title=f"{config.title}: {name}", subtitle=f"Issues of {config.title} tagged “{name}”",
+                        self_url=url, alternate_url=site.url_for(f"tags/{slug}/"))
+    return _atom(site, path, document, [_item(site, entry) for entry in entries])
+
+
+def _tag_units(site: Site, base_key: str) -> list[Unit]:
     limit = site.config.feeds.limit
-    by_slug: dict[str, list[Item]] = {}
+    by_slug: dict[str, list[Entry]] = {}
     names: dict[str, str] = {}
-    for item in items:
-        for tag in item.tags:
+    for entry in site.published:
+        for tag in entry.post.tags:
             slug = slugify(tag)
-            names.setdefault(slug, tag)
-            by_slug.setdefault(slug, []).append(item)
-    outputs = []
-    for slug in sorted(by_slug):
-        path = tag_feed_path(slug)
-        url = site.url_for(path.as_posix())
-        document = Document(id=url, title=f"{config.title}: {names[slug]}",
-                            subtitle=f"Issues of {config.title} tagged “{names[slug]}”",
-                            self_url=url, alternate_url=site.url_for(f"tags/{slug}/"))
-        outputs.append(_atom(site, path, document, by_slug[slug][:limit]))
-    return outputs
+            names.setdefault(slug, xml_text(tag))
+            by_slug.setdefault(slug, []).append(entry)
+    return [unit_of(partial(_tag_feed, site, slug, names[slug], by_slug[slug][:limit]), str(tag_feed_path(slug)),
+                    digest(base_key, "tag-feed", slug, names[slug], *(entry.key for entry in by_slug[slug][:limit])))
+            for slug in sorted(by_slug)]
 
 
 def _stylesheet(site: Site) -> Output:
@@ -371,39 +377,76 @@ def _stylesheet(site: Site) -> Output:
     return Output(STYLESHEET_PATH, source=str(source))
 
 
-def feed_outputs(site: Site, *, archive_page_size: int = ARCHIVE_PAGE_SIZE) -> list[Output]:
-    """Every feed of the site: Atom, RSS and JSON Feed, their archives, the tag feeds, the stylesheet."""
+def _current_feeds(site: Site, current: Sequence[Entry], archive_count: int) -> tuple[list[Output], list[Problem]]:
     config = site.config.site
-    items = [_item(site, entry) for entry in site.published]
-    limit = site.config.feeds.limit
-    current, older = items[:limit], items[limit:]
-    pages = archive_pages(older, archive_page_size)
+    items = [_item(site, entry) for entry in current]
     atom_url = site.url_for(ATOM_PATH.as_posix())
     subtitle = config.description or config.title
-
-    current_links = (("prev-archive", site.url_for(_archive_path(len(pages)).as_posix())),) if pages else ()
+    links = (("prev-archive", site.url_for(_archive_path(archive_count).as_posix())),) if archive_count else ()
     outputs = [
         _atom(site, ATOM_PATH, Document(id=atom_url, title=config.title, subtitle=subtitle, self_url=atom_url,
-                                        alternate_url=site.url, links=current_links), current),
+                                        alternate_url=site.url, links=links), items),
         _rss(site, RSS_PATH, Document(id=atom_url, title=config.title, subtitle=subtitle,
-                                      self_url=site.url_for(RSS_PATH.as_posix()), alternate_url=site.url),
-             current),
-        _json_feed(site, current),
-        _stylesheet(site),
+                                      self_url=site.url_for(RSS_PATH.as_posix()), alternate_url=site.url), items),
+        _json_feed(site, items),
+    ]
+    return outputs, []
+
+
+def _archive(site: Site, pages: Sequence[Sequence[Entry]], number: int, empty_updated: datetime) -> Output:
+    config = site.config.site
+    atom_url = site.url_for(ATOM_PATH.as_posix())
+    path = _archive_path(number)
+    links = [("current", atom_url)]
+    if number > 1:
+        links.append(("prev-archive", site.url_for(_archive_path(number - 1).as_posix())))
+    if number < len(pages):
+        links.append(("next-archive", site.url_for(_archive_path(number + 1).as_posix())))
+    document = Document(id=atom_url, title=f"{config.title} (archive {number})",
+                        subtitle=config.description or config.title, self_url=site.url_for(path.as_posix()),
+                        alternate_url=site.url, links=tuple(links), archive=True)
+    page = pages[number - 1]
+    # An empty page (after a full one) is as old as the issues before it.
+    return _atom(site, path, document, [_item(site, entry) for entry in reversed(page)],
+                 None if page else empty_updated)
+
+
+def feed_units(site: Site, base_key: str, *, archive_page_size: int = ARCHIVE_PAGE_SIZE) -> list[Unit]:
+    """Every feed of the site as units: Atom, RSS and JSON Feed, their archives, tag feeds, stylesheet.
+
+    Keys cover the items' posts and static/ (feeds give an image's byte size), so an archive page
+    is made again only when one of its own issues changes.
+    """
+    base_key = digest(base_key, static_digest(site.config))
+    published = list(site.published)
+    limit = site.config.feeds.limit
+    current, older = published[:limit], published[limit:]
+    pages = archive_pages(older, archive_page_size)
+    empty_updated = newest_update(older)
+    units = [
+        Unit(str(ATOM_PATH), digest(base_key, "feeds", len(pages), *(entry.key for entry in current)),
+             partial(_current_feeds, site, current, len(pages))),
+        unit_of(partial(_stylesheet, site), str(STYLESHEET_PATH), digest(base_key, "xsl")),
     ]
     for number, page in enumerate(pages, start=1):
-        path = _archive_path(number)
-        links = [("current", atom_url)]
-        if number > 1:
-            links.append(("prev-archive", site.url_for(_archive_path(number - 1).as_posix())))
-        if number < len(pages):
-            links.append(("next-archive", site.url_for(_archive_path(number + 1).as_posix())))
-        document = Document(id=atom_url, title=f"{config.title} (archive {number})", subtitle=subtitle,
-                            self_url=site.url_for(path.as_posix()), alternate_url=site.url,
-                            links=tuple(links), archive=True)
-        # An empty page (after a full one) is as old as the issues before it.
-        outputs.append(_atom(site, path, document, list(reversed(page)), newest_update(older)
-                             if not page else None))
-    outputs.extend(_tag_feeds(site, items))
-    return outputs
+        key = digest(base_key, "archive", number, len(pages), empty_updated if not page else "",
+                     *(entry.key for entry in page))
+        units.append(unit_of(partial(_archive, site, pages, number, empty_updated), str(_archive_path(number)), key))
+    units.extend(_tag_units(site, base_key))
+    return units
 
+
+def feed_outputs(site: Site, *, archive_page_size: int = ARCHIVE_PAGE_SIZE) -> list[Output]:
+    """Every feed output, made at once (for callers that keep the whole site in memory)."""
+    return make_all(feed_units(site, "", archive_page_size=archive_page_size))[0]
+
+
+def static_digest(config: Config) -> str:
+    """A key over the names, sizes and times of the files in static/."""
+    folder = config.root / "static"
+    parts: list[object] = []
+    if folder.is_dir():
+        for path in sorted(folder.rglob("*")):
+            stat = path.stat()
+            parts += [path.relative_to(folder), stat.st_size, stat.st_mtime_ns]
+    return digest(*parts)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import traceback
+from functools import lru_cache, partial
+from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -14,7 +17,8 @@ from .errors import TemplateError
 from .markdown import code_css
 from .markup import page_relative_url, rewrite_urls
 from .posts import slugify
-from .site import ATOM_PATH, JSON_PATH, RSS_PATH, Entry, Output, Site, Tag, tag_feed_path
+from .site import (ATOM_PATH, JSON_PATH, RSS_PATH, Entry, Output, Site, Tag, Unit, digest, tag_feed_path,
+                   unit_of)
 
 TEMPLATES_DIR = "templates"
 STYLESHEET = PurePosixPath("assets/style.css")
@@ -118,47 +122,82 @@ class WebRenderer:
         return self.page("post.html", entry.slug + "/", entry=entry, body=Markup(body), newer=newer,
                          older=older, image=image)
 
-    def list_pages(self, entries: tuple[Entry, ...], base: str, heading: str, tag: Tag | None = None) -> list[Output]:
+    def list_units(self, entries: tuple[Entry, ...], base: str, heading: str, tag: Tag | None,
+                   base_key: str) -> list[Unit]:
+        """The archive pages of *entries* under *base* ('' or 'tags/x/'), page_size issues each."""
         size = self.site.config.site.page_size
         chunks = [entries[start : start + size] for start in range(0, len(entries), size)] or [()]
-        outputs = []
+        units = []
         for number, chunk in enumerate(chunks, start=1):
             path = base if number == 1 else f"{base}page/{number}/"
             newer = None if number == 1 else (base if number == 2 else f"{base}page/{number - 1}/")
             older = f"{base}page/{number + 1}/" if number < len(chunks) else None
-            outputs.append(self.page("list.html", path, entries=chunk, heading=heading,
-                                     tag=tag.name if tag else "", feeds=feed_links(self.site, tag),
-                                     page_number=number, page_count=len(chunks),
-                                     newer_page=newer, older_page=older))
-        return outputs
+            make = partial(self.page, "list.html", path, entries=chunk, heading=heading,
+                           tag=tag.name if tag else "", feeds=feed_links(self.site, tag),
+                           page_number=number, page_count=len(chunks), newer_page=newer, older_page=older)
+            key = digest(base_key, "list", path, number, len(chunks), heading, *(entry.key for entry in chunk))
+            units.append(unit_of(make, str(_page(path)), key))
+        return units
 
     def stylesheet(self) -> Output:
         light, dark = code_css(".highlight")
         css = render_template(self.env, "style.css", code_css_light=light, code_css_dark=dark)
         return Output(STYLESHEET, css.encode("utf-8"))
 
-    def outputs(self) -> list[Output]:
-        entries = self.site.listed
-        outputs = [self.stylesheet()]
-        for index, entry in enumerate(self.site.entries):
-            position = entries.index(entry) if entry in entries else -1
-            newer = entries[position - 1] if position > 0 else None
-            older = entries[position + 1] if 0 <= position < len(entries) - 1 else None
-            outputs.append(self.post_page(entry, newer, older))
-        outputs.extend(self.list_pages(entries, "", "All issues"))
+    def units(self, base_key: str) -> list[Unit]:
+        """Every web page as a unit; *base_key* covers the config, templates and code."""
+        listed = self.site.listed
+        position = {entry.slug: index for index, entry in enumerate(listed)}
+        units = [unit_of(self.stylesheet, str(STYLESHEET), digest(base_key, "style"))]
+        for entry in self.site.entries:
+            index = position.get(entry.slug, -1)
+            newer = listed[index - 1] if index > 0 else None
+            older = listed[index + 1] if 0 <= index < len(listed) - 1 else None
+            key = digest(base_key, "post", entry.key, newer.key if newer else "", older.key if older else "")
+            make = partial(self.post_page, entry, newer, older)
+            units.append(Unit(f"{entry.slug}/index.html", key, lambda make=make: ([make()], []), heavy=True))
+        units.extend(self.list_units(listed, "", "All issues", None, base_key))
         for tag in self.site.tags:
-            outputs.extend(self.list_pages(tag.entries, f"tags/{tag.slug}/", f"Tagged “{tag.name}”", tag))
-        return outputs
+            units.extend(self.list_units(tag.entries, f"tags/{tag.slug}/", f"Tagged “{tag.name}”", tag, base_key))
+        return units
 
 
-def static_outputs(config: Config) -> list[Output]:
-    """Every file under static/, copied as it is."""
+def static_units(config: Config) -> list[Unit]:
+    """Every file under static/, copied as it is; its key is its size and modification time."""
     folder = config.root / "static"
     if not folder.is_dir():
         return []
-    outputs = []
+    units = []
     for path in sorted(folder.rglob("*")):
         if path.is_file() and not path.name.startswith("."):
-            relative = path.relative_to(folder).as_posix()
-            outputs.append(Output(PurePosixPath("static") / relative, source=str(path)))
-    return outputs
+            output = Output(PurePosixPath("static") / path.relative_to(folder).as_posix(), source=str(path))
+            stat = path.stat()
+            units.append(Unit(str(output.path), digest(stat.st_size, stat.st_mtime_ns),
+                              lambda output=output: ([output], [])))
+    return units
+
+
+def environment_digest(config: Config, env: jinja2.Environment) -> str:
+    """A key over everything every output depends on: code, library versions, config, templates."""
+    parts: list[object] = [code_digest(), config.path.read_bytes()]
+    for loader in env.loader.loaders if isinstance(env.loader, jinja2.ChoiceLoader) else [env.loader]:
+        for folder in getattr(loader, "searchpath", []):
+            for path in sorted(Path(folder).rglob("*")):
+                if path.is_file():
+                    parts += [path, path.read_bytes()]
+    return digest(*parts)
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A key over this package's code and the versions of the libraries that shape its outputs."""
+    parts: list[object] = [sys.version_info[:2]]
+    for name in ("markdown-it-py", "mdit-py-plugins", "Pygments", "premailer", "feedgen", "Jinja2", "lxml",
+                 "css-inline"):
+        try:
+            parts.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name}=-")
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        parts.append(path.read_bytes())
+    return digest(*parts)

@@ -1,0 +1,143 @@
+"""The build cache in .newsletter/cache: posts read before, rendered bodies, and the last build.
+
+Everything here can be deleted at any time; the next build is then a cold one. Entries are keyed
+so that a stale one is never used: posts by file name, size and modification time, bodies by the
+post's content digest, and the whole cache by the code and library versions that made it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Problem
+from .markdown import Outline, RenderedBody
+from .posts import Post, ReadPost
+
+CACHE_DIR = ".newsletter/cache"
+_STATE = "state.pickle"
+_BODIES = "bodies"
+
+
+@dataclass
+class UnitRecord:
+    """What one unit made in the last build: its key, its output paths, the warnings it raised."""
+
+    key: str
+    paths: tuple[str, ...]
+    warnings: tuple[Problem, ...]
+
+
+@dataclass
+class BuildRecord:
+    """The last build written to ``out``: its id (also in the output's marker file) and its units."""
+
+    build_id: str
+    out: str
+    units: dict[str, UnitRecord] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)  # output path -> digest of its bytes
+
+
+@dataclass
+class _State:
+    namespace: str
+    posts: dict[str, tuple[int, int, int, ReadPost]] = field(default_factory=dict)
+    outlines: dict[str, Outline] = field(default_factory=dict)
+    record: BuildRecord | None = None
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write *data* to a temporary file beside *path*, flush it to disk, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class BuildCache:
+    """Posts, bodies and the last build's record for one newsletter (a PostCache and a BodyStore)."""
+
+    def __init__(self, root: Path, namespace: str) -> None:
+        self.folder = root / CACHE_DIR
+        self.state = self._load(namespace)
+        self._seen_posts: set[str] = set()
+        self._seen_bodies: set[str] = set()
+
+    def _load(self, namespace: str) -> _State:
+        try:
+            state = pickle.loads((self.folder / _STATE).read_bytes())
+        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            return _State(namespace)
+        if not isinstance(state, _State) or state.namespace != namespace:
+            return _State(namespace)
+        return state
+
+    # -- posts ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _stamp(path: Path) -> tuple[int, int, int]:
+        stat = path.stat()
+        return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+    def get(self, path: Path) -> ReadPost | None:
+        known = self.state.posts.get(str(path))
+        self._seen_posts.add(str(path))
+        try:
+            stamp = self._stamp(path)
+        except OSError:
+            return None
+        if known is None or known[:3] != stamp:
+            return None
+        return known[3]
+
+    def put(self, path: Path, read: ReadPost) -> None:
+        try:
+            self.state.posts[str(path)] = (*self._stamp(path), read)
+        except OSError:
+            pass
+
+    # -- bodies ---------------------------------------------------------------------------------
+
+    def _body_path(self, post: Post) -> Path:
+        return self.folder / _BODIES / f"{post.key}.html"
+
+    def has_body(self, post: Post) -> bool:
+        return post.key in self.state.outlines and self._body_path(post).is_file()
+
+    def outline(self, post: Post) -> Outline:
+        self._seen_bodies.add(post.key)
+        return self.state.outlines[post.key]
+
+    def html(self, post: Post) -> str:
+        return self._body_path(post).read_text(encoding="utf-8")
+
+    def put_body(self, post: Post, body: RenderedBody) -> None:
+        write_atomically(self._body_path(post), body.html.encode("utf-8"))
+        self.state.outlines[post.key] = body.outline
+        self._seen_bodies.add(post.key)
+
+    # -- the last build -------------------------------------------------------------------------
+
+    @property
+    def record(self) -> BuildRecord | None:
+        return self.state.record
+
+    def save(self, record: BuildRecord) -> None:
+        """Keep what this build used, drop the rest, and write the cache to disk."""
+        self.state.record = record
+        self.state.posts = {path: known for path, known in self.state.posts.items() if path in self._seen_posts}
+        stale = set(self.state.outlines) - self._seen_bodies
+        for key in stale:
+            del self.state.outlines[key]
+            (self.folder / _BODIES / f"{key}.html").unlink(missing_ok=True)
+        write_atomically(self.folder / _STATE, pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL))

@@ -1,0 +1,150 @@
+"""Incremental and parallel builds give exactly what a cold build gives, and touch only what changed."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from newsletter import build as build_module
+from newsletter.build import build
+
+NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _cold(root: Path, tmp_path: Path) -> dict[str, bytes]:
+    """A build of a copy of *root* with no cache and no earlier output."""
+    copy = tmp_path / "cold-copy"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(root, copy, ignore=shutil.ignore_patterns("dist", ".newsletter"))
+    build(copy, now=NOW, jobs=1)
+    return _files(copy / "dist")
+
+
+def _post(newsletter, day: int, title: str, body: str = "Body text.\n", tags: str = "[notes]") -> Path:
+    return newsletter.post(f"2025-04-{day:02d}-post-{day}", f'title: "{title}"\ndate: 2025-04-{day:02d}\ntags: {tags}',
+                           body)
+
+
+def test_a_series_of_edits_gives_what_a_cold_build_gives(newsletter, tmp_path):
+    root = newsletter.root
+    newsletter.write("newsletter.toml", (root / "newsletter.toml").read_text() + "page_size = 2\n")
+    for day in range(1, 8):
+        _post(newsletter, day, f"Post {day}", f"Body of post {day} with [a link](post-{day - 1}/).\n")
+    newsletter.write("static/a.txt", "first")
+
+    steps = [
+        lambda: _post(newsletter, 3, "Post 3, re-titled"),
+        lambda: _post(newsletter, 5, "Post 5", "A new body.\n", tags="[other, notes]"),
+        lambda: (root / "posts/2025-04-02-post-2.md").rename(root / "posts/2025-04-02-renamed.md"),
+        lambda: (root / "posts/2025-04-04-post-4.md").unlink(),
+        lambda: _post(newsletter, 9, "A newer post"),
+        lambda: newsletter.write("static/a.txt", "second, longer"),
+        lambda: newsletter.write("static/b/c.txt", "new static file"),
+        lambda: (root / "static/a.txt").unlink(),
+        lambda: newsletter.write("templates/list.html", "{% for entry in entries %}{{ entry.post.title }}\n{% endfor %}"),
+        lambda: (root / "templates/list.html").unlink(),
+        lambda: newsletter.write("newsletter.toml", (root / "newsletter.toml").read_text().replace("page_size = 2",
+                                                                                                 "page_size = 3")),
+        lambda: _post(newsletter, 6, "Now a draft", tags="[notes]\ndraft: true"),
+    ]
+    build(root, now=NOW, jobs=1)
+    for number, step in enumerate(steps):
+        step()
+        build(root, now=NOW, jobs=1)
+        assert _files(newsletter.dist) == _cold(root, tmp_path), f"after step {number}"
+
+
+def test_a_no_op_rebuild_writes_nothing(newsletter):
+    for day in range(1, 4):
+        _post(newsletter, day, f"Post {day}")
+    build(newsletter.root, now=NOW, jobs=1)
+    before = {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in newsletter.dist.rglob("*") if p.is_file()}
+    result = build(newsletter.root, now=NOW, jobs=1)
+    after = {p: (p.stat().st_mtime_ns, p.stat().st_ino) for p in newsletter.dist.rglob("*") if p.is_file()}
+    assert result.made == 0
+    assert before == after
+
+
+def test_editing_one_post_rewrites_only_the_files_that_change(newsletter):
+    for day in range(1, 6):
+        _post(newsletter, day, f"Post {day}", tags="[t{day}]".format(day=day))
+    build(newsletter.root, now=NOW, jobs=1)
+    before = _files(newsletter.dist)
+    stamps = {p: p.stat().st_mtime_ns for p in newsletter.dist.rglob("*") if p.is_file()}
+    _post(newsletter, 1, "Post 1", "The oldest post gets a new body.\n", tags="[t1]")
+    build(newsletter.root, now=NOW, jobs=1)
+    after = _files(newsletter.dist)
+    changed = {path for path in after if before.get(path) != after[path]}
+    assert "post-1/index.html" in changed and "email/post-1.html" in changed
+    assert "post-5/index.html" not in changed and "email/post-5.html" not in changed
+    rewritten = {p.relative_to(newsletter.dist).as_posix() for p in newsletter.dist.rglob("*")
+                 if p.is_file() and stamps.get(p) != p.stat().st_mtime_ns}
+    assert rewritten <= changed | {".newsletter-build"}
+
+
+def test_the_cache_can_be_deleted_at_any_time(newsletter):
+    _post(newsletter, 1, "Post 1")
+    build(newsletter.root, now=NOW, jobs=1)
+    first = _files(newsletter.dist)
+    shutil.rmtree(newsletter.root / ".newsletter")
+    build(newsletter.root, now=NOW, jobs=1)
+    assert _files(newsletter.dist) == first
+
+
+def test_a_corrupt_cache_is_ignored(newsletter):
+    _post(newsletter, 1, "Post 1")
+    build(newsletter.root, now=NOW, jobs=1)
+    first = _files(newsletter.dist)
+    (newsletter.root / ".newsletter/cache/state.pickle").write_bytes(b"not a pickle")
+    build(newsletter.root, now=NOW, jobs=1)
+    assert _files(newsletter.dist) == first
+
+
+def test_a_deleted_output_folder_is_rebuilt_whole(newsletter):
+    _post(newsletter, 1, "Post 1")
+    build(newsletter.root, now=NOW, jobs=1)
+    first = _files(newsletter.dist)
+    shutil.rmtree(newsletter.dist)
+    build(newsletter.root, now=NOW, jobs=1)
+    assert _files(newsletter.dist) == first
+
+
+def test_a_failed_incremental_build_changes_nothing(newsletter):
+    for day in range(1, 4):
+        _post(newsletter, day, f"Post {day}")
+    build(newsletter.root, now=NOW, jobs=1)
+    before = _files(newsletter.dist)
+    _post(newsletter, 2, "Post 2 edited")
+    newsletter.write("templates/email.html", "{{ entry.no_such_thing }}")
+    result = newsletter.run("build", "--now", "2025-06-01T00:00+00:00")
+    assert result.exit_code == 1
+    assert _files(newsletter.dist) == before
+    (newsletter.root / "templates/email.html").unlink()
+    build(newsletter.root, now=NOW, jobs=1)
+    assert _files(newsletter.dist)["post-2/index.html"] != before["post-2/index.html"]
+
+
+def test_parallel_builds_give_the_same_bytes(newsletter, tmp_path, monkeypatch):
+    monkeypatch.setattr(build_module, "PARALLEL_MINIMUM", 2)
+    for day in range(1, 9):
+        _post(newsletter, day, f"Post {day}", f"Body {day}\n\n```python\nprint({day})\n```\n")
+    build(newsletter.root, now=NOW, jobs=2)
+    parallel = _files(newsletter.dist)
+    assert parallel == _cold(newsletter.root, tmp_path)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_warnings_survive_incremental_builds(newsletter, monkeypatch, jobs):
+    monkeypatch.setattr(build_module, "PARALLEL_MINIMUM", 1)
+    _post(newsletter, 1, "Post 1", "<iframe src='https://v.example/x'></iframe>\n\n![](static/x.png)\n")
+    first = build(newsletter.root, now=NOW, jobs=jobs).warnings
+    again = build(newsletter.root, now=NOW, jobs=jobs).warnings
+    assert first == again
+    assert any("iframe" in w.message for w in again) and any("alt text" in w.message for w in again)
