@@ -259,7 +259,7 @@ def test_an_unknown_key_with_nothing_near(newsletter):
 
 @pytest.mark.parametrize("text, expected", [
     ("---\ntitle: T\ndate: 2025-04-01\nsummary: a: b\n---\n",
-     "4: front matter is not valid YAML: mapping values are not allowed here"),
+     "4: front matter is not valid YAML: mapping values are not allowed"),
     ("---\ntitle: T\n  date: 2025-04-01\n---\n", "3: front matter is not valid YAML: "),
     ("---\ntitle: T\ndate: 2025-04-01\ntags: [a, b\nsummary: x\n---\n", "5: front matter is not valid YAML: "),
     ("---\n- title\n- date\n---\n", "2: front matter must be a set of 'key: value' lines"),

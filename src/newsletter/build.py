@@ -124,11 +124,21 @@ def _marker_text(build_id: str) -> bytes:
 # Set before a pool forks, so that workers find the site and its units without pickling them.
 _WORK: list[Unit] = []
 _POSTS: list[Post] = []
+_SITE: list[Site] = []
 
 
-def _make_in_worker(index: int) -> tuple[int, list[tuple[str, bytes]], list[Problem]]:
-    outputs, warnings = _WORK[index].make()
-    return index, [(str(output.path), output.data) for output in outputs], warnings
+def _make(unit: Unit, site: Site) -> tuple[list[Output], list[Problem]]:
+    """Make one unit, with the warnings it noted on the site as it went (feeds' images do)."""
+    before = len(site.warnings)
+    outputs, warnings = unit.make()
+    noted = site.warnings[before:]
+    del site.warnings[before:]
+    return outputs, [*warnings, *noted]
+
+
+def _make_in_worker(index: int) -> tuple[int, list[tuple[str, bytes | None, str | None]], list[Problem]]:
+    outputs, warnings = _make(_WORK[index], _SITE[0])
+    return index, [(str(output.path), output.data, output.source) for output in outputs], warnings
 
 
 def _render_in_worker(index: int) -> tuple[int, RenderedBody]:
@@ -159,26 +169,21 @@ def _render_bodies(posts: list[Post], cache: BuildCache, jobs: int) -> None:
 
 def _make_units(site: Site, units: list[Unit], jobs: int) -> Iterator[tuple[Unit, list[Output], list[Problem]]]:
     """Make each unit; heavy ones in a pool of processes when there are enough of them."""
-    global _WORK
     heavy = [unit for unit in units if unit.heavy]
     light = [unit for unit in units if not unit.heavy]
     if jobs > 1 and len(heavy) >= PARALLEL_MINIMUM:
-        _WORK = heavy
+        _WORK[:], _SITE[:] = heavy, [site]
         try:
             with _pool(jobs) as pool:
                 for index, made, warnings in pool.imap_unordered(_make_in_worker, range(len(heavy)), chunksize=4):
-                    yield heavy[index], [Output(PurePosixPath(path), data) for path, data in made], warnings
+                    outputs = [Output(PurePosixPath(path), data or b"", source) for path, data, source in made]
+                    yield heavy[index], outputs, warnings
         finally:
-            _WORK = []
+            _WORK[:], _SITE[:] = [], []
     else:
         light = units
     for unit in light:
-        # Some units note warnings on the site as they go (feeds' images): they belong to the unit.
-        before = len(site.warnings)
-        outputs, warnings = unit.make()
-        noted = site.warnings[before:]
-        del site.warnings[before:]
-        yield unit, outputs, [*warnings, *noted]
+        yield unit, *_make(unit, site)
 
 
 # -- writing --------------------------------------------------------------------------------------

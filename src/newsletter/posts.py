@@ -118,7 +118,7 @@ def _split_front_matter(text: str, fence: str) -> tuple[str, str]:
     return front, body
 
 
-class _YamlLoader(yaml.SafeLoader):
+class _YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """Safe loader that keeps an impossible date (2025-02-30) as text, to be reported with its line."""
 
 
