@@ -66,6 +66,11 @@ class FeedsConfig:
 
 
 @dataclass(frozen=True)
+class CheckConfig:
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     site: SiteConfig
@@ -73,6 +78,7 @@ class Config:
     smtp: SmtpConfig | None = None
     subscribers: SubscribersConfig | None = None
     feeds: FeedsConfig = FeedsConfig()
+    check: CheckConfig = CheckConfig()
 
     @property
     def path(self) -> Path:
@@ -85,6 +91,7 @@ _SECTIONS: dict[str, type] = {
     "smtp": SmtpConfig,
     "subscribers": SubscribersConfig,
     "feeds": FeedsConfig,
+    "check": CheckConfig,
 }
 _REQUIRED_SECTIONS = {"site"}
 _SECURITY_CHOICES = ("starttls", "ssl", "none")
@@ -130,6 +137,9 @@ def _check_type(value: Any, annotation: str) -> str | None:
     if annotation == "float":
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
         return None if ok else "a number"
+    if annotation == "tuple[str, ...]":
+        ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        return None if ok else "a list of strings"
     if annotation == "bool":
         return None if isinstance(value, bool) else "true or false"
     raise AssertionError(f"unhandled annotation {annotation}")
@@ -165,7 +175,11 @@ def _build_section(name: str, raw: Any, text: str, path: Path, problems: list[Pr
             problems.append(Problem(path, "must be a single line", line, f"{name}.{key}"))
             ok = False
             continue
-        values[field.name] = float(value) if str(field.type) == "float" else value
+        if str(field.type) == "float":
+            value = float(value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[field.name] = value
     missing = [f.name for f in fields.values() if f.default is dataclasses.MISSING and f.name not in values]
     for field_name in missing:
         if field_name not in {_field_name(key) for key in raw}:
@@ -271,4 +285,5 @@ def load_config(root: Path) -> Config:
         smtp=sections.get("smtp"),
         subscribers=sections.get("subscribers"),
         feeds=sections.get("feeds") or FeedsConfig(),
+        check=sections.get("check") or CheckConfig(),
     )

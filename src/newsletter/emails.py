@@ -12,9 +12,10 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit
 
+import imagesize
 import jinja2
 from markupsafe import Markup
 # premailer keeps parsed CSS in one shared cache of 128 entries by default; every email's many
@@ -25,11 +26,14 @@ from premailer import Premailer  # noqa: E402
 from .config import Config
 from .errors import BuildError, Problem
 from .markdown import highlight_inline
-from .markup import absolute_url, html_to_text, make_mail_safe, rewrite_urls
+from .markup import (absolute_url, html_to_text, is_site_relative, make_mail_safe, rewrite_urls, site_path,
+                     size_images)
 from .render import render_template
 from .site import Entry, Output, Site, Unit, digest
 
 GMAIL_CLIP_BYTES = 102 * 1024
+# The content column of templates/email.html: 600 px less 24 px of padding on each side.
+EMAIL_COLUMN_PX = 552
 UNSUBSCRIBE_PLACEHOLDER = "{unsubscribe_url}"
 SAMPLE_RECIPIENT = "subscriber@example.com"
 # Invisible characters after the preheader keep mail clients from filling the inbox preview
@@ -79,12 +83,34 @@ def _css_inline(html: str) -> str:
     return css_inline.CSSInliner(keep_style_tags=True, load_remote_stylesheets=False).inline(html)
 
 
+def image_width(path: Path) -> int | None:
+    """The natural width in pixels of an image file, read from its header; None if unknown."""
+    try:
+        width, _height = imagesize.get(str(path))
+    except (OSError, ValueError):
+        return None
+    return width if width > 0 else None
+
+
+def _email_width(site: Site, src: str) -> int | None:
+    """How wide a static/ image shows in the email: its natural width, at most the column's."""
+    if not is_site_relative(src):
+        return None
+    static = (site.config.root / "static").resolve()
+    path = (site.config.root / site_path(src).split("?")[0].split("#")[0]).resolve()
+    if static not in path.parents or not path.is_file():
+        return None
+    width = image_width(path)
+    return min(width, EMAIL_COLUMN_PX) if width else None
+
+
 def render_email(site: Site, entry: Entry, env: jinja2.Environment) -> EmailParts:
     """Render one issue's email HTML (styles inlined, links absolute) and its plain-text part."""
     warnings: list[Problem] = []
     safe = make_mail_safe(entry.body.html, highlight=highlight_inline)
     warnings.extend(Problem(entry.post.display_path, note) for note in safe.notes)
-    body = rewrite_urls(safe.html, lambda url: absolute_url(url, site.url))
+    body = size_images(safe.html, lambda src: _email_width(site, src))
+    body = rewrite_urls(body, lambda url: absolute_url(url, site.url))
     css = render_template(env, "email.css")
     page = render_template(env, "email.html", site=site.config.site, entry=entry, body=Markup(body),
                            css=Markup(css), unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,

@@ -23,7 +23,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 WORDS_PER_MINUTE = 230
-CODE_STYLE_LIGHT = "friendly"
+CODE_STYLE_LIGHT = "default"
 CODE_STYLE_DARK = "monokai"
 
 

@@ -118,6 +118,17 @@ def _recolour_code(root: HtmlElement, highlight: Callable[[str, str], str | None
         code.extend(list(wrapper))
 
 
+def size_images(html: str, width_of: Callable[[str], int | None]) -> str:
+    """Give every <img> without a width attribute the width *width_of* its src says (Outlook needs it)."""
+    root = _fragment(html)
+    for image in root.iter("img"):
+        if image.get("width") is None:
+            width = width_of(image.get("src", ""))
+            if width:
+                image.set("width", str(width))
+    return _serialize(root)
+
+
 def make_mail_safe(html: str, highlight: Callable[[str, str], str | None] | None = None) -> MailSafety:
     """Remove what mail clients block or that could run code; iframes become links.
 

@@ -25,7 +25,7 @@ from .errors import PostError, Problem
 POSTS_DIR = "posts"
 KNOWN_KEYS = (
     "title", "date", "summary", "tags", "slug", "draft", "author", "image",
-    "preheader", "updated", "id", "feed",
+    "preheader", "updated", "id", "feed", "check",
 )
 REQUIRED_KEYS = ("title", "date")
 FEED_MODES = ("full", "summary")
@@ -58,6 +58,7 @@ class Post:
     updated: datetime | None = None
     id: str = ""
     feed: str = "full"
+    check_ignore: tuple[str, ...] = ()  # `newsletter check` rules switched off for this post
     digest: str = ""  # sha256 of the file's bytes: what caches key on
 
     @property
@@ -283,6 +284,7 @@ class _PostReader:
             self.error(f"expected true or false, got {draft!r}", "draft")
 
         tags = self.tags(meta.get("tags"))
+        check_ignore = self.words(meta.get("check"), "check", "a list of check rule ids, like [image-width, code-width]")
         slug = self.slug(meta.get("slug"), title)
 
         body, removed = clean_text(self.body)
@@ -297,8 +299,18 @@ class _PostReader:
             source=self.path, display_path=self.display, slug=slug, title=title, date=when,
             body=body, body_line=self.body_line, summary=summary, tags=tags, draft=draft is True,
             author=author, image=image, preheader=preheader, updated=updated, id=pinned_id, feed=feed,
-            digest=self.digest,
+            check_ignore=check_ignore, digest=self.digest,
         )
+
+    def words(self, value: Any, key: str, expected: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(word, str) for word in value):
+            self.error(f"expected {expected}", key)
+            return ()
+        return tuple(value)
 
     def tags(self, value: Any) -> tuple[str, ...]:
         if value is None:

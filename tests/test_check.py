@@ -1,0 +1,583 @@
+"""`newsletter check`: each rule on a post that breaks it and on a clean post that doesn't."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import struct
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from newsletter.check import (
+    RULES,
+    RULES_BY_ID,
+    Finding,
+    Report,
+    apply_ignores,
+    check_newsletter,
+    contrast_ratio,
+    parse_colour,
+    rules_markdown,
+)
+from newsletter.render import builtin_templates
+
+REPO = Path(__file__).resolve().parents[1]
+
+NOW = datetime(2025, 7, 15, 12, 0, tzinfo=timezone.utc)
+EMAIL = """
+[email]
+from = "Tess Tester <news@example.com>"
+unsubscribe_mailto = "leave@example.com"
+"""
+CLEAN = "posts/2025-03-03-clean.md"
+CLEAN_FRONT = """\
+title: "Pipelines, alerts and one good talk"
+date: 2025-03-03 09:00
+summary: "What counting flakes and quieting the pager taught two teams this month."
+tags: [ci]
+"""
+CLEAN_BODY = """\
+This month I spent time with a team whose pipeline had become a slot machine,
+and with another whose pager never stopped ringing. Both got better by counting
+first and changing habits second. Below is what worked for them, a chart of the
+flake rate we ended up with, and the small loop that found the worst tests.
+
+<img src="static/chart.png" alt="Flake rate falling from twenty to three percent" width="480">
+
+## Counting flakes
+
+For two weeks every failed job was labelled real or flaky. The
+[notes on alerts](#quiet-pagers) are below, and every issue about CI is on the
+[CI tag page](tags/ci/).
+
+### The loop
+
+```
+for i in $(seq 1 50); do pytest -x -q || exit 1; done
+```
+
+## Quiet pagers
+
+Page on symptoms, not causes, as the
+[chapter on monitoring distributed systems](https://sre.google/sre-book/monitoring-distributed-systems/)
+explains better than I can.
+"""
+
+
+def png(width: int, height: int = 10, size: int = 0) -> bytes:
+    """The start of a PNG file (enough for its header to give the size), padded to *size* bytes."""
+    head = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">II", width, height)
+    return head + b"\x00" * max(33 - len(head), size - len(head))
+
+
+@pytest.fixture
+def letter(newsletter):
+    """A newsletter with unsubscribe set up and one clean post."""
+    newsletter.write("newsletter.toml", (newsletter.root / "newsletter.toml").read_text() + EMAIL)
+    (newsletter.root / "static").mkdir()
+    (newsletter.root / "static/chart.png").write_bytes(png(480))
+    newsletter.post("2025-03-03-clean", CLEAN_FRONT, CLEAN_BODY)
+    return newsletter
+
+
+def check(letter, **options) -> Report:
+    return check_newsletter(letter.root, now=NOW, **options)
+
+
+def bad_post(letter, body: str, front: str = "", name: str = "2025-04-01-bad") -> str:
+    """Write a post that is fine apart from *body* and extra *front* matter; return its path."""
+    lines = ['title: "A bad issue"', "date: 2025-04-01 09:00",
+             'summary: "Something in here breaks in an inbox or a feed reader."', front.strip("\n")]
+    letter.post(name, "\n".join(line for line in lines if line), body)
+    return f"posts/{name}.md"
+
+
+def line_of(letter, path: str, needle: str) -> int:
+    """The line of the file where *needle* first appears, counted from 1."""
+    lines = (letter.root / path).read_text().split("\n")
+    return next(number for number, line in enumerate(lines, start=1) if needle in line)
+
+
+def lines(report: Report, path: str, rule: str) -> list[int | None]:
+    return [finding.line for finding in report.findings if finding.path == path and finding.rule == rule]
+
+
+def messages(report: Report, rule: str) -> list[str]:
+    return [finding.message for finding in report.findings if finding.rule == rule]
+
+
+def assert_clean(report: Report) -> None:
+    assert [str(finding) for finding in report.findings if finding.path == CLEAN] == []
+
+
+# --- the clean post and the report -----------------------------------------------------------
+
+
+def test_clean_post_passes_strict(letter):
+    report = check(letter)
+    assert report.findings == ()
+    assert not report.failed(strict=True)
+    assert report.to_text(strict=True) == "No problems found (1 issue checked)."
+
+
+def test_text_format_is_one_line_per_finding_sorted_by_file(letter):
+    later = bad_post(letter, "Slides are [here](https://example.com/talk).\n", name="2025-04-02-zz")
+    earlier = bad_post(letter, "Intro.\n\n#### Too deep\n", name="2025-04-01-aa")
+    letter.post("2025-03-01-bare", 'title: "Bare"\ndate: 2025-03-01', "No summary in this one.\n")
+    report = check(letter)
+    assert report.to_text().split("\n") == [
+        "posts/2025-03-01-bare.md: warning: summary-missing: no summary: the archive, feeds and inbox preview "
+        "show the first paragraph instead; add 'summary: ...' (a sentence or two)",
+        f"{earlier}:{line_of(letter, earlier, '####')}: warning: heading-skip: heading level skips from h1 to "
+        "h4 ('Too deep'); screen reader users navigate by level: use ## here",
+        f"{later}:{line_of(letter, later, '[here]')}: warning: link-text: link text 'here' says nothing out of "
+        "context (screen readers list links on their own): describe where it goes",
+        "0 errors, 3 warnings (4 issues checked).",
+    ]
+    assert report.failed(strict=False) is False
+    assert report.failed(strict=True) is True
+    assert report.to_text(strict=True).endswith("(4 issues checked); --strict counts warnings as errors.")
+
+
+def test_json_format_carries_the_same_findings(letter):
+    bad = bad_post(letter, "Read [more](no-such-issue/).\n")
+    report = check(letter)
+    data = json.loads(report.to_json(strict=False))
+    assert data["errors"] == 1 and data["warnings"] == 1 and data["ok"] is False and data["issues"] == 2
+    line = line_of(letter, bad, "no-such-issue")
+    assert data["findings"] == [
+        {"path": bad, "line": line, "severity": "error", "rule": "link-broken",
+         "message": "link 'no-such-issue/' points at nothing: no issue, tag page or static file "
+                    "'no-such-issue/'; check the slug or the file name"},
+        {"path": bad, "line": line, "severity": "warning", "rule": "link-text",
+         "message": "link text 'more' says nothing out of context (screen readers list links on their "
+                    "own): describe where it goes"},
+    ]
+    assert [f"{item['path']}:{item['line']}" for item in data["findings"]] == \
+        [f"{finding.path}:{finding.line}" for finding in report.findings]
+
+
+def test_warnings_fail_only_with_strict():
+    warning = Finding("posts/a.md", 3, "summary-missing", "no summary")
+    error = Finding("posts/a.md", 4, "link-broken", "nothing there")
+    assert not Report((warning,), 1).failed() and Report((warning,), 1).failed(strict=True)
+    assert Report((error,), 1).failed() and Report((error, warning), 1).failed(strict=False)
+    assert json.loads(Report((warning,), 1).to_json(strict=True))["ok"] is False
+
+
+# --- ignoring rules ---------------------------------------------------------------------------
+
+
+def test_ignored_rules_are_dropped_for_the_site_or_one_post(letter):
+    bad = bad_post(letter, "Read [more](https://example.com/x).\n")
+    assert lines(check(letter), bad, "link-text")
+    assert lines(check(letter, ignore=["link-text"]), bad, "link-text") == []
+
+    findings = [Finding(bad, 3, "link-text", "vague"), Finding(CLEAN, 5, "link-text", "vague"),
+                Finding(bad, 1, "front-matter", "bad date")]
+    kept = apply_ignores(findings, [], {bad: ("link-text", "front-matter"), CLEAN: ()})
+    # front-matter stops the build, so it cannot be switched off.
+    assert kept == [Finding(CLEAN, 5, "link-text", "vague"), Finding(bad, 1, "front-matter", "bad date")]
+
+
+def test_rule_check_ignore(letter):
+    report = check(letter, ignore=["contrats"])
+    assert lines(report, "newsletter.toml", "check-ignore") == [None]
+    assert messages(report, "check-ignore") == ["[check] ignore: unknown rule 'contrats' (did you mean 'contrast'?)"]
+    kept = apply_ignores([], [], {CLEAN: ("image-widht",)})
+    assert kept == [Finding(CLEAN, None, "check-ignore", "check: unknown rule 'image-widht' (did you mean "
+                                                          "'image-width'?)")]
+    assert check(letter, ignore=["contrast"]).findings == ()
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def test_rule_config(letter):
+    letter.write("newsletter.toml", (letter.root / "newsletter.toml").read_text().replace("title =", "titel ="))
+    report = check(letter)
+    assert [str(finding) for finding in report.findings] == [
+        "newsletter.toml:1: error: config: site.title: is required",
+        "newsletter.toml:2: error: config: site.titel: unknown key (did you mean 'title'?); known keys: "
+        "title, url, description, language, timezone, author, icon, page_size",
+    ]
+    assert report.failed() and report.issues == 0
+    assert_clean(report)
+
+
+def test_rule_front_matter(letter):
+    bad = bad_post(letter, "Text.\n", front="tittle: Oops")
+    report = check(letter)
+    assert lines(report, bad, "front-matter") == [line_of(letter, bad, "tittle")]
+    assert "did you mean 'title'?" in messages(report, "front-matter")[0]
+    assert report.failed()
+    assert_clean(report)
+
+
+def test_rule_load_warning(letter):
+    bad = bad_post(letter, "Fine text.\n\nA bell \x07 rings here.\n")
+    report = check(letter)
+    assert lines(report, bad, "load-warning") == [line_of(letter, bad, "A bell")]
+    assert_clean(report)
+
+
+def test_rule_template(letter):
+    letter.write("templates/email.html", "<html><body>\n{{ entry.nope }}\n</body></html>\n")
+    report = check(letter)
+    assert [(f.path, f.line, f.rule) for f in report.findings] == [("templates/email.html", 2, "template")]
+    assert report.failed()
+
+
+def test_rule_build(newsletter, monkeypatch):
+    # A newsletter with nothing published dates its feeds from SOURCE_DATE_EPOCH.
+    newsletter.post("2025-03-03-draft", 'title: "Draft"\ndate: 2025-03-03\nsummary: "Not yet."\ndraft: true',
+                    "Not yet ready to go out, but it has words in it.\n")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    report = check_newsletter(newsletter.root, now=NOW)
+    assert [(f.path, f.rule) for f in report.findings if f.rule == "build"] == [(".", "build")]
+    assert "SOURCE_DATE_EPOCH" in messages(report, "build")[0]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert messages(check_newsletter(newsletter.root, now=NOW), "build") == []
+
+
+# --- front matter -----------------------------------------------------------------------------
+
+
+def test_rule_summary_missing(letter):
+    letter.post("2025-04-01-bare", 'title: "No summary"\ndate: 2025-04-01', "Just a first paragraph.\n")
+    report = check(letter)
+    assert lines(report, "posts/2025-04-01-bare.md", "summary-missing") == [None]
+    assert_clean(report)
+
+
+def test_rule_subject_long(letter):
+    title = "An issue whose title goes on and on about everything that happened at the conference today"
+    letter.post("2025-04-01-long", f'date: 2025-04-01\nsummary: "All of it."\ntitle: "{title}"', "Text.\n")
+    report = check(letter)
+    assert lines(report, "posts/2025-04-01-long.md", "subject-long") == [4]
+    assert f"{len(title)} characters" in messages(report, "subject-long")[0]
+    assert_clean(report)
+
+
+def test_rule_preheader_repeats_title(letter):
+    bad = bad_post(letter, "Text.\n", front='preheader: "A bad issue: and then some"')
+    summary_only = "posts/2025-04-02-same.md"
+    letter.post("2025-04-02-same", 'title: "Same"\ndate: 2025-04-02\nsummary: "SAME!"', "Text.\n")
+    report = check(letter)
+    assert lines(report, bad, "preheader-repeats-title") == [line_of(letter, bad, "preheader:")]
+    assert lines(report, summary_only, "preheader-repeats-title") == [4]
+    assert_clean(report)
+
+
+# --- links ------------------------------------------------------------------------------------
+
+
+def test_rule_link_broken(letter):
+    bad = bad_post(letter, """\
+Yesterday's [notes](no-such-issue/) and the [tag](tags/nothing/).
+
+![A photo that is not there](static/missing.png)
+
+Jump to [the end](#the-end) or to [a heading elsewhere](clean/#nowhere).
+""", front="image: static/gone.png")
+    report = check(letter)
+    assert lines(report, bad, "link-broken") == [
+        line_of(letter, bad, "image:"), line_of(letter, bad, "no-such-issue"), line_of(letter, bad, "tags/nothing"),
+        line_of(letter, bad, "missing.png"), line_of(letter, bad, "#the-end"), line_of(letter, bad, "#nowhere"),
+    ]
+    assert sorted(messages(report, "link-broken")) == [
+        "image: link 'static/gone.png' points at nothing: no issue, tag page or static file 'static/gone.png'; "
+        "check the slug or the file name",
+        "link '#the-end' points at no anchor in this issue",
+        "link 'clean/#nowhere': clean/ has no #nowhere",
+        "link 'no-such-issue/' points at nothing: no issue, tag page or static file 'no-such-issue/'; "
+        "check the slug or the file name",
+        "link 'static/missing.png' points at nothing: no issue, tag page or static file 'static/missing.png'; "
+        "check the slug or the file name",
+        "link 'tags/nothing/' points at nothing: no issue, tag page or static file 'tags/nothing/'; "
+        "check the slug or the file name",
+    ]
+    assert report.failed()
+    assert_clean(report)
+
+
+def test_rule_link_unpublished(letter):
+    letter.post("2025-05-01-soon", 'title: "Soon"\ndate: 2025-05-01\nsummary: "Not out."\ndraft: true',
+                "Coming soon, with plenty of words to read when it is ready.\n")
+    bad = bad_post(letter, "The [next issue](soon/) is almost ready.\n")
+    report = check(letter)
+    assert lines(report, bad, "link-unpublished") == [line_of(letter, bad, "soon/")]
+    assert "draft" in messages(report, "link-unpublished")[0]
+    assert lines(report, bad, "link-broken") == []
+    assert_clean(report)
+
+
+def test_rule_link_relative(letter):
+    (letter.root / "static/paper.png").write_bytes(png(40))
+    bad = bad_post(letter, "Intro.\n\n<table background=\"static/paper.png\"><tr><td>Boxed</td></tr></table>\n")
+    report = check(letter)
+    line = line_of(letter, bad, "background=")
+    assert lines(report, bad, "link-relative") == [line, line]
+    assert sorted(message.split(" is relative in the ")[1].split(",")[0] for message in
+                  messages(report, "link-relative")) == ["email", "feed"]
+    assert report.failed()
+    assert_clean(report)
+
+
+def test_rule_image_http(letter):
+    bad = bad_post(letter, "Look:\n\n![A photo of the hall](http://images.example.org/hall.jpg)\n")
+    report = check(letter)
+    assert lines(report, bad, "image-http") == [line_of(letter, bad, "http://images")]
+    assert_clean(report)
+
+
+# --- images -----------------------------------------------------------------------------------
+
+
+def test_rule_image_alt(letter):
+    bad = bad_post(letter, "One:\n\n![](static/chart.png)\n\nTwo:\n\n<img src=\"static/chart.png\" width=\"480\">\n")
+    report = check(letter)
+    assert lines(report, bad, "image-alt") == [line_of(letter, bad, "![]("), line_of(letter, bad, "<img")]
+    assert_clean(report)
+
+
+def test_rule_image_format(letter):
+    (letter.root / "static/diagram.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'/>")
+    bad = bad_post(letter, "The architecture:\n\n<img src=\"static/diagram.svg\" alt=\"Boxes\" width=\"400\">\n")
+    report = check(letter)
+    assert lines(report, bad, "image-format") == [line_of(letter, bad, "diagram.svg")]
+    assert "SVG" in messages(report, "image-format")[0]
+    assert report.failed()
+    assert_clean(report)
+
+
+def test_rule_image_bytes(letter):
+    (letter.root / "static/huge.png").write_bytes(png(500, size=1_200_000))
+    bad = bad_post(letter, "<img src=\"static/huge.png\" alt=\"A very large photo\" width=\"500\">\n")
+    report = check(letter)
+    assert lines(report, "static/huge.png", "image-bytes") == [None]
+    assert messages(report, "image-bytes")[0].startswith("1.1 MB is slow to load")
+    assert messages(report, "image-bytes")[0].endswith(f"used by {bad}")
+    assert_clean(report)
+
+
+def test_rule_image_width(letter):
+    (letter.root / "static/hall.png").write_bytes(png(1200, 600))
+    bad = bad_post(letter, "The hall:\n\n![The main hall before the keynote](static/hall.png)\n\n"
+                           "A chart: ![Signups per week](https://cdn.example.org/chart.png)\n")
+    report = check(letter)
+    # static/ images get their width in the build; one hosted elsewhere cannot be measured.
+    assert lines(report, bad, "image-width") == [line_of(letter, bad, "cdn.example.org")]
+    assert 'width="552"' in messages(report, "image-width")[0]
+    assert_clean(report)
+
+
+# --- email ------------------------------------------------------------------------------------
+
+
+def test_rule_email_size(letter):
+    bad = bad_post(letter, "A talk transcript. " + "word " * 22_000 + "\n")
+    report = check(letter)
+    assert lines(report, bad, "email-size") == [None]
+    message = messages(report, "email-size")[0]
+    assert re.match(r"the email is 1\d\d KB; Gmail clips messages over 102 KB", message)
+    # The breakdown lists what takes the space, biggest first: here the text.
+    assert re.search(r"\): text 1\d\d KB, inline style attributes \d KB, ", message)
+    assert_clean(report)
+
+
+def test_rule_email_style_size(letter):
+    css = (builtin_templates() / "email.css").read_text()
+    rules = "\n".join(f"  .extra-{n} {{ color: #e6e6e6 !important; padding: 0 !important; }}" for n in range(400))
+    letter.write("templates/email.css", css + "@media (prefers-color-scheme: dark) {\n" + rules + "\n}\n")
+    report = check(letter)
+    assert lines(report, "templates/email.css", "email-style-size") == [None]
+    assert "Gmail ignores" in messages(report, "email-style-size")[0]
+    letter.write("templates/email.css", css)
+    assert messages(check(letter), "email-style-size") == []
+
+
+def test_rule_email_removed(letter):
+    bad = bad_post(letter, "Before.\n\n<script>track()</script>\n\nAfter.\n")
+    report = check(letter)
+    assert lines(report, bad, "email-removed") == [line_of(letter, bad, "<script>")]
+    assert messages(report, "email-removed") == ["removed <script> from the email: mail clients block it"]
+    assert_clean(report)
+
+
+def test_rule_code_width(letter):
+    long = "kubectl get pods --all-namespaces --field-selector=status.phase!=Running -o wide | sort"
+    bad = bad_post(letter, f"Find them:\n\n```\nkubectl get pods\n{long}\n```\n")
+    report = check(letter)
+    assert lines(report, bad, "code-width") == [line_of(letter, bad, "--all-namespaces")]
+    assert f"(the longest {len(long)})" in messages(report, "code-width")[0]
+    assert_clean(report)
+
+
+def test_rule_image_heavy(letter):
+    bad = bad_post(letter, "Pictures!\n\n<img src=\"static/chart.png\" alt=\"Chart one\" width=\"480\">\n\n"
+                           "<img src=\"static/chart.png\" alt=\"Chart two\" width=\"480\">\n")
+    report = check(letter)
+    assert lines(report, bad, "image-heavy") == [None]
+    assert messages(report, "image-heavy")[0].startswith("mostly images: 2 images and 1 word of text")
+    assert_clean(report)
+
+
+def test_rule_unsubscribe_missing(letter):
+    config = (letter.root / "newsletter.toml").read_text()
+    letter.write("newsletter.toml", config.replace('unsubscribe_mailto = "leave@example.com"\n', ""))
+    report = check(letter)
+    assert lines(report, "newsletter.toml", "unsubscribe-missing") == [line_of(letter, "newsletter.toml", "[email]")]
+    assert_clean(report)
+
+    letter.write("newsletter.toml", config)
+    letter.write("templates/email.html", (builtin_templates() / "email.html").read_text()
+                 .replace('<a href="{{ unsubscribe_url }}">Unsubscribe</a>', "Reply to leave"))
+    report = check(letter)
+    assert [(f.path, f.line) for f in report.findings] == [("templates/email.html", None)]
+    assert report.findings[0].rule == "unsubscribe-missing"
+
+
+# --- feeds ------------------------------------------------------------------------------------
+
+
+def test_rule_feed_id_changed(letter):
+    bad = bad_post(letter, "Text that was published once and then edited.\n")
+    assert letter.run("build").exit_code == 0
+    assert check(letter).findings == ()
+    # Moving the date changes the issue's id: subscribers would get it again.
+    path = letter.root / bad
+    path.write_text(path.read_text().replace("date: 2025-04-01 09:00", "date: 2025-04-02 09:00"))
+    report = check(letter)
+    assert lines(report, bad, "feed-id-changed") == [line_of(letter, bad, "date:")]
+    message = messages(report, "feed-id-changed")[0]
+    assert "'tag:example.com,2025-04-01:/letter/bad'" in message and "dist/feed.xml" in message
+    assert report.failed()
+    assert_clean(report)
+    # Pinning the old id, as the message says, settles it.
+    path.write_text(path.read_text().replace("date: 2025-04-02", 'id: "tag:example.com,2025-04-01:/letter/bad"\n'
+                                                                  "date: 2025-04-02"))
+    assert check(letter).findings == ()
+    # A new slug changes the link too; the issue is still found by its title.
+    path.write_text(path.read_text().replace('id: "tag:example.com,2025-04-01:/letter/bad"\n', "slug: worse\n"))
+    report = check(letter)
+    assert lines(report, bad, "feed-id-changed") == [line_of(letter, bad, "date:")]
+    assert "is now 'tag:example.com,2025-04-02:/letter/worse'" in messages(report, "feed-id-changed")[0]
+
+
+def test_rule_feed_id_changed_reads_archive_documents(letter):
+    letter.write("newsletter.toml", (letter.root / "newsletter.toml").read_text() + "\n[feeds]\nlimit = 1\n")
+    letter.post("2025-01-01-old", 'title: "Old"\ndate: 2025-01-01\nsummary: "From long ago."',
+                "An old issue, only in the archive feed by now.\n")
+    bad = "posts/2025-01-01-old.md"
+    assert letter.run("build").exit_code == 0
+    assert (letter.dist / "feed/archive/1.xml").exists()
+    letter.write("newsletter.toml", (letter.root / "newsletter.toml").read_text()
+                 .replace("https://example.com/letter/", "https://news.example.net/"))
+    report = check(letter)
+    assert lines(report, bad, "feed-id-changed") == [line_of(letter, bad, "date:")]
+    assert messages(report, "feed-id-changed")[0].startswith(
+        "its feed id was 'tag:example.com,2025-01-01:/letter/old' in dist/feed/archive/1.xml and is now "
+        "'tag:news.example.net,2025-01-01:/old'")
+    assert lines(report, CLEAN, "feed-id-changed") == [line_of(letter, CLEAN, "date:")]
+
+
+def test_rule_feed_empty_item(letter):
+    letter.post("2025-04-01-empty", 'title: "Empty"\ndate: 2025-04-01\nsummary: ""', "")
+    report = check(letter)
+    assert lines(report, "posts/2025-04-01-empty.md", "feed-empty-item") == [None]
+    assert report.failed()
+    assert_clean(report)
+
+
+def test_rule_feed_future_date(letter):
+    bad = bad_post(letter, "Text.\n", front="updated: 2099-01-01")
+    report = check(letter)
+    assert lines(report, bad, "feed-future-date") == [line_of(letter, bad, "updated:")]
+    assert "updated date 2099-01-01" in messages(report, "feed-future-date")[0]
+    assert_clean(report)
+
+
+# --- accessibility ----------------------------------------------------------------------------
+
+
+def test_rule_heading_skip(letter):
+    bad = bad_post(letter, "Intro.\n\n## Talks\n\nText.\n\n#### Lightning talks\n\nMore.\n\n### Fine\n")
+    report = check(letter)
+    assert lines(report, bad, "heading-skip") == [line_of(letter, bad, "#### Lightning")]
+    assert "from h2 to h4" in messages(report, "heading-skip")[0]
+    assert_clean(report)
+
+
+def test_rule_link_text(letter):
+    bad = bad_post(letter, "Slides: [click here](https://example.com/slides).\n\nVideo: [](https://example.com/v).\n")
+    report = check(letter)
+    assert lines(report, bad, "link-text") == [line_of(letter, bad, "click here"), line_of(letter, bad, "Video")]
+    assert_clean(report)
+
+
+def test_rule_contrast(letter):
+    bad = bad_post(letter, """\
+Intro with enough words to read.
+
+<p style="color:#aaaaaa">Pale grey text that is hard to read on white.</p>
+
+<p style="color:#333333">Dark grey text that vanishes in dark mode.</p>
+""")
+    report = check(letter)
+    assert lines(report, bad, "contrast") == [line_of(letter, bad, "Pale grey"), line_of(letter, bad, "Dark grey")]
+    assert sorted(messages(report, "contrast")) == [
+        "dark mode: text on #1c1f23 is below WCAG AA contrast: #333333 1.3:1 of 4.5:1 ('Dark grey text that van…')",
+        "light mode: text on #ffffff is below WCAG AA contrast: #aaaaaa 2.3:1 of 4.5:1 ('Pale grey text that is …')",
+    ]
+    assert_clean(report)
+
+
+def test_contrast_ratio_follows_wcag():
+    black, white = parse_colour("#000"), parse_colour("white")
+    assert contrast_ratio(black, white) == pytest.approx(21.0)
+    assert contrast_ratio(white, white) == pytest.approx(1.0)
+    # The well-known edge: #777 on white just misses AA, #767676 just makes it.
+    assert contrast_ratio(parse_colour("#777777"), white) == pytest.approx(4.48, abs=0.01)
+    assert contrast_ratio(parse_colour("rgb(118, 118, 118)"), white) >= 4.5
+    assert parse_colour("#0a58ca80")[3] == pytest.approx(128 / 255)
+    assert parse_colour("not-a-colour") is None
+
+
+# --- the repository's own newsletter ----------------------------------------------------------
+
+# Genuine problems the example newsletter has; each goes away when what causes it is fixed.
+
+
+def test_example_newsletter_checks_clean_with_strict(tmp_path):
+    root = tmp_path / "example"
+    root.mkdir()
+    shutil.copy(REPO / "newsletter.toml", root)
+    shutil.copytree(REPO / "posts", root / "posts")
+    shutil.copytree(REPO / "static", root / "static")
+    report = check_newsletter(root, now=NOW)
+    assert list(report.findings) == [], report.to_text()
+    assert not report.failed(strict=True)
+    assert report.issues == 6
+
+
+# --- the rule table ---------------------------------------------------------------------------
+
+
+def test_every_rule_has_a_test():
+    untested = [rule.id for rule in RULES if f"test_rule_{rule.id.replace('-', '_')}" not in globals()]
+    assert untested == []
+    assert len(RULES_BY_ID) == len(RULES)
+    assert all(rule.severity in ("error", "warning") and rule.description for rule in RULES)
+
+
+def test_readme_lists_every_rule():
+    readme = (REPO / "README.md").read_text()
+    start = readme.find("\n## Check\n")
+    assert start >= 0, "README.md has no '## Check' section; paste check.rules_markdown() into it"
+    end = readme.find("\n## ", start + 1)
+    section = readme[start + 1 : end if end >= 0 else len(readme)]
+    assert section.strip() == rules_markdown().strip()
