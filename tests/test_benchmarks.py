@@ -1,0 +1,20 @@
+"""The benchmark scripts keep working: a small smoke run of each (the figures are not checked)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def test_build_benchmark_smoke_run(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "build.py"), "--posts", "12", "--runs", "1", "--no-others",
+         "--inliners", "premailer", "--keep", str(tmp_path / "corpus")],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for scenario in ("cold", "no-op rebuild", "one post edited", "one post added"):
+        assert f"newsletter (premailer) {scenario}" in result.stdout
+    assert len(list((tmp_path / "corpus/newsletter/posts").glob("*.md"))) == 12
