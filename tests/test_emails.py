@@ -147,3 +147,14 @@ def test_a_normal_issue_fits_under_gmail_clip(newsletter):
 def test_raw_img_without_alt_gets_an_empty_one_and_a_warning(newsletter):
     result = _build(newsletter)
     assert "<img src='static/noalt.png'> has no alt attribute" in result.stderr
+
+
+def test_unsubscribe_urls_stay_plain_on_the_wire_and_escaped_in_html(newsletter):
+    config = EMAIL_CONFIG.replace("?email={email}", "?list=ship-it-weekly-and-friends&email={email}&token=x")
+    _build(newsletter, config=config)
+    raw = (newsletter.dist / "email/day-two.eml").read_bytes()
+    url = b"https://example.com/unsubscribe?list=ship-it-weekly-and-friends&email=subscriber@example.com&token=x"
+    assert b"<" + url + b">" in raw  # not folded into RFC 2047 encoded words
+    message = email.message_from_bytes(raw, policy=policy.default)
+    html = message.get_body(("html",)).get_content()
+    assert 'href="https://example.com/unsubscribe?list=ship-it-weekly-and-friends&amp;email=' in html

@@ -12,6 +12,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
+from html import escape
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit
 
@@ -32,6 +33,7 @@ from .render import render_template
 from .site import Entry, Output, Site, Unit, digest
 
 GMAIL_CLIP_BYTES = 102 * 1024
+WIRE_POLICY = SMTP.clone(max_line_length=998)
 # The content column of templates/email.html: 600 px less 24 px of padding on each side.
 EMAIL_COLUMN_PX = 552
 UNSUBSCRIBE_PLACEHOLDER = "{unsubscribe_url}"
@@ -154,15 +156,15 @@ def list_unsubscribe(config: Config, recipient: str, token: str = "") -> str:
     return ", ".join(targets)
 
 
-def fill_placeholders(text: str, unsubscribe: str) -> str:
-    """Fill the per-recipient placeholders of an issue's HTML or text."""
-    return text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe)
+def fill_placeholders(text: str, unsubscribe: str, *, html: bool = False) -> str:
+    """Fill the per-recipient placeholders of an issue's text, or of its HTML (escaped)."""
+    return text.replace(UNSUBSCRIBE_PLACEHOLDER, escape(unsubscribe) if html else unsubscribe)
 
 
-def build_message(config: Config, parts: EmailParts, *, to: str, message_id: str, date: datetime,
+def build_message(config: Config, parts: EmailParts, *, to: str | Address, message_id: str, date: datetime,
                   token: str = "", subject_prefix: str = "") -> EmailMessage:
     """Assemble the multipart/alternative message one recipient receives."""
-    address = parseaddr(to)[1] or to
+    address = to.addr_spec if isinstance(to, Address) else parseaddr(to)[1] or to
     url = unsubscribe_url(config, address, token)
     mailto = config.email.unsubscribe_mailto if config.email is not None else ""
     # With no unsubscribe endpoint configured, a reply to the sender is the way out.
@@ -181,12 +183,16 @@ def build_message(config: Config, parts: EmailParts, *, to: str, message_id: str
         if url:
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(fill_placeholders(parts.text, unsubscribe), cte="quoted-printable")
-    message.add_alternative(fill_placeholders(parts.html, unsubscribe), subtype="html", cte="quoted-printable")
+    message.add_alternative(fill_placeholders(parts.html, unsubscribe, html=True), subtype="html",
+                            cte="quoted-printable")
     for part in message.iter_parts():
         del part["MIME-Version"]
     # A boundary derived from the content keeps the built .eml byte-identical across builds.
     digest = hashlib.sha256((parts.text + parts.html + to).encode("utf-8")).hexdigest()[:24]
     message.set_boundary(f"=_{digest}")
+    # The parts are encoded (lines of 76) by now; from here on headers fold only past 998 bytes, so
+    # that the List-Unsubscribe URLs stay as they are instead of turning into encoded words.
+    message.policy = WIRE_POLICY
     return message
 
 

@@ -7,7 +7,14 @@ problem) and exits 1. Anything else is a bug and keeps its traceback.
     ├── ConfigError      newsletter.toml is missing, unreadable or invalid
     ├── PostError        one or more posts are invalid (all problems reported together)
     ├── TemplateError    a template does not parse or uses an unknown variable
-    └── BuildError       the outputs could not be written
+    ├── BuildError       the outputs could not be written
+    ├── SubscriberError  the subscriber list is unreadable or has a bad row   (subscribers.py)
+    ├── ManifestError    manifest.json or a send journal is unreadable        (manifest.py)
+    ├── LockError        another send of this newsletter is running           (manifest.py)
+    ├── SendError        the SMTP server or its settings do not allow sending (delivery.py)
+    └── ServeError       the preview server cannot start                      (serve.py)
+
+The leaves that belong to one stage live in that stage's module.
 """
 
 from __future__ import annotations

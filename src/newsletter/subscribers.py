@@ -1,0 +1,209 @@
+"""Read the subscriber list (CSV) and the unsubscribe list into validated ``Subscriber`` values.
+
+Every bad row is reported at once, naming the file and line. Addresses are compared without regard
+to case: a duplicate row is mailed once, and an address on the unsubscribe list is never mailed.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config, SubscribersConfig
+from .errors import NewsletterError, Problem
+from .posts import clean_text, one_line
+
+# Deliberately stricter than RFC 5321: an ASCII local part without quotes or spaces, and a domain
+# of dot-separated labels. Anything else is far more often a typo than a real mailbox.
+_ADDRESS_RE = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}$"
+)
+_FIELD_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# {subscriber.name}-style merge fields in an issue's rendered HTML and text.
+MERGE_FIELD_RE = re.compile(r"\{subscriber\.([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class SubscriberError(NewsletterError):
+    """The subscriber list or the unsubscribe list is missing or has bad rows."""
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One recipient: a validated address and the other columns of its row, each on one line."""
+
+    email: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The address as compared for duplicates and unsubscribes."""
+        return self.email.lower()
+
+    @property
+    def name(self) -> str:
+        return self.get("name")
+
+    def get(self, field: str) -> str:
+        """The value of a column ('' when the row has none); 'email' is the address."""
+        if field == "email":
+            return self.email
+        return dict(self.fields).get(field, "")
+
+
+@dataclass(frozen=True)
+class SubscriberList:
+    """The recipients of an issue, in file order, and the columns the CSV offers to templates."""
+
+    path: Path
+    subscribers: tuple[Subscriber, ...]
+    columns: tuple[str, ...]
+    duplicates: int = 0
+    unsubscribed: int = 0
+
+
+def address_problem(address: str) -> str | None:
+    """Say what is wrong with an address, or None when it is fine to mail."""
+    if not address:
+        return "is empty"
+    if not address.isascii():
+        return f"{address!r} has non-ASCII characters; write the domain in its xn-- (punycode) form"
+    if not _ADDRESS_RE.match(address):
+        return f"{address!r} is not an address like 'jana@example.com'"
+    return None
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _read_text(path: Path, shown: str, what: str) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise SubscriberError(f"{shown}: not found; {what}") from None
+    except UnicodeDecodeError as error:
+        raise SubscriberError(f"{shown}: not UTF-8 text ({error.reason} at byte {error.start}); "
+                              "save it as UTF-8") from None
+    except OSError as error:
+        raise SubscriberError(f"{shown}: cannot be read: {error.strerror}") from None
+
+
+def read_unsubscribed(path: Path, shown: str) -> set[str]:
+    """Lower-cased addresses from an unsubscribe list: one a line; blank lines and '#' lines skipped."""
+    text = _read_text(path, shown, "create it (one address a line) or remove 'unsubscribed' from [subscribers]")
+    found: set[str] = set()
+    problems: list[Problem] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        address = line.strip()
+        if not address or address.startswith("#"):
+            continue
+        problem = address_problem(address)
+        if problem:
+            problems.append(Problem(shown, problem, number))
+            continue
+        found.add(address.lower())
+    if problems:
+        raise SubscriberError(problems=problems)
+    return found
+
+
+def parse_subscribers(text: str, shown: str, unsubscribed: frozenset[str] | set[str] = frozenset()) -> tuple[
+        list[Subscriber], tuple[str, ...], int, int]:
+    """Parse CSV text into subscribers; return them, the columns, and how many duplicates and unsubscribes were dropped."""
+    reader = csv.reader(text.splitlines(keepends=True), strict=True)
+    problems: list[Problem] = []
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise SubscriberError(f"{shown}:1: not valid CSV: {error}") from None
+    if header is None:
+        raise SubscriberError(f"{shown}: is empty; the first line must be a header like 'email,name'")
+    columns = [one_line(column).strip().lower() for column in header]
+    if "email" not in columns:
+        raise SubscriberError(f"{shown}:1: the header row has no 'email' column; start the file with "
+                              "a header like 'email,name'")
+    for column in columns:
+        if not _FIELD_NAME_RE.match(column):
+            problems.append(Problem(shown, f"column name {column!r} must be letters, digits and "
+                                    "underscores, so templates can use it as {subscriber.<name>}", 1))
+    if len(set(columns)) != len(columns):
+        problems.append(Problem(shown, "the header row names a column twice", 1))
+    if problems:
+        raise SubscriberError(problems=problems)
+
+    email_at = columns.index("email")
+    others = [(index, column) for index, column in enumerate(columns) if column != "email"]
+    subscribers: list[Subscriber] = []
+    seen: set[str] = set()
+    duplicates = dropped = 0
+    line = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            problems.append(Problem(shown, f"not valid CSV: {error}", line))
+            break
+        start, line = line, reader.line_num + 1
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(columns):
+            problems.append(Problem(shown, f"has {len(row)} fields, the header has {len(columns)}", start))
+            continue
+        address = row[email_at].strip()
+        problem = address_problem(address)
+        if problem:
+            problems.append(Problem(shown, problem, start, "email"))
+            continue
+        key = address.lower()
+        if key in seen:
+            duplicates += 1
+            continue
+        seen.add(key)
+        if key in unsubscribed:
+            dropped += 1
+            continue
+        # A value spread over several lines (a quoted field with a newline) is folded onto one line,
+        # so nothing from the file can start a new line in a header or the text part.
+        fields = tuple((column, one_line(clean_text(row[index])[0])) for index, column in others)
+        subscribers.append(Subscriber(address, fields))
+    if problems:
+        raise SubscriberError(problems=problems)
+    return subscribers, tuple(columns), duplicates, dropped
+
+
+def load_subscribers(config: Config) -> SubscriberList:
+    """Read [subscribers] file, drop duplicates and unsubscribed addresses; every bad row is an error."""
+    settings = config.subscribers or SubscribersConfig()
+    path = config.root / settings.file
+    shown = _display(path, config.root)
+    unsubscribed: set[str] = set()
+    if settings.unsubscribed:
+        unsubscribed_path = config.root / settings.unsubscribed
+        unsubscribed = read_unsubscribed(unsubscribed_path, _display(unsubscribed_path, config.root))
+    text = _read_text(path, shown, "create it with a header row 'email,name' and one subscriber a line, "
+                                   "or set [subscribers] file in newsletter.toml")
+    subscribers, columns, duplicates, dropped = parse_subscribers(text, shown, unsubscribed)
+    return SubscriberList(path, tuple(subscribers), columns, duplicates, dropped)
+
+
+def merge_fields(text: str) -> set[str]:
+    """The column names used as {subscriber.<name>} in *text*."""
+    return set(MERGE_FIELD_RE.findall(text))
+
+
+def fill_merge_fields(text: str, subscriber: Subscriber, *, escape: bool) -> str:
+    """Fill {subscriber.<name>} fields with the recipient's values (HTML-escaped when *escape*)."""
+    def value(match: re.Match[str]) -> str:
+        found = subscriber.get(match.group(1))
+        return html.escape(found, quote=True) if escape else found
+
+    return MERGE_FIELD_RE.sub(value, text)
