@@ -204,6 +204,17 @@ def _stage(output: Output, staging: Path) -> None:
         target.write_bytes(output.data)
 
 
+def write_tree(outputs: list[Output], folder: Path) -> None:
+    """Write outputs into a new folder that nothing reads until it is complete (the preview's builds)."""
+    try:
+        for output in outputs:
+            _check_path(output.path)
+            _stage(output, folder)
+    except OSError as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise BuildError(f"{error.filename or folder}: cannot write the build: {error.strerror}") from None
+
+
 def _swap_in(staging: Path, out: Path) -> None:
     """Replace *out* with the complete new build in *staging*."""
     retired = out.parent / f".{out.name}.old-{os.getpid()}"

@@ -22,6 +22,7 @@ from .delivery import (DRY_RUN_DIR, DirectoryTransport, IssuePlan, IssueResult, 
 from .errors import NewsletterError
 from .manifest import SendLock
 from .scaffold import create_newsletter, create_post
+from .serve import DEFAULT_HOST, DEFAULT_PORT, run_preview
 
 
 def _fail(error: NewsletterError) -> None:
@@ -81,6 +82,38 @@ def init(directory: Path, title: str, url: str) -> None:
     for path in created:
         click.echo(f"created {path}")
     click.echo(f"Next: cd {directory} && newsletter build")
+
+
+@main.command()
+@click.argument("slug", required=False)
+@click.option("--host", default=DEFAULT_HOST, show_default=True,
+              help="Address to listen on. Anything but 127.0.0.1 shows your drafts to other machines.")
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+              help="Port to listen on; 0 picks a free one.")
+@click.option("--drafts/--no-drafts", default=True, show_default=True,
+              help="Show drafts too. Scheduled issues are always shown.")
+@click.option("--open/--no-open", "open_browser", default=True, show_default=True,
+              help="Open the preview in your web browser.")
+@click.pass_obj
+def preview(root: Path, slug: str | None, host: str, port: int, drafts: bool, open_browser: bool) -> None:
+    """Serve the newsletter on this machine and reload open pages on every save.
+
+    Each issue's page shows the email at 600 px and 375 px, light, dark and force-darkened,
+    with its plain-text part, headers, size against Gmail's 102 KB clip and the build's
+    warnings. The whole site is served too. Builds go to a temporary folder; dist/ is not
+    touched. Stop with Ctrl-C.
+
+    \b
+    Example:
+        newsletter preview
+        newsletter preview rejekts-2025-day-two --no-open
+        newsletter preview --port 8001 --no-drafts
+    """
+    try:
+        run_preview(root, slug=slug, host=host, port=port, drafts=drafts, open_browser=open_browser,
+                    report=lambda text, err=False: click.echo(text, err=err))
+    except NewsletterError as error:
+        _fail(error)
 
 
 class _BuildProgress:

@@ -183,7 +183,8 @@ def environment_digest(config: Config, env: jinja2.Environment) -> str:
     for loader in env.loader.loaders if isinstance(env.loader, jinja2.ChoiceLoader) else [env.loader]:
         for folder in getattr(loader, "searchpath", []):
             for path in sorted(Path(folder).rglob("*")):
-                if path.is_file():
+                # The preview's own pages live beside the templates but never shape a build.
+                if path.is_file() and "preview" not in path.relative_to(folder).parts[:1]:
                     parts += [path, path.read_bytes()]
     return digest(*parts)
 
