@@ -163,6 +163,7 @@ def main() -> None:
     parser.add_argument("--inliners", default="premailer,css-inline")
     parser.add_argument("--pelican", default=shutil.which("pelican") or "")
     parser.add_argument("--no-others", action="store_true", help="Time only newsletter.")
+    parser.add_argument("--no-pelican", action="store_true", help="Leave Pelican out (it is slow at 10,000 posts).")
     parser.add_argument("--keep", type=Path, help="Generate the corpus here and keep it.")
     args = parser.parse_args()
 
@@ -179,7 +180,7 @@ def main() -> None:
             for name in args.inliners.split(",")}
     hugo = hugo_scenarios(workdir / "hugo", args.runs) if shutil.which("hugo") and not args.no_others else {}
     pelican = (pelican_scenarios(workdir / "pelican", args.runs, args.pelican)
-               if args.pelican and not args.no_others else {})
+               if args.pelican and not (args.no_others or args.no_pelican) else {})
 
     print("\nratios (ours / theirs, median wall time; lower is better)")
     for name, results in ours.items():
