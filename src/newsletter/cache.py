@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Problem
-from .markdown import Outline, RenderedBody
+from .markdown import Outline, RenderedBody, render_markdown
 from .posts import Post, ReadPost
 
 CACHE_DIR = ".newsletter/cache"
@@ -72,6 +72,7 @@ class BuildCache:
         self.state = self._load(namespace)
         self._seen_posts: set[str] = set()
         self._seen_bodies: set[str] = set()
+        self._changed = False
 
     def _load(self, namespace: str) -> _State:
         try:
@@ -104,7 +105,8 @@ class BuildCache:
         try:
             self.state.posts[str(path)] = (*self._stamp(path), read)
         except OSError:
-            pass
+            return
+        self._changed = True
 
     # -- bodies ---------------------------------------------------------------------------------
 
@@ -112,19 +114,25 @@ class BuildCache:
         return self.folder / _BODIES / f"{post.key}.html"
 
     def has_body(self, post: Post) -> bool:
-        return post.key in self.state.outlines and self._body_path(post).is_file()
+        return post.key in self.state.outlines
 
     def outline(self, post: Post) -> Outline:
         self._seen_bodies.add(post.key)
         return self.state.outlines[post.key]
 
     def html(self, post: Post) -> str:
-        return self._body_path(post).read_text(encoding="utf-8")
+        try:
+            return self._body_path(post).read_text(encoding="utf-8")
+        except FileNotFoundError:  # removed behind the cache's back: render it again
+            body = render_markdown(post.body, post.body_line)
+            self.put_body(post, body)
+            return body.html
 
     def put_body(self, post: Post, body: RenderedBody) -> None:
         write_atomically(self._body_path(post), body.html.encode("utf-8"))
         self.state.outlines[post.key] = body.outline
         self._seen_bodies.add(post.key)
+        self._changed = True
 
     # -- the last build -------------------------------------------------------------------------
 
@@ -133,10 +141,13 @@ class BuildCache:
         return self.state.record
 
     def save(self, record: BuildRecord) -> None:
-        """Keep what this build used, drop the rest, and write the cache to disk."""
-        self.state.record = record
-        self.state.posts = {path: known for path, known in self.state.posts.items() if path in self._seen_posts}
+        """Keep what this build used, drop the rest, and write the cache to disk (if anything changed)."""
+        posts = {path: known for path, known in self.state.posts.items() if path in self._seen_posts}
         stale = set(self.state.outlines) - self._seen_bodies
+        if not self._changed and not stale and len(posts) == len(self.state.posts) and record == self.state.record:
+            return
+        self.state.record = record
+        self.state.posts = posts
         for key in stale:
             del self.state.outlines[key]
             (self.folder / _BODIES / f"{key}.html").unlink(missing_ok=True)

@@ -9,20 +9,21 @@ import threading
 import time
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import click
 
 from . import __version__
 from .build import build as build_site
-from .check import check_newsletter
-from .config import load_config
-from .delivery import (DRY_RUN_DIR, DirectoryTransport, IssuePlan, IssueResult, PostStatus, Progress, SendError,
-                       SendPlan, Transport, execute_plan, plan_send, post_statuses, smtp_transport)
+from .config import DRY_RUN_DIR, PREVIEW_HOST, PREVIEW_PORT, load_config
 from .errors import NewsletterError
-from .manifest import SendLock
 from .scaffold import create_newsletter, create_post
-from .serve import DEFAULT_HOST, DEFAULT_PORT, run_preview
+
+if TYPE_CHECKING:
+    from .delivery import IssuePlan, IssueResult, PostStatus, Progress, SendPlan, Transport
+
+# Commands import the stage they drive when they run: `newsletter build` starts faster without
+# the sending, checking and preview machinery.
 
 
 def _fail(error: NewsletterError) -> None:
@@ -86,9 +87,9 @@ def init(directory: Path, title: str, url: str) -> None:
 
 @main.command()
 @click.argument("slug", required=False)
-@click.option("--host", default=DEFAULT_HOST, show_default=True,
+@click.option("--host", default=PREVIEW_HOST, show_default=True,
               help="Address to listen on. Anything but 127.0.0.1 shows your drafts to other machines.")
-@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True,
+@click.option("--port", type=click.IntRange(0, 65535), default=PREVIEW_PORT, show_default=True,
               help="Port to listen on; 0 picks a free one.")
 @click.option("--drafts/--no-drafts", default=True, show_default=True,
               help="Show drafts too. Scheduled issues are always shown.")
@@ -109,6 +110,8 @@ def preview(root: Path, slug: str | None, host: str, port: int, drafts: bool, op
         newsletter preview rejekts-2025-day-two --no-open
         newsletter preview --port 8001 --no-drafts
     """
+    from .serve import run_preview
+
     try:
         run_preview(root, slug=slug, host=host, port=port, drafts=drafts, open_browser=open_browser,
                     report=lambda text, err=False: click.echo(text, err=err))
@@ -162,6 +165,8 @@ def check(root: Path, strict: bool, output_format: str) -> None:
         newsletter check
         newsletter check --strict --format json > check.json
     """
+    from .check import check_newsletter
+
     report = check_newsletter(root)
     click.echo(report.to_json(strict=strict) if output_format == "json" else report.to_text(strict=strict))
     sys.exit(1 if report.failed(strict) else 0)
@@ -380,6 +385,9 @@ def send(root: Path, slug: str | None, yes: bool, dry_run: bool, out: Path | Non
         newsletter send rejekts-2025-day-two --to me@example.com
         NEWSLETTER_SMTP_PASSWORD=... newsletter send --yes
     """
+    from .delivery import DirectoryTransport, SendError, execute_plan, plan_send, smtp_transport
+    from .manifest import SendLock
+
     if dry_run and test_to:
         raise click.UsageError("--dry-run and --to cannot be used together")
     if out is not None and not dry_run:
@@ -472,6 +480,8 @@ def status(root: Path, now_text: str | None) -> None:
     Example:
         newsletter status
     """
+    from .delivery import post_statuses
+
     now = _parse_now(now_text)
     try:
         statuses = post_statuses(root, now)

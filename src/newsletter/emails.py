@@ -19,10 +19,6 @@ from urllib.parse import quote, urlsplit
 import imagesize
 import jinja2
 from markupsafe import Markup
-# premailer keeps parsed CSS in one shared cache of 128 entries by default; every email's many
-# style attributes push the stylesheet out of it, so it would be parsed again for each email.
-os.environ.setdefault("PREMAILER_CACHE_MAXSIZE", "8192")
-from premailer import Premailer  # noqa: E402
 
 from .config import Config
 from .errors import BuildError, Problem
@@ -62,6 +58,12 @@ def _inline(html: str, inliner: str = "premailer") -> str:
     """Move the email's CSS onto its elements; rules that cannot move (media queries) stay in <style>."""
     if inliner == "css-inline":
         return _css_inline(html)
+    # premailer keeps parsed CSS in one shared cache of 128 entries by default; every email's many
+    # style attributes push the stylesheet out of it, so it would be parsed again for each email.
+    # It is imported here, on first use, because importing it takes longer than a no-op build.
+    os.environ.setdefault("PREMAILER_CACHE_MAXSIZE", "8192")
+    from premailer import Premailer
+
     premailer = Premailer(
         html,
         cssutils_logging_level=logging.CRITICAL,

@@ -12,6 +12,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Protocol
@@ -61,7 +62,7 @@ class Post:
     check_ignore: tuple[str, ...] = ()  # `newsletter check` rules switched off for this post
     digest: str = ""  # sha256 of the file's bytes: what caches key on
 
-    @property
+    @cached_property
     def key(self) -> str:
         """Changes whenever anything the post's outputs are made from changes (file and name)."""
         return hashlib.sha256(f"{self.display_path}\0{self.digest}".encode()).hexdigest()

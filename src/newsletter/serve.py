@@ -45,7 +45,7 @@ import jinja2
 import watchfiles
 
 from .build import gather, load_site, write_tree
-from .config import CONFIG_NAME, load_config, suggest
+from .config import CONFIG_NAME, PREVIEW_HOST, PREVIEW_PORT, load_config, suggest
 from .emails import GMAIL_CLIP_BYTES
 from .errors import BuildError, NewsletterError
 from .manifest import MANIFEST_NAME, SentIssue, load_manifest
@@ -54,8 +54,6 @@ from .posts import POSTS_DIR
 from .render import builtin_templates
 from .site import Output
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
 PREFIX = "/_preview/"
 WATCHED_FOLDERS = (POSTS_DIR, "templates", "static")
 WATCHED_FILES = (CONFIG_NAME, MANIFEST_NAME)
@@ -652,7 +650,7 @@ def _bind(host: str, port: int, preview: Preview) -> _Server:
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
     except socket.gaierror:
-        raise ServeError(f"--host {host}: not a known host name or address; the default is {DEFAULT_HOST}") from None
+        raise ServeError(f"--host {host}: not a known host name or address; the default is {PREVIEW_HOST}") from None
     try:
         return _Server((host, port), family, preview)
     except PermissionError:
@@ -661,7 +659,7 @@ def _bind(host: str, port: int, preview: Preview) -> _Server:
     except OSError as error:
         if error.errno in (48, 98, 10048):  # EADDRINUSE on macOS, Linux, Windows
             raise ServeError(f"port {port} on {host} is already in use; stop whatever uses it or choose "
-                             f"another with --port {port + 1 if port else DEFAULT_PORT}") from None
+                             f"another with --port {port + 1 if port else PREVIEW_PORT}") from None
         raise ServeError(f"cannot listen on {host}:{port}: {error.strerror}") from None
 
 
@@ -726,7 +724,7 @@ class PreviewServer:
 
 
 @contextmanager
-def start_preview(root: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, drafts: bool = True,
+def start_preview(root: Path, *, host: str = PREVIEW_HOST, port: int = PREVIEW_PORT, drafts: bool = True,
                   report: Report = _quiet) -> Iterator[PreviewServer]:
     """Build, serve and watch *root* until the block ends; port 0 picks a free port."""
     preview = Preview(root, drafts=drafts, report=report)
@@ -742,7 +740,7 @@ def start_preview(root: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
         server.close()
 
 
-def run_preview(root: Path, *, slug: str | None = None, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
+def run_preview(root: Path, *, slug: str | None = None, host: str = PREVIEW_HOST, port: int = PREVIEW_PORT,
                 drafts: bool = True, open_browser: bool = True, report: Report = _quiet) -> None:
     """Serve a live preview of *root* until Ctrl-C, reporting what happens through *report*."""
     if not (root / CONFIG_NAME).is_file():
