@@ -27,13 +27,16 @@ sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
 
+# Inline Pelican's own theme CSS into every article, with the options newsletter gives premailer.
 PREMAILER_STEP = """
-import sys, pathlib, logging
+import os, sys, pathlib, logging
+os.environ["PREMAILER_CACHE_MAXSIZE"] = "8192"
 from premailer import Premailer
-for page in pathlib.Path(sys.argv[1]).glob("*.html"):
-    if page.name.startswith(("index", "archives", "authors", "categories", "tags")):
-        continue
-    Premailer(page.read_text(), cssutils_logging_level=logging.CRITICAL, allow_network=False).transform()
+output = pathlib.Path(sys.argv[1])
+css = [path.read_text() for path in sorted((output / "theme" / "css").glob("*.css"))]
+for page in output.glob("issue-*.html"):
+    Premailer(page.read_text(), css_text=css, allow_network=False, disable_validation=True,
+              cssutils_logging_level=logging.CRITICAL).transform()
 """
 
 

@@ -23,8 +23,7 @@ from markupsafe import Markup
 from .config import Config
 from .errors import BuildError, Problem
 from .markdown import highlight_inline
-from .markup import (absolute_url, html_to_text, is_site_relative, make_mail_safe, rewrite_urls, site_path,
-                     size_images)
+from .markup import Fragment, absolute_url, is_site_relative, site_path
 from .render import render_template
 from .site import Entry, Output, Site, Unit, digest
 
@@ -111,10 +110,13 @@ def _email_width(site: Site, src: str) -> int | None:
 def render_email(site: Site, entry: Entry, env: jinja2.Environment) -> EmailParts:
     """Render one issue's email HTML (styles inlined, links absolute) and its plain-text part."""
     warnings: list[Problem] = []
-    safe = make_mail_safe(entry.body.html, highlight=highlight_inline)
-    warnings.extend(Problem(entry.post.display_path, note) for note in safe.notes)
-    body = size_images(safe.html, lambda src: _email_width(site, src))
-    body = rewrite_urls(body, lambda url: absolute_url(url, site.url))
+    # One parse for every step: the body is large and lxml's round trips add up.
+    fragment = Fragment(entry.body.html)
+    warnings.extend(Problem(entry.post.display_path, note) for note in fragment.make_mail_safe(highlight_inline))
+    fragment.size_images(lambda src: _email_width(site, src))
+    fragment.rewrite_urls(lambda url: absolute_url(url, site.url))
+    body = fragment.html()
+    text_body, links = fragment.text(site.url)
     css = render_template(env, "email.css")
     page = render_template(env, "email.html", site=site.config.site, entry=entry, body=Markup(body),
                            css=Markup(css), unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,
@@ -124,7 +126,6 @@ def render_email(site: Site, entry: Entry, env: jinja2.Environment) -> EmailPart
     if size > GMAIL_CLIP_BYTES:
         warnings.append(Problem(entry.post.display_path, f"the email is {size / 1024:.0f} KB; Gmail clips "
                                 "messages over 102 KB behind a 'View entire message' link"))
-    text_body, links = html_to_text(body, site.url)
     text = render_template(env, "email.txt", site=site.config.site, entry=entry, body=text_body,
                            links=links, unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER)
     return EmailParts(entry=entry, subject=entry.post.title, html=html, text=text, warnings=tuple(warnings))

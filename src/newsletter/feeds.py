@@ -35,7 +35,7 @@ from feedgen.util import xml_elem
 from . import __version__
 from .config import Config, find_key_line
 from .errors import BuildError, Problem
-from .markup import absolute_url, make_mail_safe, remove_styles, rewrite_urls, site_path
+from .markup import Fragment, absolute_url, site_path
 from .posts import clean_text, slugify
 from .render import TEMPLATES_DIR, builtin_templates
 from .site import (ATOM_PATH, JSON_PATH, RSS_PATH, Entry, Output, Site, Unit, digest, make_all, tag_feed_path,
@@ -122,10 +122,10 @@ def _feed_url(url: str, site_url: str, page_url: str) -> str:
 
 def feed_html(entry: Entry, site_url: str) -> str:
     """An issue's web HTML as feeds carry it: no scripts or inline styles, every URL absolute."""
-    safe = make_mail_safe(entry.body.html).html
-    unstyled = remove_styles(safe)
-    absolute = rewrite_urls(unstyled, lambda url: _feed_url(url, site_url, entry.url))
-    return xml_text(absolute)
+    fragment = Fragment(entry.body.html)
+    fragment.make_mail_safe()
+    fragment.without_styles().rewrite_urls(lambda url: _feed_url(url, site_url, entry.url))
+    return xml_text(fragment.html())
 
 
 def _image(site: Site, entry: Entry) -> FeedImage | None:

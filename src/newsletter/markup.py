@@ -76,6 +76,55 @@ def _rewrite(root: HtmlElement, mapper: Callable[[str], str]) -> None:
             element.set("srcset", _map_srcset(srcset, mapper))
 
 
+class Fragment:
+    """An HTML fragment parsed once, reworked in place by several steps, serialised once."""
+
+    def __init__(self, html: str) -> None:
+        self.root = _fragment(html)
+
+    def html(self) -> str:
+        return _serialize(self.root)
+
+    def rewrite_urls(self, mapper: Callable[[str], str]) -> Fragment:
+        """Apply *mapper* to every href, src and srcset URL."""
+        _rewrite(self.root, mapper)
+        return self
+
+    def size_images(self, width_of: Callable[[str], int | None]) -> Fragment:
+        """Give every <img> without a width attribute the width *width_of* its src says (Outlook needs it)."""
+        for image in self.root.iter("img"):
+            if image.get("width") is None:
+                width = width_of(image.get("src", ""))
+                if width:
+                    image.set("width", str(width))
+        return self
+
+    def without_styles(self) -> Fragment:
+        """Drop inline ``style`` attributes and ``<style>`` elements, which feed readers strip or misapply."""
+        for element in list(self.root.iter()):
+            if not isinstance(element.tag, str):
+                continue
+            if element.tag.lower() == "style":
+                element.drop_tree()
+            elif "style" in element.attrib:
+                del element.attrib["style"]
+        return self
+
+    def make_mail_safe(self, highlight: Callable[[str, str], str | None] | None = None) -> tuple[str, ...]:
+        """Remove what mail clients block or that could run code; iframes become links.
+
+        With *highlight*, fenced code is re-highlighted with it (inline styles for mail).
+        Returns a one-line note on each change worth telling the author.
+        """
+        return _make_mail_safe(self.root, highlight)
+
+    def text(self, base_url: str) -> tuple[str, list[str]]:
+        """Readable plain text; links become numbered references, returned in order."""
+        writer = _TextWriter(base_url)
+        paragraphs = writer.blocks(self.root)
+        return "\n\n".join(p for p in paragraphs if p.strip()), writer.links
+
+
 def rewrite_urls(html: str, mapper: Callable[[str], str]) -> str:
     """Apply *mapper* to every href, src and srcset URL in an HTML fragment or document."""
     if html.lstrip().lower().startswith(("<!doctype", "<html")):
@@ -118,24 +167,14 @@ def _recolour_code(root: HtmlElement, highlight: Callable[[str, str], str | None
         code.extend(list(wrapper))
 
 
-def size_images(html: str, width_of: Callable[[str], int | None]) -> str:
-    """Give every <img> without a width attribute the width *width_of* its src says (Outlook needs it)."""
-    root = _fragment(html)
-    for image in root.iter("img"):
-        if image.get("width") is None:
-            width = width_of(image.get("src", ""))
-            if width:
-                image.set("width", str(width))
-    return _serialize(root)
-
-
 def make_mail_safe(html: str, highlight: Callable[[str, str], str | None] | None = None) -> MailSafety:
-    """Remove what mail clients block or that could run code; iframes become links.
+    """Remove what mail clients block or that could run code; return the fragment and notes."""
+    fragment = Fragment(html)
+    notes = fragment.make_mail_safe(highlight)
+    return MailSafety(fragment.html(), notes)
 
-    With *highlight*, fenced code is re-highlighted with it (inline styles for mail).
-    Returns the cleaned fragment and a one-line note on each change worth telling the author.
-    """
-    root = _fragment(html)
+
+def _make_mail_safe(root: HtmlElement, highlight: Callable[[str, str], str | None] | None) -> tuple[str, ...]:
     if highlight is not None:
         _recolour_code(root, highlight)
     removed: list[str] = []
@@ -174,7 +213,7 @@ def make_mail_safe(html: str, highlight: Callable[[str, str], str | None] | None
             element.drop_tree()
             removed.append(f"<{tag}>")
     notes.extend(f"removed {what} from the email: mail clients block it" for what in removed)
-    return MailSafety(_serialize(root), tuple(notes))
+    return tuple(notes)
 
 
 # --- plain text -------------------------------------------------------------------------------
@@ -315,19 +354,4 @@ def html_to_text(html: str, base_url: str) -> tuple[str, list[str]]:
 
     Returns the text and the list of link URLs, numbered from 1 in the order they appear.
     """
-    writer = _TextWriter(base_url)
-    paragraphs = writer.blocks(_fragment(html))
-    return "\n\n".join(p for p in paragraphs if p.strip()), writer.links
-
-
-def remove_styles(html: str) -> str:
-    """Drop inline ``style`` attributes and ``<style>`` elements, which feed readers strip or misapply."""
-    root = _fragment(html)
-    for element in list(root.iter()):
-        if not isinstance(element.tag, str):
-            continue
-        if element.tag.lower() == "style":
-            element.drop_tree()
-        elif "style" in element.attrib:
-            del element.attrib["style"]
-    return _serialize(root)
+    return Fragment(html).text(base_url)
