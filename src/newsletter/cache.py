@@ -49,15 +49,19 @@ class _State:
     record: BuildRecord | None = None
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write *data* to a temporary file beside *path*, flush it to disk, then rename it into place."""
+def write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write *data* to a temporary file beside *path*, flush it to disk, then rename it into place.
+
+    Without *durable* the flush to disk is skipped: for files that may be lost, never half-written.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                stream.flush()
+                os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -129,7 +133,7 @@ class BuildCache:
             return body.html
 
     def put_body(self, post: Post, body: RenderedBody) -> None:
-        write_atomically(self._body_path(post), body.html.encode("utf-8"))
+        write_atomically(self._body_path(post), body.html.encode("utf-8"), durable=False)
         self.state.outlines[post.key] = body.outline
         self._seen_bodies.add(post.key)
         self._changed = True

@@ -19,6 +19,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
@@ -71,24 +72,31 @@ class RenderedBody:
         return self.outline.reading_minutes
 
 
-def _highlight(code: str, lang: str, _attrs: str) -> str:
-    if not lang:
-        return ""
+@lru_cache(maxsize=64)
+def _lexer(lang: str) -> Lexer | None:
     try:
-        lexer = get_lexer_by_name(lang)
+        return get_lexer_by_name(lang)
     except ClassNotFound:
+        return None
+
+
+# Made once: building a formatter computes its whole stylesheet.
+_CLASS_FORMATTER = HtmlFormatter(nowrap=True)
+_INLINE_FORMATTER = HtmlFormatter(style=CODE_STYLE_LIGHT, noclasses=True, nowrap=True)
+
+
+def _highlight(code: str, lang: str, _attrs: str) -> str:
+    lexer = _lexer(lang) if lang else None
+    if lexer is None:
         return ""
-    spans = highlight(code, lexer, HtmlFormatter(nowrap=True))
+    spans = highlight(code, lexer, _CLASS_FORMATTER)
     return f'<pre class="highlight"><code class="language-{lang}">{spans}</code></pre>\n'
 
 
 def highlight_inline(code: str, lang: str) -> str | None:
     """Highlight code with inline styles, for mail clients that ignore <style>; None if *lang* is unknown."""
-    try:
-        lexer = get_lexer_by_name(lang)
-    except ClassNotFound:
-        return None
-    return highlight(code, lexer, HtmlFormatter(style=CODE_STYLE_LIGHT, noclasses=True, nowrap=True))
+    lexer = _lexer(lang)
+    return None if lexer is None else highlight(code, lexer, _INLINE_FORMATTER)
 
 
 def _caption_figures(state) -> None:  # type: ignore[no-untyped-def]
