@@ -18,3 +18,10 @@ def test_build_benchmark_smoke_run(tmp_path):
     for scenario in ("cold", "no-op rebuild", "one post edited", "one post added"):
         assert f"newsletter (premailer) {scenario}" in result.stdout
     assert len(list((tmp_path / "corpus/newsletter/posts").glob("*.md"))) == 12
+
+
+def test_send_benchmark_smoke_run():
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "send.py"), "--subscribers", "40", "--runs", "1"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "msg/s" in result.stdout
