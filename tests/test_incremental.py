@@ -148,3 +148,26 @@ def test_warnings_survive_incremental_builds(newsletter, monkeypatch, jobs):
     again = build(newsletter.root, now=NOW, jobs=jobs).warnings
     assert first == again
     assert any("iframe" in w.message for w in again) and any("alt text" in w.message for w in again)
+
+
+def test_nothing_changed_still_notices_a_scheduled_post_coming_due(newsletter):
+    _post(newsletter, 1, "Post 1")
+    newsletter.post("2025-07-01-later", 'title: "Later"\ndate: 2025-07-01 09:00')
+    build(newsletter.root, now=NOW, jobs=1)
+    assert not (newsletter.dist / "later/index.html").exists()
+    assert build(newsletter.root, now=NOW, jobs=1).made == 0
+    due = datetime(2025, 7, 1, 9, 0, tzinfo=timezone.utc)
+    build(newsletter.root, now=due, jobs=1)
+    assert (newsletter.dist / "later/index.html").exists()
+    build(newsletter.root, now=NOW, jobs=1)  # back in time: scheduled again
+    assert not (newsletter.dist / "later/index.html").exists()
+
+
+def test_nothing_changed_is_not_trusted_when_the_output_was_replaced(newsletter):
+    _post(newsletter, 1, "Post 1")
+    build(newsletter.root, now=NOW, jobs=1)
+    first = _files(newsletter.dist)
+    (newsletter.dist / "post-1/index.html").write_text("tampered")
+    (newsletter.dist / ".newsletter-build").write_text("someone else\n")
+    build(newsletter.root, now=NOW, jobs=1)
+    assert _files(newsletter.dist) == first

@@ -25,14 +25,16 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
-from .cache import CACHE_DIR, BuildCache, BuildRecord, UnitRecord, write_atomically
+from .cache import (CACHE_DIR, BuildCache, BuildRecord, QuickRecord, UnitRecord, read_quick_record,
+                    write_atomically, write_quick_record)
 from .config import Config, load_config
 from .emails import email_units
 from .errors import BuildError, Problem
 from .feeds import feed_units
 from .markdown import RenderedBody, render_markdown
 from .posts import Post, load_posts
-from .render import WebRenderer, code_digest, environment_digest, make_environment, static_units
+from .render import (WebRenderer, builtin_templates, code_digest, environment_digest, make_environment,
+                     static_units)
 from .site import Output, Site, Unit, digest, make_all
 
 DEFAULT_OUT = "dist"
@@ -106,6 +108,23 @@ def _check_out(root: Path, out: Path) -> None:
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
         raise BuildError(f"{out}: exists and was not made by 'newsletter build'; "
                          "remove it or choose another --out")
+
+
+def input_fingerprint(config: Config, out: Path, drafts: bool) -> str:
+    """A key over the names, sizes and times of every input file, the code, and how we build.
+
+    Equal fingerprints (and no scheduled post come due) mean the last build's output is still right.
+    """
+    parts: list[object] = [code_digest(), out.resolve(), drafts]
+    folders = [config.root / "posts", config.root / "static", config.root / "templates", builtin_templates()]
+    for path in [config.path, *(file for folder in folders if folder.is_dir() for file in sorted(folder.rglob("*")))]:
+        try:
+            stat = path.stat()
+        except OSError:  # a dangling link: the full build reports it if it matters
+            parts += [path, "missing"]
+            continue
+        parts += [path, stat.st_mtime_ns, stat.st_size, stat.st_ino]
+    return digest(*parts)
 
 
 def _marker_id(out: Path) -> str:
@@ -259,9 +278,15 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     config = load_config(root)
     if clean:
         shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
+    when = _now(config, now)
+    fingerprint = input_fingerprint(config, out, drafts)
+    unchanged = read_quick_record(root, fingerprint, when, _marker_id(out))
+    if unchanged is not None:
+        return BuildResult(out=out, issues=unchanged.issues, files=unchanged.files, made=0,
+                           warnings=unchanged.warnings, seconds=time.perf_counter() - started)
     cache = BuildCache(root, digest(code_digest(), config.site.timezone))
     posts, post_warnings = load_posts(config, cache)
-    site = Site(config, posts, _now(config, now), include_drafts=drafts, warnings=post_warnings, bodies=cache)
+    site = Site(config, posts, when, include_drafts=drafts, warnings=post_warnings, bodies=cache)
     _render_bodies([post for post in posts if site.is_visible(post) and not cache.has_body(post)], cache, jobs)
 
     env = make_environment(config)
@@ -321,6 +346,9 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
 
     made_warnings = [warning for unit in units for warning in record.units[unit.name].warnings]
     warnings = sorted({*site_warnings, *made_warnings}, key=lambda p: (str(p.path), p.line or 0, p.message))
+    scheduled = [post.date for post in posts if post.status(when) == "scheduled"]
+    write_quick_record(root, QuickRecord(fingerprint, record.build_id, when, min(scheduled, default=None),
+                                         len(site.entries), len(record.hashes), tuple(warnings)))
     return BuildResult(out=out, issues=len(site.entries), files=len(record.hashes), made=len(todo),
                        warnings=tuple(warnings), seconds=time.perf_counter() - started)
 

@@ -7,19 +7,22 @@ post's content digest, and the whole cache by the code and library versions that
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from .errors import Problem
-from .markdown import Outline, RenderedBody, render_markdown
+from .errors import BuildError, Problem
+from .markdown import Outline, RenderedBody
 from .posts import Post, ReadPost
 
 CACHE_DIR = ".newsletter/cache"
 _STATE = "state.pickle"
 _BODIES = "bodies"
+_QUICK = "quick.pickle"
 
 
 @dataclass
@@ -39,6 +42,41 @@ class BuildRecord:
     out: str
     units: dict[str, UnitRecord] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)  # output path -> digest of its bytes
+
+
+@dataclass(frozen=True)
+class QuickRecord:
+    """Enough of the last build to say "nothing changed" without loading anything else.
+
+    It holds while the inputs' fingerprint is the same and the clock stays between the last
+    build's time and the first scheduled post's.
+    """
+
+    fingerprint: str
+    build_id: str
+    built_at: datetime
+    next_due: datetime | None
+    issues: int
+    files: int
+    warnings: tuple[Problem, ...]
+
+
+def read_quick_record(root: Path, fingerprint: str, now: datetime, marker: str) -> QuickRecord | None:
+    """The last build's quick record if the output it describes is still right as of *now*."""
+    try:
+        quick = pickle.loads((root / CACHE_DIR / _QUICK).read_bytes())
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    if not isinstance(quick, QuickRecord) or quick.fingerprint != fingerprint or quick.build_id != marker:
+        return None
+    if now < quick.built_at or (quick.next_due is not None and now >= quick.next_due):
+        return None
+    return quick
+
+
+def write_quick_record(root: Path, quick: QuickRecord) -> None:
+    write_atomically(root / CACHE_DIR / _QUICK, pickle.dumps(quick, protocol=pickle.HIGHEST_PROTOCOL),
+                     durable=False)
 
 
 @dataclass
@@ -101,13 +139,15 @@ class BuildCache:
             stamp = self._stamp(path)
         except OSError:
             return None
-        if known is None or known[:3] != stamp:
-            return None
+        if known is None or known[:3] != stamp or not self.has_body(known[3].post):
+            return None  # read the file again: its body is needed to render it
         return known[3]
 
     def put(self, path: Path, read: ReadPost) -> None:
+        # Kept without its Markdown, which the cached body stands in for: a fraction of the size.
+        light = ReadPost(dataclasses.replace(read.post, body=""), read.warnings, read.slug_line)
         try:
-            self.state.posts[str(path)] = (*self._stamp(path), read)
+            self.state.posts[str(path)] = (*self._stamp(path), light)
         except OSError:
             return
         self._changed = True
@@ -118,7 +158,7 @@ class BuildCache:
         return self.folder / _BODIES / f"{post.key}.html"
 
     def has_body(self, post: Post) -> bool:
-        return post.key in self.state.outlines
+        return post.key in self.state.outlines and self._body_path(post).is_file()
 
     def outline(self, post: Post) -> Outline:
         self._seen_bodies.add(post.key)
@@ -127,10 +167,9 @@ class BuildCache:
     def html(self, post: Post) -> str:
         try:
             return self._body_path(post).read_text(encoding="utf-8")
-        except FileNotFoundError:  # removed behind the cache's back: render it again
-            body = render_markdown(post.body, post.body_line)
-            self.put_body(post, body)
-            return body.html
+        except FileNotFoundError:
+            raise BuildError(f"{self._body_path(post)}: the build cache changed during the build; "
+                             "run 'newsletter build --clean'") from None
 
     def put_body(self, post: Post, body: RenderedBody) -> None:
         write_atomically(self._body_path(post), body.html.encode("utf-8"), durable=False)

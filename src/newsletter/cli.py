@@ -9,21 +9,20 @@ import threading
 import time
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import click
 
 from . import __version__
 from .build import build as build_site
 from .config import DRY_RUN_DIR, PREVIEW_HOST, PREVIEW_PORT, load_config
-from .errors import NewsletterError
+from .errors import NewsletterError, Problem
 from .scaffold import create_newsletter, create_post
 
+# Commands import the stage they drive (delivery, check, serve) when they run: `newsletter build`
+# starts faster without the sending, checking and preview machinery.
 if TYPE_CHECKING:
     from .delivery import IssuePlan, IssueResult, PostStatus, Progress, SendPlan, Transport
-
-# Commands import the stage they drive when they run: `newsletter build` starts faster without
-# the sending, checking and preview machinery.
 
 
 def _fail(error: NewsletterError) -> None:
@@ -32,7 +31,7 @@ def _fail(error: NewsletterError) -> None:
     sys.exit(1)
 
 
-def _report_warnings(warnings) -> None:  # type: ignore[no-untyped-def]
+def _report_warnings(warnings: Iterable[Problem]) -> None:
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
 
@@ -43,7 +42,8 @@ def _parse_now(value: str | None) -> datetime | None:
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"expected an ISO date or datetime like 2025-04-01T09:00+02:00, got {value!r}")
+        raise click.BadParameter(f"expected an ISO date or datetime like 2025-04-01T09:00+02:00, got {value!r}",
+                                 param_hint="--now") from None
     return when
 
 
