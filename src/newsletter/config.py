@@ -261,9 +261,9 @@ def load_config(root: Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         match = re.search(r"at line (\d+)", str(error))
-        line = f":{match.group(1)}" if match else ""
+        where = f":{match.group(1)}" if match else ""
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
-        raise ConfigError(f"{path}{line}: not valid TOML: {message}") from None
+        raise ConfigError(f"{path}{where}: not valid TOML: {message}") from None
 
     problems: list[Problem] = []
     sections: dict[str, Any] = {}

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 from .build import load_site
-from .config import DRY_RUN_DIR, Config, find_key_line, suggest
+from .config import Config, find_key_line, suggest
 from .emails import (EmailParts, build_message, fill_placeholders, list_unsubscribe, render_email, sender,
                      unsubscribe_url)
 from .errors import NewsletterError, Problem

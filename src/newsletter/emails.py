@@ -191,7 +191,7 @@ def build_message(config: Config, parts: EmailParts, *, to: str | Address, messa
     for part in message.iter_parts():
         del part["MIME-Version"]
     # A boundary derived from the content keeps the built .eml byte-identical across builds.
-    digest = hashlib.sha256((parts.text + parts.html + to).encode("utf-8")).hexdigest()[:24]
+    digest = hashlib.sha256((parts.text + parts.html + str(to)).encode("utf-8")).hexdigest()[:24]
     message.set_boundary(f"=_{digest}")
     # The parts are encoded (lines of 76) by now; from here on headers fold only past 998 bytes, so
     # that the List-Unsubscribe URLs stay as they are instead of turning into encoded words.

@@ -431,8 +431,8 @@ def feed_units(site: Site, base_key: str, *, archive_page_size: int = ARCHIVE_PA
     for number, page in enumerate(pages, start=1):
         key = digest(base_key, "archive", number, len(pages), empty_updated if not page else "",
                      *(entry.key for entry in page))
-        make = partial(_archive, site, pages, number, empty_updated)
-        units.append(Unit(str(_archive_path(number)), key, lambda make=make: ([make()], []), heavy=True))
+        units.append(unit_of(partial(_archive, site, pages, number, empty_updated), str(_archive_path(number)), key,
+                             heavy=True))
     units.extend(_tag_units(site, base_key))
     return units
 

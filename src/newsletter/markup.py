@@ -295,7 +295,7 @@ class _TextWriter:
         return out
 
     def wrap(self, text: str, indent: str = "", first: str | None = None) -> str:
-        lines = []
+        lines: list[str] = []
         for piece in text.split("\n"):
             piece = " ".join(piece.split())
             if piece:

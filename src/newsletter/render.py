@@ -154,12 +154,16 @@ class WebRenderer:
             newer = listed[index - 1] if index > 0 else None
             older = listed[index + 1] if 0 <= index < len(listed) - 1 else None
             key = digest(base_key, "post", entry.key, newer.key if newer else "", older.key if older else "")
-            make = partial(self.post_page, entry, newer, older)
-            units.append(Unit(f"{entry.slug}/index.html", key, lambda make=make: ([make()], []), heavy=True))
+            units.append(unit_of(partial(self.post_page, entry, newer, older), f"{entry.slug}/index.html", key,
+                                 heavy=True))
         units.extend(self.list_units(listed, "", "All issues", None, base_key))
         for tag in self.site.tags:
             units.extend(self.list_units(tag.entries, f"tags/{tag.slug}/", f"Tagged “{tag.name}”", tag, base_key))
         return units
+
+
+def _same(output: Output) -> Output:
+    return output
 
 
 def static_units(config: Config) -> list[Unit]:
@@ -172,8 +176,7 @@ def static_units(config: Config) -> list[Unit]:
         if path.is_file() and not path.name.startswith("."):
             output = Output(PurePosixPath("static") / path.relative_to(folder).as_posix(), source=str(path))
             stat = path.stat()
-            units.append(Unit(str(output.path), digest(stat.st_size, stat.st_mtime_ns),
-                              lambda output=output: ([output], [])))
+            units.append(unit_of(partial(_same, output), str(output.path), digest(stat.st_size, stat.st_mtime_ns)))
     return units
 
 

@@ -47,12 +47,11 @@ import watchfiles
 from .build import gather, load_site, write_tree
 from .config import CONFIG_NAME, PREVIEW_HOST, PREVIEW_PORT, load_config, suggest
 from .emails import GMAIL_CLIP_BYTES
-from .errors import BuildError, NewsletterError
+from .errors import NewsletterError
 from .manifest import MANIFEST_NAME, SentIssue, load_manifest
 from .markup import rewrite_urls
 from .posts import POSTS_DIR
 from .render import builtin_templates
-from .site import Output
 
 PREFIX = "/_preview/"
 WATCHED_FOLDERS = (POSTS_DIR, "templates", "static")

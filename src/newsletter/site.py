@@ -55,9 +55,13 @@ class Unit:
     heavy: bool = False
 
 
-def unit_of(output_maker: Callable[[], Output], name: str, key: str) -> Unit:
+def unit_of(output_maker: Callable[[], Output], name: str, key: str, *, heavy: bool = False) -> Unit:
     """A unit of one output that raises no warnings."""
-    return Unit(name, key, lambda: ([output_maker()], []))
+    return Unit(name, key, partial(_made_alone, output_maker), heavy=heavy)
+
+
+def _made_alone(output_maker: Callable[[], Output]) -> tuple[list[Output], list[Problem]]:
+    return [output_maker()], []
 
 
 def make_all(units: list[Unit]) -> tuple[list[Output], list[Problem]]:
