@@ -168,6 +168,20 @@ def _item(site: Site, entry: Entry) -> Item:
                 image=_image(site, entry))
 
 
+class _Items:
+    """Each issue's feed item, made once however many feeds of one build carry it."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.made: dict[str, Item] = {}
+
+    def __call__(self, entry: Entry) -> Item:
+        item = self.made.get(entry.key)
+        if item is None:
+            item = self.made[entry.key] = _item(self.site, entry)
+        return item
+
+
 def _empty_feed_time() -> datetime:
     """The 'updated' of a feed with no items: SOURCE_DATE_EPOCH if set, else the Unix epoch."""
     value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
@@ -348,16 +362,16 @@ def _archive_path(number: int) -> PurePosixPath:
     return ARCHIVE_DIR / f"{number}.xml"
 
 
-def _tag_feed(site: Site, slug: str, name: str, entries: Sequence[Entry]) -> Output:
+def _tag_feed(site: Site, items: _Items, slug: str, name: str, entries: Sequence[Entry]) -> Output:
     config = site.config.site
     path = tag_feed_path(slug)
     url = site.url_for(path.as_posix())
     document = Document(id=url, title=f"{config.title}: {name}", subtitle=f"Issues of {config.title} tagged “{name}”",
                         self_url=url, alternate_url=site.url_for(f"tags/{slug}/"))
-    return _atom(site, path, document, [_item(site, entry) for entry in entries])
+    return _atom(site, path, document, [items(entry) for entry in entries])
 
 
-def _tag_units(site: Site, base_key: str) -> list[Unit]:
+def _tag_units(site: Site, items: _Items, base_key: str) -> list[Unit]:
     limit = site.config.feeds.limit
     by_slug: dict[str, list[Entry]] = {}
     names: dict[str, str] = {}
@@ -366,7 +380,7 @@ def _tag_units(site: Site, base_key: str) -> list[Unit]:
             slug = slugify(tag)
             names.setdefault(slug, xml_text(tag))
             by_slug.setdefault(slug, []).append(entry)
-    return [unit_of(partial(_tag_feed, site, slug, names[slug], by_slug[slug][:limit]), str(tag_feed_path(slug)),
+    return [unit_of(partial(_tag_feed, site, items, slug, names[slug], by_slug[slug][:limit]), str(tag_feed_path(slug)),
                     digest(base_key, "tag-feed", slug, names[slug], *(entry.key for entry in by_slug[slug][:limit])))
             for slug in sorted(by_slug)]
 
@@ -377,9 +391,10 @@ def _stylesheet(site: Site) -> Output:
     return Output(STYLESHEET_PATH, source=str(source))
 
 
-def _current_feeds(site: Site, current: Sequence[Entry], archive_count: int) -> tuple[list[Output], list[Problem]]:
+def _current_feeds(site: Site, items_of: _Items, current: Sequence[Entry],
+                   archive_count: int) -> tuple[list[Output], list[Problem]]:
     config = site.config.site
-    items = [_item(site, entry) for entry in current]
+    items = [items_of(entry) for entry in current]
     atom_url = site.url_for(ATOM_PATH.as_posix())
     subtitle = config.description or config.title
     links = (("prev-archive", site.url_for(_archive_path(archive_count).as_posix())),) if archive_count else ()
@@ -393,7 +408,8 @@ def _current_feeds(site: Site, current: Sequence[Entry], archive_count: int) -> 
     return outputs, []
 
 
-def _archive(site: Site, pages: Sequence[Sequence[Entry]], number: int, empty_updated: datetime) -> Output:
+def _archive(site: Site, items: _Items, pages: Sequence[Sequence[Entry]], number: int,
+             empty_updated: datetime) -> Output:
     config = site.config.site
     atom_url = site.url_for(ATOM_PATH.as_posix())
     path = _archive_path(number)
@@ -407,7 +423,7 @@ def _archive(site: Site, pages: Sequence[Sequence[Entry]], number: int, empty_up
                         alternate_url=site.url, links=tuple(links), archive=True)
     page = pages[number - 1]
     # An empty page (after a full one) is as old as the issues before it.
-    return _atom(site, path, document, [_item(site, entry) for entry in reversed(page)],
+    return _atom(site, path, document, [items(entry) for entry in reversed(page)],
                  None if page else empty_updated)
 
 
@@ -423,17 +439,18 @@ def feed_units(site: Site, base_key: str, *, archive_page_size: int = ARCHIVE_PA
     current, older = published[:limit], published[limit:]
     pages = archive_pages(older, archive_page_size)
     empty_updated = newest_update(older)
+    items = _Items(site)
     units = [
         Unit(str(ATOM_PATH), digest(base_key, "feeds", len(pages), *(entry.key for entry in current)),
-             partial(_current_feeds, site, current, len(pages))),
+             partial(_current_feeds, site, items, current, len(pages))),
         unit_of(partial(_stylesheet, site), str(STYLESHEET_PATH), digest(base_key, "xsl")),
     ]
     for number, page in enumerate(pages, start=1):
         key = digest(base_key, "archive", number, len(pages), empty_updated if not page else "",
                      *(entry.key for entry in page))
-        units.append(unit_of(partial(_archive, site, pages, number, empty_updated), str(_archive_path(number)), key,
+        units.append(unit_of(partial(_archive, site, items, pages, number, empty_updated), str(_archive_path(number)), key,
                              heavy=True))
-    units.extend(_tag_units(site, base_key))
+    units.extend(_tag_units(site, items, base_key))
     return units
 
 
