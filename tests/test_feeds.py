@@ -181,7 +181,7 @@ def test_atom_feed_carries_every_published_issue(built):
     assert f'href="{SITE}day-two/"' in content and f'href="{SITE}"' in content
     assert f'src="{SITE}static/photo.jpg"' in content
     assert "https://cdn.example.org/photo@2x.jpg 2x" in content
-    assert f'href="{SITE}day-one/#keynote"' in content and f'href="{SITE}day-one/#fn1"' in content
+    assert f'href="{SITE}day-one/#keynote"' in content and f'href="{SITE}day-one/#fn-1"' in content
     assert 'href="https://kubernetes.io/docs/"' in content
     assert "Inline <span>styled</span> text" in content
     assert 'end: "]]>"' in lxml.html.fromstring(content).text_content()

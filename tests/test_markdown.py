@@ -6,9 +6,9 @@ def test_commonmark_extensions_render():
         "| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ text[^n]\n\n- [x] done\n- [ ] open\n\n[^n]: A note.\n"
     ).html
     assert "<table>" in html and "<td>1</td>" in html
-    assert "<s>old</s>" in html
+    assert "<del>old</del>" in html
     assert 'class="footnote-ref"' in html and "A note." in html
-    assert 'type="checkbox"' in html and 'checked="checked"' in html
+    assert 'type="checkbox"' in html and " checked " in html
 
 
 def test_headings_get_ids():
@@ -30,7 +30,7 @@ def test_unknown_language_is_escaped_plain_code():
 def test_titled_image_alone_in_a_paragraph_becomes_a_figure():
     html = render_markdown('![Hall](static/hall.png "The main hall")\n').html
     assert html.strip() == (
-        '<figure><img src="static/hall.png" alt="Hall" /><figcaption>The main hall</figcaption></figure>'
+        '<figure><img src="static/hall.png" alt="Hall"><figcaption>The main hall</figcaption></figure>'
     )
 
 
@@ -58,3 +58,29 @@ def test_images_are_reported_with_their_file_line():
 def test_code_css_has_light_and_dark_styles():
     light, dark = code_css()
     assert ".highlight .k" in light and ".highlight .k" in dark and light != dark
+
+
+def test_task_lists_and_aligned_cells_get_what_the_stylesheets_expect():
+    html = render_markdown("- [x] done\n- [ ] open\n\n| a | b |\n|:-:|--:|\n| 1 | 2 |\n").html
+    assert '<ul class="contains-task-list">' in html and html.count('<li class="task-list-item">') == 2
+    assert '<td style="text-align:center">1</td>' in html and '<td style="text-align:right">2</td>' in html
+    assert "align=" not in html
+
+
+def test_heading_ids_are_unique_and_never_clash_with_written_ones():
+    html = render_markdown('<h2 id="setup">Mine</h2>\n\n## Setup\n\n## Setup\n').html
+    assert '<h2 id="setup">Mine</h2>' in html
+    assert '<h2 id="setup-1">Setup</h2>' in html and '<h2 id="setup-2">Setup</h2>' in html
+
+
+def test_footnote_marks_are_not_words_and_backrefs_stay_text():
+    body = render_markdown("One two[^a].\n\n[^a]: Three.\n")
+    assert body.word_count == 3
+    assert body.first_paragraph == "One two."
+    assert "↩\ufe0e</a>" in body.html
+
+
+def test_image_lines_count_line_breaks_inside_a_block():
+    body = render_markdown("- item\n\n- text\n  more ![a](one.png)\n  ![b](two.png)\n", first_line=3)
+    assert [(image.src, image.line) for image in body.images] == [("one.png", 6), ("two.png", 7)]
+    assert "data-sourcepos" not in body.html

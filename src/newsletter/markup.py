@@ -158,13 +158,19 @@ def _link_for_iframe(iframe: HtmlElement) -> HtmlElement:
     return paragraph
 
 
-def _recolour_code(root: HtmlElement, highlight: Callable[[str, str], str | None]) -> None:
-    """Re-highlight fenced code blocks (``code.language-x``) with *highlight*'s markup."""
+def _recolour_code(root: HtmlElement, highlight: Callable[[str, str], str | None],
+                   pre_class: str | None = None) -> None:
+    """Re-highlight fenced code blocks (``code.language-x``) with *highlight*'s markup.
+
+    With *pre_class*, each highlighted block's <pre> gets that class.
+    """
     for code in root.xpath("//pre/code[starts-with(@class, 'language-')]"):
         lang = code.get("class").split()[0].removeprefix("language-")
         spans = highlight(code.text_content(), lang)
         if spans is None:
             continue
+        if pre_class:
+            code.getparent().set("class", pre_class)
         for child in list(code):
             code.remove(child)
         code.text = None
@@ -324,7 +330,7 @@ class _TextWriter:
             inner = self.blocks(element)
             return ["\n".join(f"{indent}> {line}".rstrip() for line in "\n\n".join(inner).split("\n"))]
         if tag == "hr":
-            return [] if "footnotes-sep" in (element.get("class") or "") else [f"{indent}---"]
+            return [f"{indent}---"]
         if tag == "table":
             rows = []
             for row in element.iter("tr"):
@@ -359,3 +365,133 @@ def html_to_text(html: str, base_url: str) -> tuple[str, list[str]]:
     Returns the text and the list of link URLs, numbered from 1 in the order they appear.
     """
     return Fragment(html).text(base_url)
+
+
+# --- HTML from Markdown -----------------------------------------------------------------------
+
+SOURCE_POSITION = "data-sourcepos"
+_HEADING_TAGS = ("h2", "h3", "h4")
+
+
+@dataclass(frozen=True)
+class MarkdownHtml:
+    """A rendered Markdown body, finished, with what lists and checks need to know about it."""
+
+    html: str
+    first_paragraph: str
+    word_count: int
+    # (src, alt, line in the Markdown text or None where the renderer gave no position)
+    images: tuple[tuple[str, str, int | None], ...]
+
+
+def finish_markdown_html(html: str, slugify: Callable[[str], str],
+                         highlight: Callable[[str, str], str | None]) -> MarkdownHtml:
+    """Finish a Markdown renderer's HTML (rendered with source positions) for the web.
+
+    h2–h4 get unique ids from *slugify*; fenced code is highlighted with *highlight*; a paragraph
+    holding just a titled image becomes a <figure> captioned with the title; task list items and
+    table cell alignment get the classes and styles the templates expect; the source positions
+    are read (for image line numbers) and dropped.
+    """
+    root = _fragment(html)
+    by_tag: dict[str, list[HtmlElement]] = {}
+    for element in root.iter("p", "img", "input", "td", "th", "a"):
+        by_tag.setdefault(element.tag, []).append(element)
+
+    word_count = len(_plain_text(root, alt=False).split())
+    first_paragraph = next((_plain_text(p) for p in by_tag.get("p", []) if p.getparent() is root), "")
+    images = tuple((image.get("src", ""), image.get("alt", ""), _source_line(image))
+                   for image in by_tag.get("img", []))
+
+    taken = {element.get("id") for element in root.iter() if element.get("id")}
+    for heading in root.iter(*_HEADING_TAGS):
+        if heading.get("id"):
+            continue
+        slug = base = slugify(heading.text_content())
+        number = 1
+        while slug in taken:
+            slug, number = f"{base}-{number}", number + 1
+        taken.add(slug)
+        heading.set("id", slug)
+    for paragraph in by_tag.get("p", []):
+        _caption_figure(paragraph)
+    for link in by_tag.get("a", []):
+        # The text variant: some phones draw a bare ↩ as a coloured emoji.
+        if link.text == "↩" and "footnote-backref" in (link.get("class") or ""):
+            link.text = "↩\ufe0e"
+    for box in by_tag.get("input", []):
+        _mark_task_item(box)
+    for cell in by_tag.get("td", []) + by_tag.get("th", []):
+        align = cell.attrib.pop("align", None)
+        if align:
+            cell.set("style", f"text-align:{align}")
+    _recolour_code(root, highlight, pre_class="highlight")
+    for element in root.xpath(f"descendant::*[@{SOURCE_POSITION}]"):
+        del element.attrib[SOURCE_POSITION]
+    return MarkdownHtml(_serialize(root), first_paragraph, word_count, images)
+
+
+def _plain_text(element: HtmlElement, alt: bool = True) -> str:
+    """An element's text as one line, without footnote marks (numbers and arrows, not words)."""
+    parts = [element.text or ""]
+    for child in element:
+        if child.tag == "img":
+            parts.append(child.get("alt", "") if alt else "")
+        elif isinstance(child.tag, str) and "footnote-" not in (child.get("class") or ""):
+            parts.append(_plain_text(child, alt))
+        parts.append(child.tail or "")
+    return " ".join("".join(parts).split())
+
+
+def _source_line(element: HtmlElement) -> int | None:
+    """The Markdown line *element* came from: its block's first line plus the line breaks before it."""
+    block = element
+    while block is not None and block.get(SOURCE_POSITION) is None:
+        block = block.getparent()
+    if block is None:
+        return None
+    first_line = int(block.get(SOURCE_POSITION).split(":", 1)[0])
+    breaks = 0
+
+    def count_until(node: HtmlElement) -> bool:
+        nonlocal breaks
+        if node is element:
+            return True
+        breaks += (node.text or "").count("\n")
+        for child in node:
+            if count_until(child):
+                return True
+            breaks += (child.tail or "").count("\n")
+        return False
+
+    count_until(block)
+    return first_line + breaks
+
+
+def _caption_figure(paragraph: HtmlElement) -> None:
+    children = list(paragraph)
+    if len(children) != 1 or children[0].tag != "img" or not children[0].get("title"):
+        return
+    image = children[0]
+    if (paragraph.text or "").strip() or (image.tail or "").strip():
+        return
+    caption = lxml.html.Element("figcaption")
+    caption.text = image.attrib.pop("title")
+    paragraph.text = image.tail = None
+    paragraph.tag = "figure"
+    paragraph.append(caption)
+
+
+def _mark_task_item(box: HtmlElement) -> None:
+    if box.get("type") != "checkbox" or box.getprevious() is not None or (box.getparent().text or "").strip():
+        return
+    item = box.getparent()
+    if item.tag == "p" and item.getparent() is not None and item.getparent().tag == "li":
+        item = item.getparent()
+    if item.tag != "li":
+        return
+    box.set("class", "task-list-item-checkbox")
+    item.set("class", "task-list-item")
+    listing = item.getparent()
+    if listing is not None:
+        listing.set("class", "contains-task-list")
