@@ -1,6 +1,9 @@
+import random
+import textwrap
+
 import pytest
 
-from newsletter.markup import (absolute_url, html_to_text, make_mail_safe, page_relative_url,
+from newsletter.markup import (Fragment, absolute_url, fill, html_to_text, make_mail_safe, page_relative_url,
                                rewrite_urls)
 
 SITE = "https://example.com/letter/"
@@ -76,3 +79,23 @@ def test_plain_text_wraps_long_paragraphs_but_not_urls():
     lines = text.split("\n")
     assert all(len(line) <= 72 for line in lines if "https://" not in line)
     assert any(line.endswith("x" * 90) for line in lines)
+
+
+def test_fill_lays_out_lines_as_textwrap_does_without_breaking_words():
+    rng = random.Random(5)
+    for _ in range(2000):
+        words = ["w" * rng.choice([1, 3, 7, 20, 75]) for _ in range(rng.randint(1, 30))]
+        first, indent = rng.choice([("", ""), ("- ", "  "), ("10. ", "    "), ("  ", "  ")])
+        expected = textwrap.fill(" ".join(words), 72, initial_indent=first, subsequent_indent=indent,
+                                 break_long_words=False, break_on_hyphens=False)
+        assert fill(words, 72, first, indent) == expected
+
+
+def test_style_code_turns_token_classes_into_inline_styles():
+    fragment = Fragment('<pre class="highlight"><code class="language-yaml"><span class="nt">key</span>'
+                        '<span class="p">:</span> <span class="l l-Scalar">v</span></code></pre>'
+                        '<p><span class="nt">prose</span></p>')
+    html = fragment.style_code({"nt": "color: #008000", "l": "color: #BA2121"}).html()
+    assert '<span style="color: #008000">key</span>:' in html
+    assert '<span style="color: #BA2121">v</span>' in html
+    assert '<span class="nt">prose</span>' in html

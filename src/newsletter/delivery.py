@@ -29,7 +29,6 @@ minutes, as RFC 5321 section 4.5.3.2.6 advises), so that it rarely happens.
 
 from __future__ import annotations
 
-import binascii
 import dataclasses
 import hashlib
 import hmac
@@ -50,8 +49,8 @@ from typing import Callable, Protocol, Sequence
 
 from .build import load_site
 from .config import Config, find_key_line, suggest
-from .emails import (EmailParts, build_message, fill_placeholders, list_unsubscribe, render_email, sender,
-                     unsubscribe_url)
+from .emails import (EmailParts, build_message, fill_placeholders, list_unsubscribe, quoted_printable,
+                     render_email, sender, unsubscribe_url)
 from .errors import NewsletterError, Problem
 from .manifest import (DEFERRED, FAILED, RETRY, SENDING, SENT, UNCERTAIN, Journal, JournalState, Manifest,
                        SentIssue, load_manifest, write_manifest)
@@ -344,12 +343,6 @@ _RECIPIENT_HEADERS = ("to", "date", "message-id", "list-unsubscribe")
 _SAMPLE_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
-def _qp(text: str) -> bytes:
-    """Quoted-printable body with CRLF line ends, from text normalised to one newline per line."""
-    lines = text.encode("utf-8").splitlines()
-    return binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True).replace(b"\n", b"\r\n")
-
-
 def _header_field(name: str, value: str) -> bytes:
     # The values that reach here are ASCII already (formataddr encodes a non-ASCII name as an
     # RFC 2047 word; URLs are percent-encoded); lines longer than 78 are allowed (up to 998).
@@ -410,8 +403,8 @@ class MessageTemplate:
             elif values.get(name):
                 out.append(_header_field(self.names[name], values[name]))
         delimiter = b"--" + self.boundary
-        out += [b"\r\n", delimiter, b"\r\n", self.part_heads[0], _qp(text), b"\r\n", delimiter, b"\r\n",
-                self.part_heads[1], _qp(html), b"\r\n", delimiter, b"--\r\n"]
+        out += [b"\r\n", delimiter, b"\r\n", self.part_heads[0], quoted_printable(text), b"\r\n", delimiter, b"\r\n",
+                self.part_heads[1], quoted_printable(html), b"\r\n", delimiter, b"--\r\n"]
         return b"".join(out)
 
 

@@ -80,8 +80,7 @@ def _lexer(lang: str) -> Lexer | None:
 
 
 # Made once: building a formatter computes its whole stylesheet.
-_CLASS_FORMATTER = HtmlFormatter(nowrap=True)
-_INLINE_FORMATTER = HtmlFormatter(style=CODE_STYLE_LIGHT, noclasses=True, nowrap=True)
+_CLASS_FORMATTER = HtmlFormatter(style=CODE_STYLE_LIGHT, nowrap=True)
 
 
 def _highlight(code: str, lang: str) -> str | None:
@@ -89,10 +88,18 @@ def _highlight(code: str, lang: str) -> str | None:
     return None if lexer is None else highlight(code, lexer, _CLASS_FORMATTER)
 
 
-def highlight_inline(code: str, lang: str) -> str | None:
-    """Highlight code with inline styles, for mail clients that ignore <style>; None if *lang* is unknown."""
-    lexer = _lexer(lang)
-    return None if lexer is None else highlight(code, lexer, _INLINE_FORMATTER)
+@lru_cache(maxsize=1)
+def inline_code_styles() -> dict[str, str]:
+    """The inline style for each token class of the highlighted code, for email (light scheme)."""
+    styles = {}
+    for line in _CLASS_FORMATTER.get_style_defs("").splitlines():
+        rule = _CSS_RULE.match(line)
+        if rule:
+            styles[rule["name"]] = rule["style"]
+    return styles
+
+
+_CSS_RULE = re.compile(r"^\.(?P<name>[\w-]+) \{ (?P<style>[^}]*?) \}")
 
 
 # Raw HTML is the writer's own, as in any static site generator; the email stage removes what
