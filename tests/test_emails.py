@@ -158,3 +158,20 @@ def test_unsubscribe_urls_stay_plain_on_the_wire_and_escaped_in_html(newsletter)
     message = email.message_from_bytes(raw, policy=policy.default)
     html = message.get_body(("html",)).get_content()
     assert 'href="https://example.com/unsubscribe?list=ship-it-weekly-and-friends&amp;email=' in html
+
+
+def test_eml_bytes_are_what_the_standard_generator_writes(newsletter):
+    from datetime import datetime, timezone
+
+    from newsletter.build import load_site
+    from newsletter.emails import build_message, message_bytes, render_email
+    from newsletter.render import make_environment
+
+    _build(newsletter, title="Ünïcode — “quoted” & long " + "words " * 20)
+    site = load_site(newsletter.root)
+    entry = site.entries[0]
+    parts = render_email(site, entry, make_environment(site.config))
+    message = build_message(site.config, parts, to="Žofie Nováková <zofie@example.com>", message_id="<a@b>",
+                            date=datetime(2025, 4, 1, tzinfo=timezone.utc), subject_prefix="[Test] ")
+    assert message_bytes(message) == message.as_bytes()
+    assert (newsletter.dist / "email/day-two.eml").read_bytes().startswith(b"From: Tess Tester")

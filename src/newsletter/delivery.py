@@ -49,7 +49,7 @@ from typing import Callable, Protocol, Sequence
 
 from .build import load_site
 from .config import Config, find_key_line, suggest
-from .emails import (EmailParts, build_message, fill_placeholders, list_unsubscribe, quoted_printable,
+from .emails import (EmailParts, build_message, fill_placeholders, list_unsubscribe, message_bytes, quoted_printable,
                      render_email, sender, unsubscribe_url)
 from .errors import NewsletterError, Problem
 from .manifest import (DEFERRED, FAILED, RETRY, SENDING, SENT, UNCERTAIN, Journal, JournalState, Manifest,
@@ -375,7 +375,7 @@ class MessageTemplate:
                 or any(p["Content-Transfer-Encoding"] != "quoted-printable" for p in parts)
                 or message.preamble or message.epilogue):
             return None
-        raw = message.as_bytes()
+        raw = message_bytes(message)
         head = raw[: raw.index(b"\r\n\r\n") + 2]
         fields: list[tuple[str, bytes]] = []
         names: dict[str, str] = {}
@@ -463,7 +463,7 @@ class IssueMail:
         """The bytes of the message *subscriber* receives."""
         template = self.template
         if template is None:
-            return self.reference_message(subscriber, date).as_bytes()
+            return message_bytes(self.reference_message(subscriber, date))
         parts = self.personal_parts(subscriber)
         token = unsubscribe_token(self.secret, subscriber.email) if self.secret else ""
         address = subscriber.email

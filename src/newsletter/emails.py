@@ -199,6 +199,30 @@ def build_message(config: Config, parts: EmailParts, *, to: str | Address, messa
     return message
 
 
+def message_bytes(message: EmailMessage) -> bytes:
+    """``message.as_bytes()`` for a message made by build_message, written in one pass.
+
+    The generic generator writes the encoded parts line by line, about as long as making the
+    whole email; here each part's encoded text goes out as it is. The layout is the generator's
+    (tests compare the two), so a built .eml is byte for byte what a send writes.
+    """
+    policy = message.policy
+    boundary = message.get_boundary()
+    parts = list(message.iter_parts())
+    if boundary is None or not parts or message.preamble or message.epilogue \
+            or any(part.is_multipart() for part in parts):
+        return message.as_bytes()
+    delimiter = f"--{boundary}".encode("ascii")
+    out = [policy.fold_binary(name, value) for name, value in message.raw_items()]
+    out.append(b"\r\n")
+    for index, part in enumerate(parts):
+        out += [b"\r\n" if index else b"", delimiter, b"\r\n"]
+        out += [policy.fold_binary(name, value) for name, value in part.raw_items()]
+        out += [b"\r\n", part.get_payload().encode("ascii")]
+    out += [b"\r\n", delimiter, b"--\r\n"]
+    return b"".join(out)
+
+
 def quoted_printable(text: str) -> bytes:
     """UTF-8 text as a quoted-printable body (lines of 76 at most) with CRLF line ends."""
     lines = text.encode("utf-8").splitlines()
@@ -228,7 +252,7 @@ def email_outputs(site: Site, env: jinja2.Environment, entry: Entry) -> tuple[li
     outputs = [
         Output(folder / f"{entry.slug}.html", parts.html.encode("utf-8")),
         Output(folder / f"{entry.slug}.txt", parts.text.encode("utf-8")),
-        Output(folder / f"{entry.slug}.eml", message.as_bytes()),
+        Output(folder / f"{entry.slug}.eml", message_bytes(message)),
     ]
     return outputs, list(parts.warnings)
 
