@@ -13,13 +13,14 @@ build leaves the previous output as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import multiprocessing
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
@@ -31,7 +32,7 @@ from .config import Config, load_config
 from .emails import email_units
 from .errors import BuildError, Problem
 from .feeds import feed_units
-from .markdown import RenderedBody, render_markdown
+from .markdown import Outline, render_markdown
 from .posts import Post, load_posts
 from .render import (WebRenderer, builtin_templates, code_digest, environment_digest, make_environment,
                      static_units)
@@ -140,29 +141,63 @@ def _marker_text(build_id: str) -> bytes:
 
 # -- making units, here or in worker processes ------------------------------------------------------
 
-# Set before a pool forks, so that workers find the site and its units without pickling them.
-_WORK: list[Unit] = []
-_POSTS: list[Post] = []
-_SITE: list[Site] = []
+@dataclass(frozen=True)
+class Written:
+    """What a unit's output became: its path, the digest of its bytes, whether it was staged."""
+
+    path: str
+    content: str
+    staged: bool
 
 
-def _make(unit: Unit, site: Site) -> tuple[list[Output], list[Problem]]:
-    """Make one unit, with the warnings it noted on the site as it went (feeds' images do)."""
+@dataclass
+class _Job:
+    """What a build's workers need, set before the pool forks so that nothing is pickled."""
+
+    site: Site | None = None
+    units: list[Unit] = field(default_factory=list)
+    posts: list[Post] = field(default_factory=list)
+    cache: BuildCache | None = None
+    staging: Path = Path()
+    last_hashes: dict[str, str] = field(default_factory=dict)
+    folders: set[Path] = field(default_factory=set)
+
+
+_JOB = _Job()
+
+
+def _make(unit: Unit, job: _Job) -> tuple[list[Written], list[Problem]]:
+    """Make one unit and stage the outputs whose bytes changed, with the warnings it raised.
+
+    Runs in whichever process makes the unit, so that writing files is shared out too; warnings
+    include those the unit noted on the site as it went (feeds' images do).
+    """
+    site = job.site
+    assert site is not None
     before = len(site.warnings)
     outputs, warnings = unit.make()
     noted = site.warnings[before:]
     del site.warnings[before:]
-    return outputs, [*warnings, *noted]
+    written = []
+    for output in outputs:
+        _check_path(output.path)
+        path = output.path.as_posix()
+        content = _content_digest(output)
+        staged = job.last_hashes.get(path) != content
+        if staged:
+            _stage(output, job.staging, job.folders)
+        written.append(Written(path, content, staged))
+    return written, [*warnings, *noted]
 
 
-def _make_in_worker(index: int) -> tuple[int, list[tuple[str, bytes | None, str | None]], list[Problem]]:
-    outputs, warnings = _make(_WORK[index], _SITE[0])
-    return index, [(str(output.path), output.data, output.source) for output in outputs], warnings
+def _make_in_worker(index: int) -> tuple[int, list[Written], list[Problem]]:
+    return index, *_make(_JOB.units[index], _JOB)
 
 
-def _render_in_worker(index: int) -> tuple[int, RenderedBody]:
-    post = _POSTS[index]
-    return index, render_markdown(post.body, post.body_line)
+def _render_in_worker(index: int) -> tuple[int, Outline]:
+    post = _JOB.posts[index]
+    assert _JOB.cache is not None
+    return index, _JOB.cache.write_body(post, render_markdown(post.body, post.body_line))
 
 
 def _pool(jobs: int) -> multiprocessing.pool.Pool:
@@ -172,37 +207,39 @@ def _pool(jobs: int) -> multiprocessing.pool.Pool:
 
 def _render_bodies(posts: list[Post], cache: BuildCache, jobs: int) -> None:
     """Render the Markdown of the posts the cache has no body for, in parallel when there are many."""
-    global _POSTS
+    global _JOB
     if jobs > 1 and len(posts) >= PARALLEL_MINIMUM:
-        _POSTS = posts
+        _JOB = _Job(posts=posts, cache=cache)
         try:
             with _pool(jobs) as pool:
-                for index, body in pool.imap_unordered(_render_in_worker, range(len(posts)), chunksize=8):
-                    cache.put_body(posts[index], body)
+                for index, outline in pool.imap_unordered(_render_in_worker, range(len(posts)), chunksize=8):
+                    cache.note_body(posts[index], outline)
         finally:
-            _POSTS = []
+            _JOB = _Job()
     else:
         for post in posts:
-            cache.put_body(post, render_markdown(post.body, post.body_line))
+            cache.note_body(post, cache.write_body(post, render_markdown(post.body, post.body_line)))
 
 
-def _make_units(site: Site, units: list[Unit], jobs: int) -> Iterator[tuple[Unit, list[Output], list[Problem]]]:
-    """Make each unit; heavy ones in a pool of processes when there are enough of them."""
+def _make_units(job: _Job, units: list[Unit], jobs: int) -> Iterator[tuple[Unit, list[Written], list[Problem]]]:
+    """Make and stage each unit: heavy ones in a pool of processes, if worth it, while this one makes the rest."""
     heavy = [unit for unit in units if unit.heavy]
     light = [unit for unit in units if not unit.heavy]
-    if jobs > 1 and len(heavy) >= PARALLEL_MINIMUM:
-        _WORK[:], _SITE[:] = heavy, [site]
+    global _JOB
+    if jobs > 1 and heavy and (len(heavy) >= PARALLEL_MINIMUM or any(unit.slow_start for unit in heavy)):
+        _JOB = dataclasses.replace(job, units=heavy)
         try:
-            with _pool(jobs) as pool:
-                for index, made, warnings in pool.imap_unordered(_make_in_worker, range(len(heavy)), chunksize=4):
-                    outputs = [Output(PurePosixPath(path), data or b"", source) for path, data, source in made]
-                    yield heavy[index], outputs, warnings
+            with _pool(min(jobs, len(heavy))) as pool:
+                made = pool.imap_unordered(_make_in_worker, range(len(heavy)), chunksize=4)
+                for unit in light:
+                    yield unit, *_make(unit, job)
+                for index, written, warnings in made:
+                    yield heavy[index], written, warnings
         finally:
-            _WORK[:], _SITE[:] = [], []
+            _JOB = _Job()
     else:
-        light = units
-    for unit in light:
-        yield unit, *_make(unit, site)
+        for unit in units:
+            yield unit, *_make(unit, job)
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -214,9 +251,12 @@ def _content_digest(output: Output) -> str:
     return hashlib.sha256(output.data).hexdigest()[:32]
 
 
-def _stage(output: Output, staging: Path) -> None:
+def _stage(output: Output, staging: Path, folders: set[Path]) -> None:
     target = staging.joinpath(*output.path.parts)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.parent not in folders:
+        # Thousands of outputs share a few folders: ask the file system once for each.
+        target.parent.mkdir(parents=True, exist_ok=True)
+        folders.add(target.parent)
     if output.source is not None:
         shutil.copyfile(output.source, target)
     else:
@@ -226,9 +266,10 @@ def _stage(output: Output, staging: Path) -> None:
 def write_tree(outputs: list[Output], folder: Path) -> None:
     """Write outputs into a new folder that nothing reads until it is complete (the preview's builds)."""
     try:
+        folders: set[Path] = set()
         for output in outputs:
             _check_path(output.path)
-            _stage(output, folder)
+            _stage(output, folder, folders)
     except OSError as error:
         shutil.rmtree(folder, ignore_errors=True)
         raise BuildError(f"{error.filename or folder}: cannot write the build: {error.strerror}") from None
@@ -303,20 +344,16 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     staging = out.parent / f".{out.name}.new-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staged: list[str] = []
+    job = _Job(site=site, staging=staging, last_hashes=last.hashes if last is not None else {})
     try:
         staging.mkdir(parents=True)
-        for done, (unit, outputs, warnings) in enumerate(_make_units(site, todo, jobs), start=1):
-            paths = []
-            for output in outputs:
-                _check_path(output.path)
-                path = output.path.as_posix()
-                paths.append(path)
-                content = _content_digest(output)
-                record.hashes[path] = content
-                if last is None or last.hashes.get(path) != content:
-                    _stage(output, staging)
-                    staged.append(path)
-            record.units[unit.name] = UnitRecord(unit.key, tuple(paths), tuple(warnings))
+        for done, (unit, written, warnings) in enumerate(_make_units(job, todo, jobs), start=1):
+            for output in written:
+                record.hashes[output.path] = output.content
+                if output.staged:
+                    staged.append(output.path)
+            record.units[unit.name] = UnitRecord(unit.key, tuple(output.path for output in written),
+                                                 tuple(warnings))
             if progress is not None:
                 progress(done, len(todo))
         for unit in units:

@@ -171,9 +171,13 @@ class BuildCache:
             raise BuildError(f"{self._body_path(post)}: the build cache changed during the build; "
                              "run 'newsletter build --clean'") from None
 
-    def put_body(self, post: Post, body: RenderedBody) -> None:
+    def write_body(self, post: Post, body: RenderedBody) -> Outline:
+        """Keep a rendered body's HTML on disk (from any process); note its outline with note_body."""
         write_atomically(self._body_path(post), body.html.encode("utf-8"), durable=False)
-        self.state.outlines[post.key] = body.outline
+        return body.outline
+
+    def note_body(self, post: Post, outline: Outline) -> None:
+        self.state.outlines[post.key] = outline
         self._seen_bodies.add(post.key)
         self._changed = True
 

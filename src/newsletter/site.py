@@ -46,13 +46,15 @@ class Unit:
     """Outputs made together from the same inputs, with a key over every one of those inputs.
 
     A build remakes a unit only when its key differs from the one it had in the last build.
-    ``heavy`` units are worth sending to another process.
+    ``heavy`` units are worth sending to another process when there are many of them;
+    a ``slow_start`` one (the first in a process loads and warms a large library) is worth it alone.
     """
 
     name: str
     key: str
     make: Callable[[], tuple[list[Output], list[Problem]]] = field(repr=False, compare=False)
     heavy: bool = False
+    slow_start: bool = False
 
 
 def unit_of(output_maker: Callable[[], Output], name: str, key: str, *, heavy: bool = False) -> Unit:
