@@ -110,13 +110,8 @@ class Fragment:
 
     def without_styles(self) -> Fragment:
         """Drop inline ``style`` attributes and ``<style>`` elements, which feed readers strip or misapply."""
-        for element in list(self.root.iter()):
-            if not isinstance(element.tag, str):
-                continue
-            if element.tag.lower() == "style":
-                element.drop_tree()
-            elif "style" in element.attrib:
-                del element.attrib["style"]
+        lxml.etree.strip_elements(self.root, "style", with_tail=False)
+        lxml.etree.strip_attributes(self.root, "style")
         return self
 
     def make_mail_safe(self) -> tuple[str, ...]:
