@@ -175,3 +175,20 @@ def test_eml_bytes_are_what_the_standard_generator_writes(newsletter):
                             date=datetime(2025, 4, 1, tzinfo=timezone.utc), subject_prefix="[Test] ")
     assert message_bytes(message) == message.as_bytes()
     assert (newsletter.dist / "email/day-two.eml").read_bytes().startswith(b"From: Tess Tester")
+
+
+def test_header_values_made_from_config_cannot_break_lines(newsletter):
+    from datetime import datetime, timezone
+
+    import pytest
+
+    from newsletter.build import load_site
+    from newsletter.emails import build_message, render_email
+    from newsletter.render import make_environment
+
+    _build(newsletter)
+    site = load_site(newsletter.root)
+    parts = render_email(site, site.entries[0], make_environment(site.config))
+    with pytest.raises(ValueError):
+        build_message(site.config, parts, to="a@example.com", message_id="<a@b>\r\nBcc: victim@example.com",
+                      date=datetime(2025, 4, 1, tzinfo=timezone.utc))

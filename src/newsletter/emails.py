@@ -179,22 +179,25 @@ def build_message(config: Config, parts: EmailParts, *, to: str | Address, messa
     # With no unsubscribe endpoint configured, a reply to the sender is the way out.
     unsubscribe = url or f"mailto:{mailto or parseaddr(sender(config))[1]}?subject=unsubscribe"
     message = EmailMessage(policy=SMTP)
+    # Addresses and the subject may need encoding: the policy parses and checks them. The other
+    # fields are made here from values that are ASCII already; parsing them would cost more than
+    # the rest of the message together.
     message["From"] = sender(config)
     message["To"] = to
     message["Subject"] = subject_prefix + parts.subject
-    message["Date"] = format_datetime(date)
-    message["Message-ID"] = message_id
+    _set_plain(message, "Date", format_datetime(date))
+    _set_plain(message, "Message-ID", message_id)
     if config.email is not None and config.email.reply_to:
         message["Reply-To"] = config.email.reply_to
     header = list_unsubscribe(config, address, token)
     if header:
-        message["List-Unsubscribe"] = header
+        _set_plain(message, "List-Unsubscribe", header)
         if url:
-            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["MIME-Version"] = "1.0"
+            _set_plain(message, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+    _set_plain(message, "MIME-Version", "1.0")
     # A boundary derived from the content keeps the built .eml byte-identical across builds.
     digest = hashlib.sha256((parts.text + parts.html + str(to)).encode("utf-8")).hexdigest()[:24]
-    message["Content-Type"] = f'multipart/alternative; boundary="=_{digest}"'
+    _set_plain(message, "Content-Type", f'multipart/alternative; boundary="=_{digest}"')
     message.set_payload([_text_part("plain", fill_placeholders(parts.text, unsubscribe)),
                          _text_part("html", fill_placeholders(parts.html, unsubscribe, html=True))])
     # The parts are encoded (lines of 76) by now; from here on headers fold only past 998 bytes, so
@@ -233,11 +236,19 @@ def quoted_printable(text: str) -> bytes:
     return binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True).replace(b"\n", b"\r\n")
 
 
+def _set_plain(message: MIMEPart, name: str, value: str) -> None:
+    """Add a header field as it is when it is one line of ASCII; anything else goes through the policy."""
+    if value.isascii() and "\r" not in value and "\n" not in value:
+        message.set_raw(name, value)
+    else:
+        message[name] = value  # encoded, or refused for a line break
+
+
 def _text_part(subtype: str, text: str) -> MIMEPart:
     # Encoded here in C: EmailMessage.set_content does the same in pure Python, ten times slower.
     part = MIMEPart(policy=SMTP)
-    part["Content-Type"] = f'text/{subtype}; charset="utf-8"'
-    part["Content-Transfer-Encoding"] = "quoted-printable"
+    _set_plain(part, "Content-Type", f'text/{subtype}; charset="utf-8"')
+    _set_plain(part, "Content-Transfer-Encoding", "quoted-printable")
     part.set_payload(quoted_printable(text).decode("ascii"))
     return part
 
