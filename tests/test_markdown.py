@@ -1,3 +1,5 @@
+import pytest
+
 from newsletter.markdown import code_css, render_markdown
 
 
@@ -63,8 +65,8 @@ def test_code_css_has_light_and_dark_styles():
 def test_task_lists_and_aligned_cells_get_what_the_stylesheets_expect():
     html = render_markdown("- [x] done\n- [ ] open\n\n| a | b |\n|:-:|--:|\n| 1 | 2 |\n").html
     assert '<ul class="contains-task-list">' in html and html.count('<li class="task-list-item">') == 2
-    assert '<td style="text-align:center">1</td>' in html and '<td style="text-align:right">2</td>' in html
-    assert "align=" not in html
+    assert '<td style="text-align: center">1</td>' in html and '<td style="text-align: right">2</td>' in html
+    assert "align=" not in html and html.count("disabled") == 2
 
 
 def test_heading_ids_are_unique_and_never_clash_with_written_ones():
@@ -81,6 +83,29 @@ def test_footnote_marks_are_not_words_and_backrefs_stay_text():
 
 
 def test_image_lines_count_line_breaks_inside_a_block():
-    body = render_markdown("- item\n\n- text\n  more ![a](one.png)\n  ![b](two.png)\n", first_line=3)
-    assert [(image.src, image.line) for image in body.images] == [("one.png", 6), ("two.png", 7)]
-    assert "data-sourcepos" not in body.html
+    body = render_markdown("- item\n\n- text\n  more ![a *b*](one.png)\n  ![](two.png)\n\n<img src=\"raw.png\">\n",
+                           first_line=3)
+    assert [(image.src, image.alt, image.line) for image in body.images] == [("one.png", "a b", 6), ("two.png", "", 7)]
+
+
+def test_footnotes_are_gathered_at_the_end_with_links_both_ways():
+    html = render_markdown("One[^a] and two[^b], one again[^a].\n\n[^b]: Second.\n\n[^a]: First.\n").html
+    assert '<a href="#fn-1" id="fnref-1">1</a>' in html and '<a href="#fn-1" id="fnref-1-2">1</a>' in html
+    assert '<a href="#fn-2" id="fnref-2">2</a>' in html
+    notes = html[html.index('<section class="footnotes">'):]
+    assert notes.index('id="fn-1"') < notes.index('id="fn-2"')
+    assert notes.count('class="footnote-backref"') == 2 and 'href="#fnref-1"' in notes
+    assert "footnote-definition" not in html
+
+
+def test_rendering_many_posts_does_not_grow_memory():
+    """The preview server renders every post on every save: the renderer must free what it parses."""
+    resource = pytest.importorskip("resource")
+    talk = "## Talk\n\n- **Point** with `code` and a [link](x/).\n\n" + "Words of a paragraph. " * 60 + "\n\n"
+    text = talk * 12 + "```yaml\nkey: value\n```\n\n![Hall](static/hall.png \"Caption\")\n"
+    render_markdown(text)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(400):
+        render_markdown(text)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kib < 16 * 1024, f"rendering 400 posts grew the process by {grown_kib // 1024} MiB"

@@ -1,8 +1,9 @@
-"""Turn a post's Markdown into an HTML fragment; the only module that imports cmark-gfm and Pygments.
+"""Turn a post's Markdown into an HTML fragment; the only module that imports pyromark and Pygments.
 
-GitHub Flavored Markdown (CommonMark plus tables, strikethrough, task lists) with footnotes and
-heading ids, rendered by cmark-gfm, GFM's reference implementation in C. Fenced code is
-highlighted with Pygments CSS classes; the email stage inlines those classes' styles.
+CommonMark with GitHub's tables, strikethrough, task lists and footnotes, parsed by
+pulldown-cmark (through pyromark) and finished in one lxml pass: GitHub's heading ids and
+footnote list, captioned figures. Fenced code is highlighted with Pygments CSS classes; the
+email stage inlines those classes' styles.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import cmarkgfm
-from cmarkgfm.cmark import Options
+import pyromark
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
@@ -103,9 +103,9 @@ _CSS_RULE = re.compile(r"^\.(?P<name>[\w-]+) \{ (?P<style>[^}]*?) \}")
 
 
 # Raw HTML is the writer's own, as in any static site generator; the email stage removes what
-# mail clients block. Source positions give images their line numbers.
-_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES | Options.CMARK_OPT_SOURCEPOS
-_EXTENSIONS = ("table", "strikethrough", "tasklist")
+# mail clients block.
+_MARKDOWN = pyromark.Markdown(options=pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
+                              | pyromark.Options.ENABLE_TASKLISTS | pyromark.Options.ENABLE_FOOTNOTES)
 _NOT_IN_IDS = re.compile(r"[^\w\- ]")
 
 
@@ -116,11 +116,30 @@ def heading_id(title: str) -> str:
 
 def render_markdown(text: str, first_line: int = 1) -> RenderedBody:
     """Render Markdown to an HTML fragment; *first_line* is the body's line in its file."""
-    html = cmarkgfm.markdown_to_html_with_extensions(text, options=_OPTIONS, extensions=list(_EXTENSIONS))
-    finished = finish_markdown_html(html, heading_id, _highlight)
-    # Images in raw HTML have no source position; check finds those in the text itself.
-    images = tuple(Image(src, alt, first_line - 1 + line) for src, alt, line in finished.images if line)
+    finished = finish_markdown_html(_MARKDOWN.html(text), heading_id, _highlight)
+    images = _images(text, first_line) if "![" in text else ()
     return RenderedBody(finished.html, Outline(finished.first_paragraph, finished.word_count, images))
+
+
+def _images(text: str, first_line: int) -> tuple[Image, ...]:
+    """The Markdown images of *text* with their alt text and file line (raw <img> tags are not here)."""
+    images: list[Image] = []
+    open_image: tuple[str, int] | None = None
+    alt: list[str] = []
+    for event, span in _MARKDOWN.events_with_range(text):
+        if open_image is None:
+            start = event.get("Start") if isinstance(event, dict) else None
+            if isinstance(start, dict) and "Image" in start:
+                open_image = (start["Image"]["dest_url"], span["start"])
+                alt = []
+        elif isinstance(event, dict) and ("Text" in event or "Code" in event):
+            alt.append(event.get("Text") or event.get("Code") or "")
+        elif isinstance(event, dict) and event.get("End") == "Image":
+            src, offset = open_image
+            line = first_line + text.count("\n", 0, offset)
+            images.append(Image(src, "".join(alt), line))
+            open_image = None
+    return tuple(images)
 
 
 def code_css(selector: str = ".highlight") -> tuple[str, str]:

@@ -390,7 +390,6 @@ def html_to_text(html: str, base_url: str) -> tuple[str, list[str]]:
 
 # --- HTML from Markdown -----------------------------------------------------------------------
 
-SOURCE_POSITION = "data-sourcepos"
 _HEADING_TAGS = ("h2", "h3", "h4")
 
 
@@ -401,30 +400,23 @@ class MarkdownHtml:
     html: str
     first_paragraph: str
     word_count: int
-    # (src, alt, line in the Markdown text or None where the renderer gave no position)
-    images: tuple[tuple[str, str, int | None], ...]
 
 
 def finish_markdown_html(html: str, slugify: Callable[[str], str],
                          highlight: Callable[[str, str], str | None]) -> MarkdownHtml:
-    """Finish a Markdown renderer's HTML (rendered with source positions) for the web.
+    """Finish a Markdown renderer's HTML for the web.
 
-    h2–h4 get unique ids from *slugify*; fenced code is highlighted with *highlight*; a paragraph
-    holding just a titled image becomes a <figure> captioned with the title; task list items and
-    table cell alignment get the classes and styles the templates expect; the source positions
-    are read (for image line numbers) and dropped.
+    Footnotes are gathered into a numbered list at the end, with links both ways; h2–h4 get
+    unique ids from *slugify*; fenced code is highlighted with *highlight*; a paragraph holding
+    just a titled image becomes a <figure> captioned with the title; task list items get the
+    classes the templates expect.
     """
     root = _fragment(html)
-    by_tag: dict[str, list[HtmlElement]] = {}
-    for element in root.iter("p", "img", "input", "td", "th", "a"):
-        by_tag.setdefault(element.tag, []).append(element)
-    backrefs = [link for link in by_tag.get("a", []) if "footnote-backref" in (link.get("class") or "")]
-
+    backrefs = _gather_footnotes(root)
+    paragraphs = list(root.iter("p"))
     # Footnote numbers stick to the word before them; each back-link arrow stands alone.
-    word_count = len(root.text_content().split()) - len(backrefs)
-    first_paragraph = next((_plain_text(p) for p in by_tag.get("p", []) if p.getparent() is root), "")
-    images = tuple((image.get("src", ""), image.get("alt", ""), _source_line(image))
-                   for image in by_tag.get("img", []))
+    word_count = len(root.text_content().split()) - backrefs
+    first_paragraph = next((_plain_text(p) for p in paragraphs if p.getparent() is root), "")
 
     taken = set(root.xpath("descendant::*/@id"))
     for heading in root.iter(*_HEADING_TAGS):
@@ -436,20 +428,108 @@ def finish_markdown_html(html: str, slugify: Callable[[str], str],
             slug, number = f"{base}-{number}", number + 1
         taken.add(slug)
         heading.set("id", slug)
-    for paragraph in by_tag.get("p", []):
+    for paragraph in paragraphs:
         _caption_figure(paragraph)
-    for link in backrefs:
-        # The text variant: some phones draw a bare ↩ as a coloured emoji.
-        if link.text == "↩":
-            link.text = "↩\ufe0e"
-    for box in by_tag.get("input", []):
+    for box in root.iter("input"):
         _mark_task_item(box)
-    for cell in by_tag.get("td", []) + by_tag.get("th", []):
-        align = cell.attrib.pop("align", None)
-        if align:
-            cell.set("style", f"text-align:{align}")
-    lxml.etree.strip_attributes(root, SOURCE_POSITION)
-    return MarkdownHtml(_highlighted(root, highlight), first_paragraph, word_count, images)
+    return MarkdownHtml(_highlighted(root, highlight), first_paragraph, word_count)
+
+
+def _gather_footnotes(root: HtmlElement) -> int:
+    """Move footnote definitions, where they were written, into one list at the end, as GitHub shows them.
+
+    References become ``<sup class="footnote-ref"><a href="#fn-N" id="fnref-N">N</a></sup>``;
+    each note ends with a link back to its first reference. Returns how many back links it made.
+    """
+    definitions = root.xpath("descendant::div[@class='footnote-definition']")
+    if not definitions:
+        return 0
+    numbers: dict[str, str] = {}
+    for reference in root.xpath("descendant::sup[@class='footnote-reference']/a"):
+        name, number = reference.get("href", "").removeprefix("#"), (reference.text or "").strip()
+        numbers.setdefault(name, number)
+        reference.getparent().set("class", "footnote-ref")
+        reference.set("href", f"#fn-{number}")
+        reference_id = f"fnref-{number}"
+        copies = 1
+        while root.xpath(f"descendant::*[@id='{reference_id}']"):
+            copies += 1
+            reference_id = f"fnref-{number}-{copies}"
+        reference.set("id", reference_id)
+    notes = lxml.html.Element("ol")
+    items: list[tuple[int, HtmlElement]] = []
+    backrefs = 0
+    for definition in definitions:
+        label = definition.find("sup")
+        number = numbers.get(definition.get("id", ""), label.text_content().strip() if label is not None else "")
+        if label is not None:
+            definition.remove(label)
+        item = lxml.html.Element("li", id=f"fn-{number}")
+        item.text = (definition.text or "").strip() or None
+        item.extend(list(definition))
+        if definition.get("id", "") in numbers:
+            backref = lxml.html.Element("a", href=f"#fnref-{number}", **{"class": "footnote-backref",
+                                        "aria-label": f"Back to reference {number}"})
+            # The text variant: some phones draw a bare ↩ as a coloured emoji.
+            backref.text = "↩\ufe0e"
+            last = item[-1] if len(item) else None
+            holder = last if last is not None and last.tag == "p" else item
+            if len(holder):
+                holder[-1].tail = (holder[-1].tail or "").rstrip() + " "
+            else:
+                holder.text = (holder.text or "").rstrip() + " "
+            holder.append(backref)
+            backrefs += 1
+        definition.getparent().remove(definition)
+        items.append((int(number) if number.isdigit() else len(definitions) + 1, item))
+    # In the order of the numbers, which is the order they are first cited in: an <ol> counts.
+    notes.extend(item for _, item in sorted(items, key=lambda pair: pair[0]))
+    section = lxml.html.Element("section", **{"class": "footnotes"})
+    section.append(notes)
+    root.append(section)
+    return backrefs
+
+
+def _plain_text(element: HtmlElement, alt: bool = True) -> str:
+    """An element's text as one line, without footnote marks (numbers and arrows, not words)."""
+    parts = [element.text or ""]
+    for child in element:
+        if child.tag == "img":
+            parts.append(child.get("alt", "") if alt else "")
+        elif isinstance(child.tag, str) and "footnote-" not in (child.get("class") or ""):
+            parts.append(_plain_text(child, alt))
+        parts.append(child.tail or "")
+    return " ".join("".join(parts).split())
+
+
+def _caption_figure(paragraph: HtmlElement) -> None:
+    children = list(paragraph)
+    if len(children) != 1 or children[0].tag != "img" or not children[0].get("title"):
+        return
+    image = children[0]
+    if (paragraph.text or "").strip() or (image.tail or "").strip():
+        return
+    caption = lxml.html.Element("figcaption")
+    caption.text = image.attrib.pop("title")
+    paragraph.text = image.tail = None
+    paragraph.tag = "figure"
+    paragraph.append(caption)
+
+
+def _mark_task_item(box: HtmlElement) -> None:
+    if box.get("type") != "checkbox" or box.getprevious() is not None or (box.getparent().text or "").strip():
+        return
+    item = box.getparent()
+    if item.tag == "p" and item.getparent() is not None and item.getparent().tag == "li":
+        item = item.getparent()
+    if item.tag != "li":
+        return
+    box.set("class", "task-list-item-checkbox")
+    box.tail = " " + (box.tail or "").lstrip()
+    item.set("class", "task-list-item")
+    listing = item.getparent()
+    if listing is not None:
+        listing.set("class", "contains-task-list")
 
 
 def _highlighted(root: HtmlElement, highlight: Callable[[str, str], str | None]) -> str:
@@ -477,69 +557,3 @@ def _highlighted(root: HtmlElement, highlight: Callable[[str, str], str | None])
     if not blocks:
         return html
     return re.sub(f"{marker}(\\d+){marker}", lambda found: blocks[int(found[1])], html)
-
-
-def _plain_text(element: HtmlElement, alt: bool = True) -> str:
-    """An element's text as one line, without footnote marks (numbers and arrows, not words)."""
-    parts = [element.text or ""]
-    for child in element:
-        if child.tag == "img":
-            parts.append(child.get("alt", "") if alt else "")
-        elif isinstance(child.tag, str) and "footnote-" not in (child.get("class") or ""):
-            parts.append(_plain_text(child, alt))
-        parts.append(child.tail or "")
-    return " ".join("".join(parts).split())
-
-
-def _source_line(element: HtmlElement) -> int | None:
-    """The Markdown line *element* came from: its block's first line plus the line breaks before it."""
-    block = element
-    while block is not None and block.get(SOURCE_POSITION) is None:
-        block = block.getparent()
-    if block is None:
-        return None
-    first_line = int(block.get(SOURCE_POSITION).split(":", 1)[0])
-    breaks = 0
-
-    def count_until(node: HtmlElement) -> bool:
-        nonlocal breaks
-        if node is element:
-            return True
-        breaks += (node.text or "").count("\n")
-        for child in node:
-            if count_until(child):
-                return True
-            breaks += (child.tail or "").count("\n")
-        return False
-
-    count_until(block)
-    return first_line + breaks
-
-
-def _caption_figure(paragraph: HtmlElement) -> None:
-    children = list(paragraph)
-    if len(children) != 1 or children[0].tag != "img" or not children[0].get("title"):
-        return
-    image = children[0]
-    if (paragraph.text or "").strip() or (image.tail or "").strip():
-        return
-    caption = lxml.html.Element("figcaption")
-    caption.text = image.attrib.pop("title")
-    paragraph.text = image.tail = None
-    paragraph.tag = "figure"
-    paragraph.append(caption)
-
-
-def _mark_task_item(box: HtmlElement) -> None:
-    if box.get("type") != "checkbox" or box.getprevious() is not None or (box.getparent().text or "").strip():
-        return
-    item = box.getparent()
-    if item.tag == "p" and item.getparent() is not None and item.getparent().tag == "li":
-        item = item.getparent()
-    if item.tag != "li":
-        return
-    box.set("class", "task-list-item-checkbox")
-    item.set("class", "task-list-item")
-    listing = item.getparent()
-    if listing is not None:
-        listing.set("class", "contains-task-list")

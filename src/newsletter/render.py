@@ -220,7 +220,7 @@ def environment_digest(config: Config, env: jinja2.Environment) -> str:
 def code_digest() -> str:
     """A key over this package's code and the versions of the libraries that shape its outputs."""
     parts: list[object] = [sys.version_info[:2]]
-    for name in ("cmarkgfm", "Pygments", "premailer", "feedgen", "Jinja2", "lxml",
+    for name in ("pyromark", "Pygments", "premailer", "feedgen", "Jinja2", "lxml",
                  "css-inline"):
         try:
             parts.append(f"{name}={metadata.version(name)}")
