@@ -8,6 +8,7 @@ post's content digest, and the whole cache by the code and library versions that
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import pickle
 import tempfile
@@ -158,7 +159,15 @@ class BuildCache:
         return self.folder / _BODIES / f"{post.key}.html"
 
     def has_body(self, post: Post) -> bool:
-        return post.key in self.state.outlines and self._body_path(post).is_file()
+        return post.key in self.state.outlines and f"{post.key}.html" in self._bodies_on_disk
+
+    @functools.cached_property
+    def _bodies_on_disk(self) -> set[str]:
+        # One listing instead of a stat per post; note_body adds the bodies this build writes.
+        try:
+            return set(os.listdir(self.folder / _BODIES))
+        except OSError:
+            return set()
 
     def outline(self, post: Post) -> Outline:
         self._seen_bodies.add(post.key)
@@ -177,6 +186,7 @@ class BuildCache:
         return body.outline
 
     def note_body(self, post: Post, outline: Outline) -> None:
+        self._bodies_on_disk.add(f"{post.key}.html")
         self.state.outlines[post.key] = outline
         self._seen_bodies.add(post.key)
         self._changed = True

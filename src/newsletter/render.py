@@ -152,12 +152,13 @@ class WebRenderer:
         size = self.site.config.site.page_size
         chunks = [entries[start : start + size] for start in range(0, len(entries), size)] or [()]
         units = []
+        feeds = feed_links(self.site, tag)
         for number, chunk in enumerate(chunks, start=1):
             path = base if number == 1 else f"{base}page/{number}/"
             newer = None if number == 1 else (base if number == 2 else f"{base}page/{number - 1}/")
             older = f"{base}page/{number + 1}/" if number < len(chunks) else None
             make = partial(self.page, "list.html", path, entries=chunk, heading=heading,
-                           tag=tag.name if tag else "", feeds=feed_links(self.site, tag),
+                           tag=tag.name if tag else "", feeds=feeds,
                            page_number=number, page_count=len(chunks), newer_page=newer, older_page=older)
             key = digest(base_key, "list", path, number, len(chunks), heading, *(entry.key for entry in chunk))
             units.append(unit_of(make, str(_page(path)), key))
