@@ -3,7 +3,7 @@
     python benchmarks/build.py --posts 1000 --runs 3
 
 Each scenario runs as a separate process, several times; the table shows the median wall time,
-the range, the peak memory (max RSS) and the ratio to Hugo and Pelican where they are installed
+the range, the peak memory (summed PSS of all its processes) and the ratio to Hugo and Pelican where they are installed
 (Hugo from Debian's `hugo` package, Pelican from PyPI: `pip install pelican markdown`, or set
 --pelican to its executable). Nothing here is a test: the figures depend on the machine.
 """
@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,19 +55,69 @@ class Timing:
         return f"{self.median:8.2f} s  ({low:.2f}–{high:.2f})  {self.peak_mib:7.0f} MiB"
 
 
+def _tree(pid: int) -> list[int]:
+    """The process and all its descendants, from /proc (Linux)."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    pending += [int(child) for child in children.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: resident memory, with pages shared by several processes divided among them."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class _MemorySampler(threading.Thread):
+    """Samples the summed PSS of a process tree every 50 ms and keeps the peak.
+
+    A forked worker shares most of its pages with its parent: summing RSS would count them once
+    per process, and the largest single process (wait4's ru_maxrss) would leave the workers out.
+    """
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_kib = 0
+        self.finished = threading.Event()
+
+    def run(self) -> None:
+        while not self.finished.wait(0.05):
+            self.peak_kib = max(self.peak_kib, sum(_pss_kib(pid) for pid in _tree(self.pid)))
+
+
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
-    """Run one process; return its wall time and peak RSS in MiB."""
+    """Run one process; return its wall time and its peak memory in MiB, all its processes together."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sampler = _MemorySampler(process.pid)
+    sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
+    sampler.finished.set()
+    sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         error = process.stderr.read().decode() if process.stderr else ""
         raise SystemExit(f"{' '.join(command)} failed in {cwd}:\n{error}")
     if process.stderr:
         process.stderr.close()
-    return elapsed, usage.ru_maxrss / 1024
+    # Without /proc (or for a run too short to sample) the largest single process is what is known.
+    return elapsed, max(sampler.peak_kib, usage.ru_maxrss) / 1024
 
 
 def measure(label: str, runs: int, prepare, command: list[str], cwd: Path, env=None) -> Timing:  # type: ignore[no-untyped-def]
@@ -177,7 +228,7 @@ def main() -> None:
     corpus.write_newsletter(posts, workdir / "newsletter")
     corpus.write_hugo(posts, workdir / "hugo")
     corpus.write_pelican(posts, workdir / "pelican")
-    print(f"{args.posts} posts, {args.runs} runs each, {os.cpu_count()} cores; median (min–max), peak RSS")
+    print(f"{args.posts} posts, {args.runs} runs each, {os.cpu_count()} cores; median (min–max), peak memory of all processes (PSS)")
 
     ours = {name: newsletter_scenarios(workdir / "newsletter", args.runs, name, newsletter)
             for name in args.inliners.split(",")}
