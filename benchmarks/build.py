@@ -83,10 +83,12 @@ def _pss_kib(pid: int) -> int:
 
 
 class _MemorySampler(threading.Thread):
-    """Samples the summed PSS of a process tree every 50 ms and keeps the peak.
+    """Samples the summed PSS of a process tree every 100 ms while it has several processes.
 
     A forked worker shares most of its pages with its parent: summing RSS would count them once
     per process, and the largest single process (wait4's ru_maxrss) would leave the workers out.
+    A tool running as one process is left alone: ru_maxrss measures it exactly, and reading the
+    PSS of a process of several GiB makes the kernel walk all its memory, which slows it down.
     """
 
     def __init__(self, pid: int) -> None:
@@ -96,8 +98,10 @@ class _MemorySampler(threading.Thread):
         self.finished = threading.Event()
 
     def run(self) -> None:
-        while not self.finished.wait(0.05):
-            self.peak_kib = max(self.peak_kib, sum(_pss_kib(pid) for pid in _tree(self.pid)))
+        while not self.finished.wait(0.1):
+            pids = _tree(self.pid)
+            if len(pids) > 1:
+                self.peak_kib = max(self.peak_kib, sum(_pss_kib(pid) for pid in pids))
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
