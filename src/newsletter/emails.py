@@ -217,7 +217,7 @@ def message_bytes(message: EmailMessage) -> bytes:
     boundary = message.get_boundary()
     parts = list(message.iter_parts())
     if boundary is None or not parts or message.preamble or message.epilogue \
-            or any(part.is_multipart() for part in parts):
+            or any(not isinstance(part.get_payload(), str) for part in parts):
         return message.as_bytes()
     delimiter = f"--{boundary}".encode("ascii")
     out = [policy.fold_binary(name, value) for name, value in message.raw_items()]
@@ -225,7 +225,7 @@ def message_bytes(message: EmailMessage) -> bytes:
     for index, part in enumerate(parts):
         out += [b"\r\n" if index else b"", delimiter, b"\r\n"]
         out += [policy.fold_binary(name, value) for name, value in part.raw_items()]
-        out += [b"\r\n", part.get_payload().encode("ascii")]
+        out += [b"\r\n", str(part.get_payload()).encode("ascii")]
     out += [b"\r\n", delimiter, b"--\r\n"]
     return b"".join(out)
 

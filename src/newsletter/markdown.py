@@ -133,7 +133,7 @@ def _images(text: str, first_line: int) -> tuple[Image, ...]:
                 open_image = (start["Image"]["dest_url"], span["start"])
                 alt = []
         elif isinstance(event, dict) and ("Text" in event or "Code" in event):
-            alt.append(event.get("Text") or event.get("Code") or "")
+            alt.append(str(event.get("Text") or event.get("Code") or ""))
         elif isinstance(event, dict) and event.get("End") == "Image":
             src, offset = open_image
             line = first_line + text.count("\n", 0, offset)
