@@ -17,7 +17,6 @@ from html import escape
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit
 
-import imagesize
 import jinja2
 from markupsafe import Markup
 
@@ -93,6 +92,9 @@ def _css_inline(html: str) -> str:
 
 def image_width(path: Path) -> int | None:
     """The natural width in pixels of an image file, read from its header; None if unknown."""
+    # Imported here: it imports urllib.request, a sixtieth of a second that no-op builds need not pay.
+    import imagesize
+
     try:
         width, _height = imagesize.get(str(path))
     except (OSError, ValueError):
