@@ -1092,16 +1092,8 @@ class _Checker:
                      "the email has no unsubscribe link; add "
                      "<a href=\"{{ unsubscribe_url }}\">Unsubscribe</a> to the template")
 
-        occurrences: dict[str, int] = {}
-        for node in document.iter():
-            for attribute, url in _node_urls(node):
-                if _absolute_enough(url, email=True):
-                    continue
-                count = occurrences.get(url, 0)
-                occurrences[url] = count + 1
-                self.add("link-relative", path, source.url_line(url, count),
-                         f"{attribute}={url!r} is relative in the email, where it has nothing to resolve "
-                         "against; write it relative to the site's root (static/..., slug/) or absolute")
+        self.check_relative_links(document, path, source, "email", "where it has nothing to resolve against; "
+                                  "write it relative to the site's root (static/..., slug/) or absolute")
 
         for image in document.iter("img"):
             src = image.attrs.get("src", "")
@@ -1141,6 +1133,18 @@ class _Checker:
                      f"{mode} mode: {where} on {background} is below WCAG AA contrast: "
                      f"{'; '.join(colours.values())}")
 
+    def check_relative_links(self, document: _Node, path: str, source: _Source, where: str, why: str) -> None:
+        """Flag every URL in *document* that does not resolve in an email or a feed (*where*)."""
+        occurrences: dict[str, int] = {}
+        for node in document.iter():
+            for attribute, url in _node_urls(node):
+                if _absolute_enough(url, email=where == "email"):
+                    continue
+                count = occurrences.get(url, 0)
+                occurrences[url] = count + 1
+                self.add("link-relative", path, source.url_line(url, count),
+                         f"{attribute}={url!r} is relative in the {where}, {why}")
+
     def email_image_line(self, entry: Entry, src: str) -> int | None:
         for key, line in self.image_lines.items():
             post_path, original = key.split("\n", 1)
@@ -1167,16 +1171,8 @@ class _Checker:
                 self.add("feed-empty-item", path, source.key_line("feed") if entry.post.feed != "full" else None,
                          "the feed item has no content; RSS-to-email services would send an empty issue: "
                          "write the post, or give it a summary")
-            occurrences: dict[str, int] = {}
-            for node in body.iter():
-                for attribute, url in _node_urls(node):
-                    if _absolute_enough(url, email=False):
-                        continue
-                    count = occurrences.get(url, 0)
-                    occurrences[url] = count + 1
-                    self.add("link-relative", path, source.url_line(url, count),
-                             f"{attribute}={url!r} is relative in the feed, where readers resolve it against "
-                             "their own address; write it relative to the site's root or absolute")
+            self.check_relative_links(body, path, source, "feed", "where readers resolve it against their own "
+                                      "address; write it relative to the site's root or absolute")
             for name, value in (("published", item.published), ("updated", item.updated)):
                 try:
                     when = datetime.fromisoformat(value)
