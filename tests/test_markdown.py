@@ -109,3 +109,9 @@ def test_rendering_many_posts_does_not_grow_memory():
         render_markdown(text)
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     assert grown_kib < 16 * 1024, f"rendering 400 posts grew the process by {grown_kib // 1024} MiB"
+
+
+def test_highlighting_survives_a_page_that_holds_the_marker_character():
+    html = render_markdown("Private \ue000 use.\n\n```python\nx = 1\n```\n").html
+    assert "Private \ue000 use." in html
+    assert '<span class="n">x</span>' in html and html.count("\ue000") == 1

@@ -88,6 +88,9 @@ def _highlight(code: str, lang: str) -> str | None:
     return None if lexer is None else highlight(code, lexer, _CLASS_FORMATTER)
 
 
+_CSS_RULE = re.compile(r"^\.(?P<name>[\w-]+) \{ (?P<style>[^}]*?) \}")
+
+
 @lru_cache(maxsize=1)
 def inline_code_styles() -> dict[str, str]:
     """The inline style for each token class of the highlighted code, for email (light scheme)."""
@@ -97,9 +100,6 @@ def inline_code_styles() -> dict[str, str]:
         if rule:
             styles[rule["name"]] = rule["style"]
     return styles
-
-
-_CSS_RULE = re.compile(r"^\.(?P<name>[\w-]+) \{ (?P<style>[^}]*?) \}")
 
 
 # Raw HTML is the writer's own, as in any static site generator; the email stage removes what

@@ -412,22 +412,15 @@ def finish_markdown_html(html: str, slugify: Callable[[str], str],
     classes the templates expect.
     """
     root = _fragment(html)
-    backrefs = _gather_footnotes(root)
+    taken = set(root.xpath("descendant::*/@id"))
+    backrefs = _gather_footnotes(root, taken)
     paragraphs = list(root.iter("p"))
     # Footnote numbers stick to the word before them; each back-link arrow stands alone.
     word_count = len(root.text_content().split()) - backrefs
     first_paragraph = next((_plain_text(p) for p in paragraphs if p.getparent() is root), "")
-
-    taken = set(root.xpath("descendant::*/@id"))
     for heading in root.iter(*_HEADING_TAGS):
-        if heading.get("id"):
-            continue
-        slug = base = slugify(heading.text_content())
-        number = 1
-        while slug in taken:
-            slug, number = f"{base}-{number}", number + 1
-        taken.add(slug)
-        heading.set("id", slug)
+        if not heading.get("id"):
+            heading.set("id", _unique_id(slugify(heading.text_content()), taken))
     for paragraph in paragraphs:
         _caption_figure(paragraph)
     for box in root.iter("input"):
@@ -435,7 +428,16 @@ def finish_markdown_html(html: str, slugify: Callable[[str], str],
     return MarkdownHtml(_highlighted(root, highlight), first_paragraph, word_count)
 
 
-def _gather_footnotes(root: HtmlElement) -> int:
+def _unique_id(base: str, taken: set[str], first_copy: int = 1) -> str:
+    """*base*, or base-N with the first free N from *first_copy* on; noted in *taken*."""
+    unique, number = base, first_copy
+    while unique in taken:
+        unique, number = f"{base}-{number}", number + 1
+    taken.add(unique)
+    return unique
+
+
+def _gather_footnotes(root: HtmlElement, taken: set[str]) -> int:
     """Move footnote definitions, where they were written, into one list at the end, as GitHub shows them.
 
     References become ``<sup class="footnote-ref"><a href="#fn-N" id="fnref-N">N</a></sup>``;
@@ -450,12 +452,8 @@ def _gather_footnotes(root: HtmlElement) -> int:
         numbers.setdefault(name, number)
         reference.getparent().set("class", "footnote-ref")
         reference.set("href", f"#fn-{number}")
-        reference_id = f"fnref-{number}"
-        copies = 1
-        while root.xpath(f"descendant::*[@id='{reference_id}']"):
-            copies += 1
-            reference_id = f"fnref-{number}-{copies}"
-        reference.set("id", reference_id)
+        # GitHub's ids: the second reference to note 1 is fnref-1-2.
+        reference.set("id", _unique_id(f"fnref-{number}", taken, first_copy=2))
     notes = lxml.html.Element("ol")
     items: list[tuple[int, HtmlElement]] = []
     backrefs = 0
@@ -464,7 +462,7 @@ def _gather_footnotes(root: HtmlElement) -> int:
         number = numbers.get(definition.get("id", ""), label.text_content().strip() if label is not None else "")
         if label is not None:
             definition.remove(label)
-        item = lxml.html.Element("li", id=f"fn-{number}")
+        item = lxml.html.Element("li", id=_unique_id(f"fn-{number}", taken))
         item.text = (definition.text or "").strip() or None
         item.extend(list(definition))
         if definition.get("id", "") in numbers:
@@ -490,14 +488,14 @@ def _gather_footnotes(root: HtmlElement) -> int:
     return backrefs
 
 
-def _plain_text(element: HtmlElement, alt: bool = True) -> str:
-    """An element's text as one line, without footnote marks (numbers and arrows, not words)."""
+def _plain_text(element: HtmlElement) -> str:
+    """An element's text as one line, images as their alt text, without footnote marks."""
     parts = [element.text or ""]
     for child in element:
         if child.tag == "img":
-            parts.append(child.get("alt", "") if alt else "")
+            parts.append(child.get("alt", ""))
         elif isinstance(child.tag, str) and "footnote-" not in (child.get("class") or ""):
-            parts.append(_plain_text(child, alt))
+            parts.append(_plain_text(child))
         parts.append(child.tail or "")
     return " ".join("".join(parts).split())
 
@@ -536,24 +534,24 @@ def _highlighted(root: HtmlElement, highlight: Callable[[str, str], str | None])
     """Serialise *root* with its fenced code blocks (``code.language-x``) highlighted by *highlight*.
 
     Each block's text is swapped for a marker and the highlighted markup put in its place in the
-    serialised HTML, which saves parsing every block's markup back into the tree.
+    serialised HTML, which saves parsing every block's markup back into the tree. The marker is a
+    private-use character; should the page hold it already, the next one is tried.
     """
-    blocks: list[str] = []
-    marker = ""
+    blocks: list[tuple[HtmlElement, str]] = []
     for code in root.xpath("descendant::pre/code[starts-with(@class, 'language-')]"):
         spans = highlight(code.text_content(), code.get("class").split()[0].removeprefix("language-"))
-        if spans is None:
-            continue
-        if not marker:
-            # A private-use character the page does not contain marks where each block goes.
-            text = lxml.html.tostring(root, encoding="unicode")
-            marker = next(chr(point) for point in range(0xE000, 0xF900) if chr(point) not in text)
-        code.getparent().set("class", "highlight")
-        for child in list(code):
-            code.remove(child)
-        code.text = f"{marker}{len(blocks)}{marker}"
-        blocks.append(spans)
-    html = _serialize(root)
+        if spans is not None:
+            code.getparent().set("class", "highlight")
+            for child in list(code):
+                code.remove(child)
+            blocks.append((code, spans))
     if not blocks:
-        return html
-    return re.sub(f"{marker}(\\d+){marker}", lambda found: blocks[int(found[1])], html)
+        return _serialize(root)
+    for point in range(0xE000, 0xF900):
+        marker = chr(point)
+        for index, (code, _) in enumerate(blocks):
+            code.text = f"{marker}{index}{marker}"
+        html = _serialize(root)
+        if html.count(marker) == 2 * len(blocks):
+            return re.sub(f"{marker}(\\d+){marker}", lambda found: blocks[int(found[1])][1], html)
+    raise ValueError("no free private-use character to mark code blocks with")
