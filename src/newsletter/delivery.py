@@ -49,8 +49,8 @@ from typing import Callable, Protocol, Sequence
 
 from .build import load_site
 from .config import Config, find_key_line, suggest
-from .emails import (EmailParts, build_message, fill_placeholders, list_unsubscribe, message_bytes, quoted_printable,
-                     render_email, sender, unsubscribe_url)
+from .emails import (EmailParts, build_message, fill_placeholders, list_unsubscribe, message_bytes, multipart_body,
+                     quoted_printable, render_email, sender, unsubscribe_url)
 from .errors import NewsletterError, Problem
 from .manifest import (DEFERRED, FAILED, RETRY, SENDING, SENT, UNCERTAIN, Journal, JournalState, Manifest,
                        SentIssue, load_manifest, write_manifest)
@@ -402,9 +402,8 @@ class MessageTemplate:
                 out.append(field_bytes)
             elif values.get(name):
                 out.append(_header_field(self.names[name], values[name]))
-        delimiter = b"--" + self.boundary
-        out += [b"\r\n", delimiter, b"\r\n", self.part_heads[0], quoted_printable(text), b"\r\n", delimiter, b"\r\n",
-                self.part_heads[1], quoted_printable(html), b"\r\n", delimiter, b"--\r\n"]
+        out += [b"\r\n", multipart_body(self.boundary, [(self.part_heads[0], quoted_printable(text)),
+                                                        (self.part_heads[1], quoted_printable(html))])]
         return b"".join(out)
 
 

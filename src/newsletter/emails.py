@@ -53,9 +53,14 @@ class EmailParts:
         return len(self.html.encode("utf-8"))
 
 
-def _inline(html: str, inliner: str = "premailer") -> str:
+def inliner(config: Config) -> str:
+    """The CSS inliner the newsletter asks for: premailer unless [email] inliner says otherwise."""
+    return config.email.inliner if config.email is not None else "premailer"
+
+
+def _inline(html: str, name: str = "premailer") -> str:
     """Move the email's CSS onto its elements; rules that cannot move (media queries) stay in <style>."""
-    if inliner == "css-inline":
+    if name == "css-inline":
         return _css_inline(html)
     # premailer keeps parsed CSS in one shared cache of 128 entries by default; every email's many
     # style attributes push the stylesheet out of it, so it would be parsed again for each email.
@@ -129,7 +134,7 @@ def render_email(site: Site, entry: Entry, env: jinja2.Environment) -> EmailPart
     page = render_template(env, "email.html", site=site.config.site, entry=entry, body=Markup(body),
                            css=Markup(css), unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,
                            preheader_padding=_PREHEADER_PADDING)
-    html = _inline(page, site.config.email.inliner if site.config.email is not None else "premailer")
+    html = _inline(page, inliner(site.config))
     size = len(html.encode("utf-8"))
     if size > GMAIL_CLIP_BYTES:
         warnings.append(Problem(entry.post.display_path, f"the email is {size / 1024:.0f} KB; Gmail clips "
@@ -221,13 +226,19 @@ def message_bytes(message: EmailMessage) -> bytes:
     if boundary is None or not parts or message.preamble or message.epilogue \
             or any(not isinstance(part.get_payload(), str) for part in parts):
         return message.as_bytes()
-    delimiter = f"--{boundary}".encode("ascii")
-    out = [policy.fold_binary(name, value) for name, value in message.raw_items()]
-    out.append(b"\r\n")
-    for index, part in enumerate(parts):
-        out += [b"\r\n" if index else b"", delimiter, b"\r\n"]
-        out += [policy.fold_binary(name, value) for name, value in part.raw_items()]
-        out += [b"\r\n", str(part.get_payload()).encode("ascii")]
+    head = b"".join(policy.fold_binary(name, value) for name, value in message.raw_items())
+    bodies = [(b"".join(policy.fold_binary(name, value) for name, value in part.raw_items()) + b"\r\n",
+               str(part.get_payload()).encode("ascii")) for part in parts]
+    return head + b"\r\n" + multipart_body(boundary.encode("ascii"), bodies)
+
+
+def multipart_body(boundary: bytes, parts: list[tuple[bytes, bytes]]) -> bytes:
+    """A multipart body as the standard generator lays it out, from each part's head (blank line
+    included) and encoded content; it follows the blank line that ends the message's header."""
+    delimiter = b"--" + boundary
+    out = []
+    for index, (head, content) in enumerate(parts):
+        out += [b"\r\n" if index else b"", delimiter, b"\r\n", head, content]
     out += [b"\r\n", delimiter, b"--\r\n"]
     return b"".join(out)
 
@@ -278,7 +289,7 @@ def email_units(site: Site, env: jinja2.Environment, base_key: str) -> list[Unit
     """The email files of every built issue, a unit each."""
     # premailer takes a third of a second to import and warm up: a worker process does that
     # while the main one makes the pages and feeds.
-    premailer = site.config.email is None or site.config.email.inliner == "premailer"
+    premailer = inliner(site.config) == "premailer"
     return [Unit(f"email/{entry.slug}.html", digest(base_key, "email", entry.key),
                  partial(email_outputs, site, env, entry), heavy=True, slow_start=premailer)
             for entry in site.entries]
