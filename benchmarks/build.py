@@ -124,6 +124,27 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tup
     return elapsed, max(sampler.peak_kib, usage.ru_maxrss) / 1024
 
 
+class Aside:
+    """Where a cold run's previous output goes: moved out of the way, deleted only at the very end.
+
+    Deleting thousands of files just before a timed run slows the run itself: ext4 without a
+    journal (as here) skips inodes freed in the last minutes when it allocates new ones, and walks
+    its inode tables to do so. Each tool would pay for the benchmark's cleanup, in proportion to
+    how many files it writes, and the next tool for this one's.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+
+    def move(self, *paths: Path) -> None:
+        for path in paths:
+            if path.exists():
+                self.count += 1
+                self.folder.mkdir(parents=True, exist_ok=True)
+                path.rename(self.folder / f"{self.count}-{path.name}")
+
+
 def measure(label: str, runs: int, prepare, command: list[str], cwd: Path, env=None) -> Timing:  # type: ignore[no-untyped-def]
     seconds, peaks = [], []
     for number in range(runs):
@@ -136,7 +157,7 @@ def measure(label: str, runs: int, prepare, command: list[str], cwd: Path, env=N
     return timing
 
 
-def newsletter_scenarios(folder: Path, runs: int, inliner: str, newsletter: list[str]) -> dict[str, Timing]:
+def newsletter_scenarios(folder: Path, runs: int, inliner: str, newsletter: list[str], aside: Aside) -> dict[str, Timing]:
     config = folder / "newsletter.toml"
     original_config = config.read_text()
     if inliner != "premailer":
@@ -147,8 +168,7 @@ def newsletter_scenarios(folder: Path, runs: int, inliner: str, newsletter: list
     edited_text = edited.read_text()
 
     def cold(_: int) -> None:
-        shutil.rmtree(folder / "dist", ignore_errors=True)
-        shutil.rmtree(folder / ".newsletter", ignore_errors=True)
+        aside.move(folder / "dist", folder / ".newsletter")
 
     def nothing(_: int) -> None:
         pass
@@ -177,15 +197,14 @@ def newsletter_scenarios(folder: Path, runs: int, inliner: str, newsletter: list
     return results
 
 
-def hugo_scenarios(folder: Path, runs: int) -> dict[str, Timing]:
+def hugo_scenarios(folder: Path, runs: int, aside: Aside) -> dict[str, Timing]:
     hugo = ["hugo", "--quiet"]
     posts = sorted((folder / "content/posts").glob("*.md"))
     edited = posts[len(posts) // 2]
     text = edited.read_text()
 
     def cold(_: int) -> None:
-        shutil.rmtree(folder / "public", ignore_errors=True)
-        shutil.rmtree(folder / "resources", ignore_errors=True)
+        aside.move(folder / "public", folder / "resources")
 
     results = {"cold": measure("hugo cold", runs, cold, hugo, folder),
                "no-op": measure("hugo no-op rebuild", runs, lambda _: None, hugo, folder),
@@ -195,14 +214,13 @@ def hugo_scenarios(folder: Path, runs: int) -> dict[str, Timing]:
     return results
 
 
-def pelican_scenarios(folder: Path, runs: int, pelican: str) -> dict[str, Timing]:
+def pelican_scenarios(folder: Path, runs: int, pelican: str, aside: Aside) -> dict[str, Timing]:
     build = [pelican, "content", "-s", "pelicanconf.py", "-o", "output", "-q"]
     python = str(Path(pelican).with_name("python"))
     with_premailer = ["sh", "-c", f"{' '.join(build)} && {python} -c '{PREMAILER_STEP}' output"]
 
     def cold(_: int) -> None:
-        shutil.rmtree(folder / "output", ignore_errors=True)
-        shutil.rmtree(folder / "cache", ignore_errors=True)
+        aside.move(folder / "output", folder / "cache")
 
     return {"cold": measure("pelican cold", runs, cold, build, folder),
             "cold+premailer": measure("pelican cold + premailer on every article", runs, cold, with_premailer, folder)}
@@ -234,10 +252,11 @@ def main() -> None:
     corpus.write_pelican(posts, workdir / "pelican")
     print(f"{args.posts} posts, {args.runs} runs each, {os.cpu_count()} cores; median (min–max), peak memory of all processes (PSS)")
 
-    ours = {name: newsletter_scenarios(workdir / "newsletter", args.runs, name, newsletter)
+    aside = Aside(workdir / "old-outputs")
+    ours = {name: newsletter_scenarios(workdir / "newsletter", args.runs, name, newsletter, aside)
             for name in args.inliners.split(",")}
-    hugo = hugo_scenarios(workdir / "hugo", args.runs) if shutil.which("hugo") and not args.no_others else {}
-    pelican = (pelican_scenarios(workdir / "pelican", args.runs, args.pelican)
+    hugo = hugo_scenarios(workdir / "hugo", args.runs, aside) if shutil.which("hugo") and not args.no_others else {}
+    pelican = (pelican_scenarios(workdir / "pelican", args.runs, args.pelican, aside)
                if args.pelican and not (args.no_others or args.no_pelican) else {})
 
     print("\nratios (ours / theirs, median wall time; lower is better)")
@@ -248,6 +267,7 @@ def main() -> None:
         print(f"  {name}: no-op / hugo no-op      {ratio(results['no-op'], hugo.get('no-op'))}")
         if hugo.get("cold"):
             print(f"  {name}: peak memory / hugo's    {results['cold'].peak_mib / hugo['cold'].peak_mib:6.3f}×")
+    shutil.rmtree(aside.folder, ignore_errors=True)
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
 
