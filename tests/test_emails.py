@@ -7,6 +7,9 @@ from email import policy
 
 import lxml.html
 
+from newsletter import emails
+from newsletter.config import load_config
+
 EMAIL_CONFIG = """
 [email]
 from = "Tess Tester <news@example.com>"
@@ -192,3 +195,23 @@ def test_header_values_made_from_config_cannot_break_lines(newsletter):
     with pytest.raises(ValueError):
         build_message(site.config, parts, to="a@example.com", message_id="<a@b>\r\nBcc: victim@example.com",
                       date=datetime(2025, 4, 1, tzinfo=timezone.utc))
+
+
+_PAGE = "<html><head><style>p { color: #c00 } .n { margin: 0 }</style></head><body><p class='n'>x</p></body></html>"
+
+
+def test_a_warmed_premailer_process_inlines_as_premailer_here_does(newsletter):
+    config = load_config(newsletter.root)
+    with emails.premailer_warming(config):
+        assert emails.premailer_is_warm()
+        process = emails._warm.process
+        assert emails._inline(_PAGE) == emails._premailer(_PAGE)
+    assert not emails.premailer_is_warm() and not process.is_alive()
+
+
+def test_a_warmed_premailer_process_that_died_is_replaced_by_inlining_here(newsletter):
+    config = load_config(newsletter.root)
+    with emails.premailer_warming(config):
+        emails._warm.process.kill()
+        emails._warm.process.join()
+        assert emails._inline(_PAGE) == emails._premailer(_PAGE)

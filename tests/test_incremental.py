@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsletter import build as build_module
+from newsletter import emails
 from newsletter.build import build
 
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
@@ -171,3 +172,17 @@ def test_nothing_changed_is_not_trusted_when_the_output_was_replaced(newsletter)
     (newsletter.dist / ".newsletter-build").write_text("someone else\n")
     build(newsletter.root, now=NOW, jobs=1)
     assert _files(newsletter.dist) == first
+
+
+def test_a_rebuild_inlines_its_email_in_a_premailer_process_warmed_in_advance(newsletter, tmp_path, monkeypatch):
+    for day in range(1, 4):
+        _post(newsletter, day, f"Post {day}")
+    build(newsletter.root, now=NOW, jobs=2)
+    inlined_there = []
+    inline = emails._WarmPremailer.inline
+    monkeypatch.setattr(emails._WarmPremailer, "inline",
+                        lambda self, html: inlined_there.append(html) or inline(self, html))
+    _post(newsletter, 2, "Post 2 edited", "Now with **bold**, `code`, a table:\n\n| a | b |\n| - | - |\n| 1 | 2 |\n")
+    build(newsletter.root, now=NOW, jobs=2)
+    assert len(inlined_there) == 1 and "Post 2 edited" in inlined_there[0]
+    assert _files(newsletter.dist) == _cold(newsletter.root, tmp_path)

@@ -13,6 +13,7 @@ build leaves the previous output as it was.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import multiprocessing
@@ -29,7 +30,7 @@ import jinja2
 from .cache import (CACHE_DIR, BuildCache, BuildRecord, QuickRecord, UnitRecord, read_quick_record,
                     write_atomically, write_quick_record)
 from .config import Config, load_config
-from .emails import email_units
+from .emails import email_units, premailer_warming
 from .errors import BuildError, Problem
 from .feeds import feed_units
 from .markdown import Outline, render_markdown
@@ -72,9 +73,10 @@ def load_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
 
 
 def plan(site: Site, env: jinja2.Environment, base_key: str) -> list[Unit]:
-    """Every unit of the site: pages, emails, feeds, static files."""
-    return [*WebRenderer(site, env).units(base_key), *email_units(site, env, base_key),
-            *feed_units(site, base_key), *static_units(site.config)]
+    """Every unit of the site: pages, feeds, static files, emails."""
+    # Emails last: premailer may still be warming up in a process of its own (emails.premailer_warming).
+    return [*WebRenderer(site, env).units(base_key), *feed_units(site, base_key), *static_units(site.config),
+            *email_units(site, env, base_key)]
 
 
 def gather(site: Site) -> tuple[list[Output], list[Problem]]:
@@ -327,6 +329,15 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     if unchanged is not None:
         return BuildResult(out=out, issues=unchanged.issues, files=unchanged.files, made=0,
                            warnings=unchanged.warnings, seconds=time.perf_counter() - started)
+    # A build over an earlier one usually remakes an email or two; a full one has workers for them.
+    rebuild = not clean and jobs > 1 and bool(_marker_id(out))
+    with premailer_warming(config) if rebuild else contextlib.nullcontext():
+        return _build(root, out, config, when, fingerprint, drafts=drafts, jobs=jobs, progress=progress,
+                      started=started)
+
+
+def _build(root: Path, out: Path, config: Config, when: datetime, fingerprint: str, *, drafts: bool, jobs: int,
+           progress: Progress | None, started: float) -> BuildResult:
     cache = BuildCache(root, digest(code_digest(), config.site.timezone))
     posts, post_warnings = load_posts(config, cache)
     site = Site(config, posts, when, include_drafts=drafts, warnings=post_warnings, bodies=cache)
