@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import struct
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -186,3 +188,36 @@ def test_a_rebuild_inlines_its_email_in_a_premailer_process_warmed_in_advance(ne
     build(newsletter.root, now=NOW, jobs=2)
     assert len(inlined_there) == 1 and "Post 2 edited" in inlined_there[0]
     assert _files(newsletter.dist) == _cold(newsletter.root, tmp_path)
+
+
+def _png(width: int) -> bytes:
+    """A one-pixel-high grey PNG *width* pixels wide."""
+    header = struct.pack(">IIBBBBB", width, 1, 8, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\0" + b"\x80" * width)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def test_an_image_replaced_under_static_is_measured_again_in_the_emails_that_show_it(newsletter, tmp_path):
+    static = newsletter.root / "static"
+    static.mkdir()
+    (static / "photo.png").write_bytes(_png(800))
+    (static / "raw.png").write_bytes(_png(500))
+    _post(newsletter, 1, "Post 1", "![A photo](static/photo.png)\n")
+    _post(newsletter, 2, "Post 2", 'Raw HTML:\n\n<img src="/static/raw.png" alt="raw">\n')
+    _post(newsletter, 3, "Post 3", "No images here.\n")
+    build(newsletter.root, now=NOW, jobs=1)
+    assert 'width="552"' in (newsletter.dist / "email/post-1.html").read_text()
+    untouched = (newsletter.dist / "email/post-3.html").stat().st_mtime_ns
+
+    (static / "photo.png").write_bytes(_png(300))
+    (static / "raw.png").write_bytes(_png(120))
+    build(newsletter.root, now=NOW, jobs=1)
+    assert 'width="300"' in (newsletter.dist / "email/post-1.html").read_text()
+    assert 'width="120"' in (newsletter.dist / "email/post-2.html").read_text()
+    assert _files(newsletter.dist) == _cold(newsletter.root, tmp_path)
+    # Emails that show no image from static/ are not made again for it.
+    assert (newsletter.dist / "email/post-3.html").stat().st_mtime_ns == untouched

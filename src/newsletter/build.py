@@ -75,7 +75,7 @@ def load_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
 def plan(site: Site, env: jinja2.Environment, base_key: str) -> list[Unit]:
     """Every unit of the site: pages, feeds, static files, emails."""
     # Emails last: premailer may still be warming up in a process of its own (emails.premailer_warming).
-    return [*WebRenderer(site, env).units(base_key), *feed_units(site, base_key), *static_units(site.config),
+    return [*WebRenderer(site, env).units(base_key), *feed_units(site, base_key), *static_units(site),
             *email_units(site, env, base_key)]
 
 

@@ -8,6 +8,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -203,12 +204,20 @@ def image_width(path: Path) -> int | None:
     return width if width > 0 else None
 
 
-def _email_width(site: Site, src: str) -> int | None:
-    """How wide a static/ image shows in the email: its natural width, at most the column's."""
+def _local_path(src: str) -> str | None:
+    """The file a site-relative image src names, from the newsletter folder ('static/a.png')."""
     if not is_site_relative(src):
         return None
+    return posixpath.normpath(site_path(src).split("?")[0].split("#")[0])
+
+
+def _email_width(site: Site, src: str) -> int | None:
+    """How wide a static/ image shows in the email: its natural width, at most the column's."""
+    local = _local_path(src)
+    if local is None:
+        return None
     static = (site.config.root / "static").resolve()
-    path = (site.config.root / site_path(src).split("?")[0].split("#")[0]).resolve()
+    path = (site.config.root / local).resolve()
     if static not in path.parents or not path.is_file():
         return None
     width = image_width(path)
@@ -386,6 +395,12 @@ def email_units(site: Site, env: jinja2.Environment, base_key: str) -> list[Unit
     # premailer takes a third of a second to import and warm up: unless a process is doing that
     # already, a worker process does it while the main one makes the pages and feeds.
     premailer = inliner(site.config) == "premailer" and not premailer_is_warm()
-    return [Unit(f"email/{entry.slug}.html", digest(base_key, "email", entry.key),
+    return [Unit(f"email/{entry.slug}.html", digest(base_key, "email", entry.key, *_image_stamps(site, entry)),
                  partial(email_outputs, site, env, entry), heavy=True, slow_start=premailer)
             for entry in site.entries]
+
+
+def _image_stamps(site: Site, entry: Entry) -> list[object]:
+    """The size and time of each file the email's images name (None if missing): it gives their widths."""
+    local_paths = (_local_path(src) for src in entry.outline.image_sources)
+    return [(path, site.static_files.get(path)) for path in local_paths if path is not None]

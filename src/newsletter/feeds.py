@@ -433,7 +433,7 @@ def feed_units(site: Site, base_key: str, *, archive_page_size: int = ARCHIVE_PA
     Keys cover the items' posts and static/ (feeds give an image's byte size), so an archive page
     is made again only when one of its own issues changes.
     """
-    base_key = digest(base_key, static_digest(site.config))
+    base_key = digest(base_key, *sorted(site.static_files.items()))
     published = list(site.published)
     limit = site.config.feeds.limit
     current, older = published[:limit], published[limit:]
@@ -457,14 +457,3 @@ def feed_units(site: Site, base_key: str, *, archive_page_size: int = ARCHIVE_PA
 def feed_outputs(site: Site, *, archive_page_size: int = ARCHIVE_PAGE_SIZE) -> list[Output]:
     """Every feed output, made at once (for callers that keep the whole site in memory)."""
     return make_all(feed_units(site, "", archive_page_size=archive_page_size))[0]
-
-
-def static_digest(config: Config) -> str:
-    """A key over the names, sizes and times of the files in static/."""
-    folder = config.root / "static"
-    parts: list[object] = []
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            stat = path.stat()
-            parts += [path.relative_to(folder), stat.st_size, stat.st_mtime_ns]
-    return digest(*parts)

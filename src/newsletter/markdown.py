@@ -41,6 +41,8 @@ class Outline:
     first_paragraph: str
     word_count: int
     images: tuple[Image, ...]
+    # Every <img> src, raw HTML ones too, each once: what emails measure under static/.
+    image_sources: tuple[str, ...] = ()
 
     @property
     def reading_minutes(self) -> int:
@@ -118,7 +120,8 @@ def render_markdown(text: str, first_line: int = 1) -> RenderedBody:
     """Render Markdown to an HTML fragment; *first_line* is the body's line in its file."""
     finished = finish_markdown_html(_MARKDOWN.html(text), heading_id, _highlight)
     images = _images(text, first_line) if "![" in text else ()
-    return RenderedBody(finished.html, Outline(finished.first_paragraph, finished.word_count, images))
+    return RenderedBody(finished.html, Outline(finished.first_paragraph, finished.word_count, images,
+                                               finished.image_sources))
 
 
 def _images(text: str, first_line: int) -> tuple[Image, ...]:

@@ -400,6 +400,7 @@ class MarkdownHtml:
     html: str
     first_paragraph: str
     word_count: int
+    image_sources: tuple[str, ...]
 
 
 def finish_markdown_html(html: str, slugify: Callable[[str], str],
@@ -425,7 +426,8 @@ def finish_markdown_html(html: str, slugify: Callable[[str], str],
         _caption_figure(paragraph)
     for box in root.iter("input"):
         _mark_task_item(box)
-    return MarkdownHtml(_highlighted(root, highlight), first_paragraph, word_count)
+    image_sources = tuple(dict.fromkeys(image.get("src", "") for image in root.iter("img")))
+    return MarkdownHtml(_highlighted(root, highlight), first_paragraph, word_count, image_sources)
 
 
 def _unique_id(base: str, taken: set[str], first_copy: int = 1) -> str:

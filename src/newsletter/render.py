@@ -191,17 +191,13 @@ def _same(output: Output) -> Output:
     return output
 
 
-def static_units(config: Config) -> list[Unit]:
-    """Every file under static/, copied as it is; its key is its size and modification time."""
-    folder = config.root / "static"
-    if not folder.is_dir():
-        return []
+def static_units(site: Site) -> list[Unit]:
+    """Every file under static/ but hidden ones, copied as it is; its key is its size and modification time."""
     units = []
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.name.startswith("."):
-            output = Output(PurePosixPath("static") / path.relative_to(folder).as_posix(), source=str(path))
-            stat = path.stat()
-            units.append(unit_of(partial(_same, output), str(output.path), digest(stat.st_size, stat.st_mtime_ns)))
+    for relative, stamp in site.static_files.items():
+        if not PurePosixPath(relative).name.startswith("."):
+            output = Output(PurePosixPath(relative), source=str(site.config.root / relative))
+            units.append(unit_of(partial(_same, output), relative, digest(*stamp)))
     return units
 
 

@@ -161,6 +161,17 @@ class Site:
     def url(self) -> str:
         return self.config.site.url
 
+    @cached_property
+    def static_files(self) -> dict[str, tuple[int, int]]:
+        """Every file under static/ by its path from the newsletter folder, with its size and mtime."""
+        folder = self.config.root / "static"
+        files = {}
+        for path in sorted(folder.rglob("*"), key=str) if folder.is_dir() else []:
+            if path.is_file():
+                stat = path.stat()
+                files[path.relative_to(self.config.root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+        return files
+
     def url_for(self, path: str) -> str:
         """Absolute URL of a path inside the site."""
         return self.url + path.lstrip("/")
