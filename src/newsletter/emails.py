@@ -11,7 +11,7 @@ import os
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
@@ -294,8 +294,8 @@ def build_message(config: Config, parts: EmailParts, *, to: str | Address, messa
     # Addresses and the subject may need encoding: the policy parses and checks them. The other
     # fields are made here from values that are ASCII already; parsing them would cost more than
     # the rest of the message together.
-    message["From"] = sender(config)
-    message["To"] = to
+    message.set_raw(*_parsed_field("From", sender(config)))
+    message.set_raw(*_parsed_field("To", str(to)))
     message["Subject"] = subject_prefix + parts.subject
     _set_plain(message, "Date", format_datetime(date))
     _set_plain(message, "Message-ID", message_id)
@@ -352,6 +352,13 @@ def quoted_printable(text: str) -> bytes:
     """UTF-8 text as a quoted-printable body (lines of 76 at most) with CRLF line ends."""
     lines = text.encode("utf-8").splitlines()
     return binascii.b2a_qp(b"\n".join(lines) + b"\n", istext=True).replace(b"\n", b"\r\n")
+
+
+@lru_cache(maxsize=64)
+def _parsed_field(name: str, value: str) -> tuple[str, str]:
+    # A built archive addresses every sample message from and to the same two addresses: parsing
+    # them once saves a third of making the message. Header objects are immutable.
+    return SMTP.header_store_parse(name, value)
 
 
 def _set_plain(message: MIMEPart, name: str, value: str) -> None:
