@@ -5,6 +5,7 @@ The only module that imports lxml directly (premailer uses it too, in ``emails``
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -242,13 +243,15 @@ def _flat(text: str | None) -> str:
 
 class _TextWriter:
     def __init__(self, base_url: str) -> None:
-        self.links: list[str] = []
+        self.numbers: dict[str, int] = {}  # link URL to its number, in the order first seen
         self.base_url = base_url
 
+    @property
+    def links(self) -> list[str]:
+        return list(self.numbers)
+
     def link_number(self, href: str) -> int:
-        if href not in self.links:
-            self.links.append(href)
-        return self.links.index(href) + 1
+        return self.numbers.setdefault(href, len(self.numbers) + 1)
 
     def inline(self, element: HtmlElement) -> str:
         """Text of an element's inline content, links as 'text [n]'."""
@@ -343,7 +346,8 @@ class _TextWriter:
             return []
         if tag == "img":
             return [indent + self.inline_child(element)]
-        return [self.wrap(self.inline(element), indent)] if self.inline(element).strip() else []
+        text = self.inline(element)
+        return [self.wrap(text, indent)] if text.strip() else []
 
     def list_item(self, item: HtmlElement, indent: str, marker: str) -> str:
         inner_indent = indent + " " * len(marker)
@@ -363,21 +367,24 @@ def fill(words: list[str], width: int, first_indent: str, indent: str) -> str:
     """Lay *words* out greedily in lines of at most *width*; a longer word gets a line of its own.
 
     What textwrap.fill does without breaking words or hyphens, several times faster: plain text
-    parts wrap every paragraph of every issue.
+    parts wrap every paragraph of every issue. Each line is one regular expression match.
     """
+    text = " ".join(words)
     lines = []
-    line = [first_indent, words[0]]
-    length = len(first_indent) + len(words[0])
-    for word in words[1:]:
-        if length + 1 + len(word) > width:
-            lines.append("".join(line))
-            line = [indent, word]
-            length = len(indent) + len(word)
-        else:
-            line += (" ", word)
-            length += 1 + len(word)
-    lines.append("".join(line))
+    position, prefix = 0, first_indent
+    while position < len(text):
+        line = _line_pattern(width - len(prefix)).match(text, position)
+        assert line is not None  # the second alternative matches any word
+        lines.append(prefix + line.group(line.lastindex or 0))
+        position, prefix = line.end(), indent
     return "\n".join(lines)
+
+
+@functools.lru_cache(maxsize=None)
+def _line_pattern(room: int) -> re.Pattern[str]:
+    # The most whole words that fit in *room* characters, else the next word alone; either eats
+    # the space after it.
+    return re.compile(rf"(.{{1,{max(room, 1)}}})(?: |$)|([^ ]+)(?: |$)")
 
 
 def html_to_text(html: str, base_url: str) -> tuple[str, list[str]]:
