@@ -54,6 +54,25 @@ def test_mail_safe_removes_scripts_forms_and_handlers_and_links_iframes():
     assert any("iframe" in note for note in safe.notes)
 
 
+def test_mail_safe_notes_follow_the_document_and_miss_no_handler():
+    html = ('<a href="javascript:go()">first</a><div onmouseover="x()">second</div>'
+            '<img src="a.png"><section><span onclick="y()">third</span></section><embed src="z.swf">')
+    safe = make_mail_safe(html)
+    assert "onmouseover" not in safe.html and "onclick" not in safe.html and "<embed" not in safe.html
+    assert [note.split(" from the email")[0] for note in safe.notes if note.startswith("removed")] == [
+        "removed javascript: link on <a>", "removed onmouseover attribute on <div>",
+        "removed onclick attribute on <span>", "removed <embed>"]
+    assert '<img src="a.png" alt="">' in safe.html
+
+
+def test_urls_are_rewritten_on_every_element_that_can_carry_one():
+    html = ('<a href="a/">a</a><img src="b.png" srcset="c.png 2x, d.png 3x"><video poster="e.jpg">'
+            '<source src="f.mp4"></video><blockquote cite="g/">q</blockquote><iframe src="h/"></iframe>')
+    rewritten = rewrite_urls(html, lambda url: "/" + url)
+    for url in ("/a/", "/b.png", "/c.png 2x, /d.png 3x", "/e.jpg", "/f.mp4", "/g/", "/h/"):
+        assert f'"{url}"' in rewritten
+
+
 def test_mail_safe_turns_task_checkboxes_into_marks():
     html = ('<ul><li><input type="checkbox" checked disabled> done</li>'
             '<li><input type="checkbox" disabled> open</li></ul>')
