@@ -214,13 +214,14 @@ def _local_path(src: str) -> str | None:
 def _email_width(site: Site, src: str) -> int | None:
     """How wide a static/ image shows in the email: its natural width, at most the column's."""
     local = _local_path(src)
-    if local is None:
-        return None
-    static = (site.config.root / "static").resolve()
-    path = (site.config.root / local).resolve()
-    if static not in path.parents or not path.is_file():
-        return None
-    width = image_width(path)
+    stamp = site.static_files.get(local) if local is not None and local.startswith("static/") else None
+    return None if stamp is None else _column_width(str(site.config.root / str(local)), *stamp)
+
+
+@lru_cache(maxsize=1024)
+def _column_width(path: str, size: int, mtime_ns: int) -> int | None:
+    # Every issue may show the same logo or photo: each version of a file is read once.
+    width = image_width(Path(path))
     return min(width, EMAIL_COLUMN_PX) if width else None
 
 
