@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -27,7 +28,7 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
-from .cache import (CACHE_DIR, BuildCache, BuildRecord, QuickRecord, UnitRecord, read_quick_record,
+from .cache import (CACHE_DIR, BuildCache, BuildRecord, QuickRecord, Stamp, UnitRecord, read_quick_record,
                     write_atomically, write_quick_record)
 from .config import Config, load_config
 from .emails import email_units, premailer_warming
@@ -113,23 +114,35 @@ def _check_out(root: Path, out: Path) -> None:
                          "remove it or choose another --out")
 
 
-def input_fingerprint(config: Config, out: Path, drafts: bool) -> str:
-    """A key over the names, sizes and times of every input file, the code, and how we build.
+def input_stamps(config: Config) -> dict[str, Stamp | None]:
+    """Every input file (config, posts, static files, templates) by path: its time, size and inode.
+
+    None stands for a dangling link: the full build reports it if it matters.
+    """
+    stamps: dict[str, Stamp | None] = {}
+    folders = [config.root / "posts", config.root / "static", config.root / "templates", builtin_templates()]
+    # Strings and os.walk, not Path objects: at 10,000 posts making them costs a tenth of a second.
+    for folder in [str(folder) for folder in folders if folder.is_dir()]:
+        for parent, _, names in os.walk(folder, followlinks=True):
+            for name in names:
+                path = os.path.join(parent, name)
+                try:
+                    stat = os.stat(path)
+                except OSError:
+                    stamps[path] = None
+                    continue
+                stamps[path] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    return stamps
+
+
+def input_fingerprint(config: Config, out: Path, drafts: bool, stamps: dict[str, Stamp | None]) -> str:
+    """A key over every input file's *stamps*, the config, the code, and how we build.
 
     Equal fingerprints (and no scheduled post come due) mean the last build's output is still right.
     """
-    parts: list[object] = [code_digest(), out.resolve(), drafts]
-    folders = [config.root / "posts", config.root / "static", config.root / "templates", builtin_templates()]
-    # Sorted as strings: comparing Path objects costs a quarter of a second at 10,000 posts.
-    files = [file for folder in folders if folder.is_dir() for file in sorted(folder.rglob("*"), key=str)]
-    for path in [config.path, *files]:
-        try:
-            stat = path.stat()
-        except OSError:  # a dangling link: the full build reports it if it matters
-            parts += [path, "missing"]
-            continue
-        parts += [path, stat.st_mtime_ns, stat.st_size, stat.st_ino]
-    return digest(*parts)
+    config_stamp = config.path.stat()
+    return digest(code_digest(), out.resolve(), drafts, config.path, config_stamp.st_mtime_ns, config_stamp.st_size,
+                  config_stamp.st_ino, *sorted(stamps.items()))
 
 
 def _marker_id(out: Path) -> str:
@@ -310,6 +323,24 @@ def _move_in(staging: Path, out: Path, staged: list[str], removed: list[str]) ->
     shutil.rmtree(staging, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector (worker processes inherit the pause) while the build runs.
+
+    A build makes hundreds of thousands of objects that live until it ends (cached posts,
+    entries, units, the record of the last build) and next to no reference cycles: the
+    collector scans the growing heap again and again and frees nothing. At 10,000 posts that
+    was a fifth of a one-post rebuild; a cold build's peak memory is the same without it.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: datetime | None = None,
           clean: bool = False, jobs: int | None = None, progress: Progress | None = None) -> BuildResult:
     """Build the newsletter in *root* into *out* (default root/dist), remaking only what changed.
@@ -324,21 +355,22 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     if clean:
         shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
     when = _now(config, now)
-    fingerprint = input_fingerprint(config, out, drafts)
+    stamps = input_stamps(config)
+    fingerprint = input_fingerprint(config, out, drafts, stamps)
     unchanged = read_quick_record(root, fingerprint, when, _marker_id(out))
     if unchanged is not None:
         return BuildResult(out=out, issues=unchanged.issues, files=unchanged.files, made=0,
                            warnings=unchanged.warnings, seconds=time.perf_counter() - started)
     # A build over an earlier one usually remakes an email or two; a full one has workers for them.
     rebuild = not clean and jobs > 1 and bool(_marker_id(out))
-    with premailer_warming(config) if rebuild else contextlib.nullcontext():
-        return _build(root, out, config, when, fingerprint, drafts=drafts, jobs=jobs, progress=progress,
+    with _cycle_collector_paused(), premailer_warming(config) if rebuild else contextlib.nullcontext():
+        return _build(root, out, config, when, fingerprint, stamps, drafts=drafts, jobs=jobs, progress=progress,
                       started=started)
 
 
-def _build(root: Path, out: Path, config: Config, when: datetime, fingerprint: str, *, drafts: bool, jobs: int,
-           progress: Progress | None, started: float) -> BuildResult:
-    cache = BuildCache(root, digest(code_digest(), config.site.timezone))
+def _build(root: Path, out: Path, config: Config, when: datetime, fingerprint: str, stamps: dict[str, Stamp | None],
+           *, drafts: bool, jobs: int, progress: Progress | None, started: float) -> BuildResult:
+    cache = BuildCache(root, digest(code_digest(), config.site.timezone), stamps)
     posts, post_warnings = load_posts(config, cache)
     site = Site(config, posts, when, include_drafts=drafts, warnings=post_warnings, bodies=cache)
     _render_bodies([post for post in posts if site.is_visible(post) and not cache.has_body(post)], cache, jobs)

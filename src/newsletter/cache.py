@@ -21,6 +21,8 @@ from .markdown import Outline, RenderedBody
 from .posts import Post, ReadPost
 
 CACHE_DIR = ".newsletter/cache"
+# A file's modification time (ns), size and inode: it changed if any of them did.
+Stamp = tuple[int, int, int]
 _STATE = "state.pickle"
 _BODIES = "bodies"
 _QUICK = "quick.pickle"
@@ -110,8 +112,10 @@ def write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
 class BuildCache:
     """Posts, bodies and the last build's record for one newsletter (a PostCache and a BodyStore)."""
 
-    def __init__(self, root: Path, namespace: str) -> None:
+    def __init__(self, root: Path, namespace: str, stamps: dict[str, Stamp | None] | None = None) -> None:
         self.folder = root / CACHE_DIR
+        # Stamps of the post files, taken at the start of the build; others are asked for as needed.
+        self.stamps = stamps or {}
         self.state = self._load(namespace)
         self._seen_posts: set[str] = set()
         self._seen_bodies: set[str] = set()
@@ -128,8 +132,10 @@ class BuildCache:
 
     # -- posts ----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _stamp(path: Path) -> tuple[int, int, int]:
+    def _stamp(self, path: Path) -> Stamp:
+        stamp = self.stamps.get(str(path))
+        if stamp is not None:
+            return stamp
         stat = path.stat()
         return stat.st_mtime_ns, stat.st_size, stat.st_ino
 

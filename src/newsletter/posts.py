@@ -12,7 +12,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Protocol
@@ -76,6 +76,7 @@ class Post:
         return "published"
 
 
+@lru_cache(maxsize=4096)  # a few tags, named by thousands of posts
 def slugify(text: str) -> str:
     """Turn any text into a slug of ``[a-z0-9-]``, dropping accents ("Žluťoučký" → "zlutoucky")."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
