@@ -115,3 +115,10 @@ def test_highlighting_survives_a_page_that_holds_the_marker_character():
     html = render_markdown("Private \ue000 use.\n\n```python\nx = 1\n```\n").html
     assert "Private \ue000 use." in html
     assert '<span class="n">x</span>' in html and html.count("\ue000") == 1
+
+
+def test_stray_document_end_tags_in_a_post_lose_nothing():
+    body = render_markdown("Before.\n\n</body>\n\nAfter the end tag.\n\n</HTML >\n\nInline </body> text, and the last line.\n")
+    assert "After the end tag." in body.html and "Inline  text, and the last line." in body.html
+    assert "</body" not in body.html.lower() and "</html" not in body.html.lower()
+    assert body.html.rstrip().endswith("</p>")

@@ -62,8 +62,14 @@ _PARSER.set_element_class_lookup(lxml.etree.ElementDefaultClassLookup(
     element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction))
 
 
+# libxml2 ends the document at these (and drops what follows </html>); inside a fragment they mean
+# nothing, and browsers ignore them there.
+_DOCUMENT_END_TAG = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
+
+
 def _fragment(html: str) -> HtmlElement:
     """Parse an HTML fragment into a <div> holding it; stray end tags cannot close the holder."""
+    html = _DOCUMENT_END_TAG.sub("", html)
     document = lxml.etree.fromstring(f"<html><body>{html}</body></html>", _PARSER)
     body = document.find("body")
     if body is None:
@@ -74,7 +80,7 @@ def _fragment(html: str) -> HtmlElement:
 
 def _serialize(root: HtmlElement) -> str:
     # Serialise the wrapper and strip its tags, so text before the first child is kept.
-    html = lxml.html.tostring(root, encoding="unicode")
+    html = lxml.html.tostring(root, encoding="unicode", with_tail=False)
     return html[len("<div>") : -len("</div>")]
 
 
