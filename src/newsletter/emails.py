@@ -15,7 +15,7 @@ from functools import lru_cache, partial
 from datetime import datetime
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
-from email.policy import SMTP, EmailPolicy
+from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
 from multiprocessing.connection import Connection
 from html import escape

@@ -33,7 +33,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from . import __version__
-from .config import Config, find_key_line
+from .config import find_key_line
 from .errors import BuildError, Problem
 from .markup import Fragment, absolute_url, site_path
 from .posts import clean_text, slugify

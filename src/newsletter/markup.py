@@ -396,7 +396,7 @@ def fill(words: list[str], width: int, first_indent: str, indent: str) -> str:
     return "\n".join(lines)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _line_pattern(room: int) -> re.Pattern[str]:
     # The most whole words that fit in *room* characters, else the next word alone; either eats
     # the space after it.
