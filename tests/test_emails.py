@@ -6,6 +6,7 @@ import email
 from email import policy
 
 import lxml.html
+import pytest
 
 from newsletter import emails
 from newsletter.config import load_config
@@ -215,3 +216,17 @@ def test_a_warmed_premailer_process_that_died_is_replaced_by_inlining_here(newsl
         emails._warm.process.kill()
         emails._warm.process.join()
         assert emails._inline(_PAGE) == emails._premailer(_PAGE)
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("From", "Žofie Nováková <zofie@example.com>"),
+    ("To", '"Last, First" <first.last@example.com>, Ann <ann@example.org>'),
+    ("Subject", "Čtvrtletní přehled: " + "a long subject that has to fold " * 4),
+    ("Content-Type", 'multipart/alternative; boundary="=_0123456789abcdef"'),
+])
+def test_the_message_policy_parses_and_folds_as_the_standard_one(name, value):
+    standard = policy.SMTP.fold_binary(name, policy.SMTP.header_store_parse(name, value)[1])
+    for _ in range(2):  # the second time from what it remembers
+        stored = emails.MESSAGE_POLICY.header_store_parse(name, value)[1]
+        assert emails.MESSAGE_POLICY.fold_binary(name, stored) == standard
+        assert emails.MESSAGE_POLICY.header_fetch_parse(name, str(stored)) == policy.SMTP.header_fetch_parse(name, str(stored))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 import struct
 import zlib
@@ -221,3 +222,17 @@ def test_an_image_replaced_under_static_is_measured_again_in_the_emails_that_sho
     assert _files(newsletter.dist) == _cold(newsletter.root, tmp_path)
     # Emails that show no image from static/ are not made again for it.
     assert (newsletter.dist / "email/post-3.html").stat().st_mtime_ns == untouched
+
+
+def test_a_failed_rebuild_stops_its_premailer_process_and_restores_the_collector(newsletter, monkeypatch):
+    _post(newsletter, 1, "Post 1")
+    build(newsletter.root, now=NOW, jobs=2)
+    started = []
+    start = emails._WarmPremailer.__init__
+    monkeypatch.setattr(emails._WarmPremailer, "__init__", lambda self, config: started.append(self) or start(self, config))
+    _post(newsletter, 1, "Post 1 edited")
+    newsletter.write("templates/email.html", "{{ entry.no_such_thing }}")
+    with pytest.raises(Exception, match="no_such_thing"):
+        build(newsletter.root, now=NOW, jobs=2)
+    assert len(started) == 1 and not started[0].process.is_alive()
+    assert gc.isenabled() and not emails.premailer_is_warm()

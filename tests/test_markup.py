@@ -65,12 +65,19 @@ def test_mail_safe_notes_follow_the_document_and_miss_no_handler():
     assert '<img src="a.png" alt="">' in safe.html
 
 
-def test_urls_are_rewritten_on_every_element_that_can_carry_one():
+def test_urls_are_rewritten_on_every_element_that_carries_one():
     html = ('<a href="a/">a</a><img src="b.png" srcset="c.png 2x, d.png 3x"><video poster="e.jpg">'
-            '<source src="f.mp4"></video><blockquote cite="g/">q</blockquote><iframe src="h/"></iframe>')
+            '<source src="f.mp4"></video><blockquote cite="g/">q</blockquote><iframe src="h/"></iframe>'
+            '<svg><image href="i.png"></image><use href="j.svg"></use></svg><math href="k/">x</math>')
     rewritten = rewrite_urls(html, lambda url: "/" + url)
-    for url in ("/a/", "/b.png", "/c.png 2x, /d.png 3x", "/e.jpg", "/f.mp4", "/g/", "/h/"):
+    for url in ("/a/", "/b.png", "/c.png 2x, /d.png 3x", "/e.jpg", "/f.mp4", "/g/", "/h/", "/i.png", "/j.svg", "/k/"):
         assert f'"{url}"' in rewritten
+
+
+def test_mail_safe_removes_script_links_from_any_element():
+    safe = make_mail_safe('<math href="javascript:alert(1)">x</math><svg><a href="JavaScript:go()">y</a></svg>')
+    assert "javascript" not in safe.html.lower()
+    assert len([note for note in safe.notes if "javascript: link" in note.lower()]) == 2
 
 
 def test_mail_safe_turns_task_checkboxes_into_marks():

@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
-from .cache import (CACHE_DIR, BuildCache, BuildRecord, QuickRecord, Stamp, UnitRecord, read_quick_record,
+from .cache import (CACHE_DIR, BuildCache, BuildRecord, QuickRecord, UnitRecord, read_quick_record,
                     write_atomically, write_quick_record)
 from .config import Config, load_config
 from .emails import email_units, premailer_warming
@@ -38,7 +38,7 @@ from .markdown import Outline, render_markdown
 from .posts import Post, load_posts
 from .render import (WebRenderer, builtin_templates, code_digest, environment_digest, make_environment,
                      static_units)
-from .site import Output, Site, Unit, digest, make_all
+from .site import Output, Site, Stamp, Unit, digest, make_all, stamp_of
 
 DEFAULT_OUT = "dist"
 # Written into every build; an existing folder without it is never replaced.
@@ -127,11 +127,9 @@ def input_stamps(config: Config) -> dict[str, Stamp | None]:
             for name in names:
                 path = os.path.join(parent, name)
                 try:
-                    stat = os.stat(path)
+                    stamps[path] = stamp_of(os.stat(path))
                 except OSError:
                     stamps[path] = None
-                    continue
-                stamps[path] = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
     return stamps
 
 

@@ -19,10 +19,9 @@ from pathlib import Path
 from .errors import BuildError, Problem
 from .markdown import Outline, RenderedBody
 from .posts import Post, ReadPost
+from .site import Stamp, stamp_of
 
 CACHE_DIR = ".newsletter/cache"
-# A file's modification time (ns), size and inode: it changed if any of them did.
-Stamp = tuple[int, int, int]
 _STATE = "state.pickle"
 _BODIES = "bodies"
 _QUICK = "quick.pickle"
@@ -134,10 +133,7 @@ class BuildCache:
 
     def _stamp(self, path: Path) -> Stamp:
         stamp = self.stamps.get(str(path))
-        if stamp is not None:
-            return stamp
-        stat = path.stat()
-        return stat.st_mtime_ns, stat.st_size, stat.st_ino
+        return stamp if stamp is not None else stamp_of(path.stat())
 
     def get(self, path: Path) -> ReadPost | None:
         known = self.state.posts.get(str(path))

@@ -9,6 +9,7 @@ import logging
 import multiprocessing
 import os
 import posixpath
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -31,7 +32,7 @@ from .errors import BuildError, Problem
 from .markdown import inline_code_styles
 from .markup import Fragment, absolute_url, is_site_relative, site_path
 from .render import make_environment, render_template
-from .site import Entry, Output, Site, Unit, digest
+from .site import Entry, Output, Site, Stamp, Unit, digest
 
 GMAIL_CLIP_BYTES = 102 * 1024
 
@@ -114,7 +115,7 @@ def _inline(html: str, name: str = "premailer") -> str:
     """Move the email's CSS onto its elements; rules that cannot move (media queries) stay in <style>."""
     if name == "css-inline":
         return _css_inline(html)
-    if _warm is not None and _warm.owner == os.getpid():
+    if _warm is not None and premailer_is_warm():
         return _warm.inline(html)
     return _premailer(html)
 
@@ -158,11 +159,15 @@ class _WarmPremailer:
     """A process that imports premailer and parses the email stylesheet as soon as it starts,
     then inlines the pages it is sent."""
 
+    # Longer than any email takes; past it the process is presumed stuck and the page inlined here.
+    PATIENCE_SECONDS = 60
+
     def __init__(self, config: Config) -> None:
         self.owner = os.getpid()
         context = multiprocessing.get_context("fork")
         self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=_serve_premailer, args=(theirs, config), daemon=True)
+        self.process = context.Process(target=_serve_premailer, args=(theirs, self.connection, config),
+                                       daemon=True)
         self.process.start()
         theirs.close()
         self.working = True
@@ -172,7 +177,10 @@ class _WarmPremailer:
         if self.working:
             try:
                 self.connection.send(html)
-                inlined = self.connection.recv()
+                if self.connection.poll(self.PATIENCE_SECONDS):
+                    inlined = self.connection.recv()
+                else:
+                    self.working = False
             except (OSError, EOFError):
                 self.working = False
         # Not inlined there (it failed, or premailer raised): here, where any error is reported.
@@ -184,7 +192,11 @@ class _WarmPremailer:
         self.process.join()
 
 
-def _serve_premailer(connection: Connection, config: Config) -> None:
+def _serve_premailer(connection: Connection, theirs: Connection, config: Config) -> None:
+    # With the builder's end closed here, the builder's exit (even killed) ends recv() below; its
+    # Ctrl-C is its own to handle.
+    theirs.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Should this fail, the first real email warms premailer up instead, and reports the error.
     with contextlib.suppress(Exception):
         css = render_template(make_environment(config), "email.css")
@@ -262,11 +274,11 @@ def _email_width(site: Site, src: str) -> int | None:
     """How wide a static/ image shows in the email: its natural width, at most the column's."""
     local = _local_path(src)
     stamp = site.static_files.get(local) if local is not None and local.startswith("static/") else None
-    return None if stamp is None else _column_width(str(site.config.root / str(local)), *stamp)
+    return None if stamp is None else _column_width(str(site.config.root / str(local)), stamp)
 
 
 @lru_cache(maxsize=1024)
-def _column_width(path: str, size: int, mtime_ns: int) -> int | None:
+def _column_width(path: str, stamp: Stamp) -> int | None:
     # Every issue may show the same logo or photo: each version of a file is read once.
     width = image_width(Path(path))
     return min(width, EMAIL_COLUMN_PX) if width else None

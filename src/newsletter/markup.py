@@ -18,17 +18,16 @@ URL_ATTRIBUTES = ("href", "src", "poster", "cite")
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _EVENT_ATTRIBUTE = re.compile(r"^on", re.IGNORECASE)
 _REMOVED_IN_MAIL = ("script", "form", "object", "embed", "noscript", "button", "select", "textarea")
-# The elements HTML lets carry a URL in one of URL_ATTRIBUTES or srcset. Finding elements by tag
-# runs inside libxml2; testing every element's attributes, in XPath or in Python, costs ten
-# times as long, and it is done for every variant of every issue.
-_URL_TAGS = ("a", "area", "link", "base", "img", "iframe", "frame", "embed", "object", "audio", "video",
-             "source", "track", "input", "script", "blockquote", "q", "del", "ins")
-# The elements make_mail_safe looks at besides those with an event handler: any that links
-# somewhere, and the tags it changes or removes (lxml gives HTML tag names in lower case).
-_MAIL_SUSPECT_TAGS = tuple(dict.fromkeys(("img", "iframe", "input", *_REMOVED_IN_MAIL, *_URL_TAGS)))
+# Elements with a URL attribute (or, for make_mail_safe, an event handler), whatever their tag.
+# Testing each element's attributes once beats a union of one path per attribute in libxml2.
+_WITH_URLS = lxml.etree.XPath("descendant-or-self::*[@*[{}]]".format(
+    " or ".join(f"name() = '{name}'" for name in (*URL_ATTRIBUTES, "srcset"))))
+_LINKED_OR_HANDLED = lxml.etree.XPath("descendant::*[@*[starts-with(name(), 'on') or {}]]".format(
+    " or ".join(f"name() = '{name}'" for name in URL_ATTRIBUTES)))
+# The other elements make_mail_safe changes or removes (lxml gives HTML tag names in lower case).
+_MAIL_SUSPECT_TAGS = ("img", "iframe", "input", *_REMOVED_IN_MAIL)
 # A tag no HTML has, for elements to be replaced by their content.
 _UNWRAPPED = "newsletter-unwrapped"
-_WITH_EVENT_HANDLER = lxml.etree.XPath("descendant::*[@*[starts-with(name(), 'on')]]")
 
 
 def is_site_relative(url: str) -> bool:
@@ -63,7 +62,8 @@ _PARSER.set_element_class_lookup(lxml.etree.ElementDefaultClassLookup(
 
 
 # libxml2 ends the document at these (and drops what follows </html>); inside a fragment they mean
-# nothing, and browsers ignore them there.
+# nothing, and browsers ignore them there. Taken out of a comment or an attribute too, they cost
+# nothing a reader sees.
 _DOCUMENT_END_TAG = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
 
 
@@ -95,7 +95,7 @@ def _map_srcset(value: str, mapper: Callable[[str], str]) -> str:
 
 
 def _rewrite(root: HtmlElement, mapper: Callable[[str], str]) -> None:
-    for element in root.iter(*_URL_TAGS):
+    for element in _WITH_URLS(root):
         for attribute in URL_ATTRIBUTES:
             value = element.get(attribute)
             if value is not None:
@@ -205,10 +205,11 @@ def make_mail_safe(html: str) -> MailSafety:
 def _make_mail_safe(root: HtmlElement) -> tuple[str, ...]:
     removed: list[str] = []
     notes: list[str] = []
-    suspects = list(root.iter(*_MAIL_SUSPECT_TAGS))
-    handled = _WITH_EVENT_HANDLER(root)
-    if handled:  # rare: keep document order, as the notes follow it
-        chosen = {*suspects, *handled}
+    suspects = _LINKED_OR_HANDLED(root)
+    found = set(suspects)
+    tagged = [element for element in root.iter(*_MAIL_SUSPECT_TAGS) if element not in found]
+    if tagged:  # an <img> with no src, a task list's boxes: merged in document order, as notes follow it
+        chosen = {*suspects, *tagged}
         suspects = [element for element in root.iter() if element in chosen]
     for element in suspects:
         tag = element.tag.lower()

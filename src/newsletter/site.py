@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,14 @@ from .posts import Post, slugify
 ATOM_PATH = PurePosixPath("feed.xml")
 RSS_PATH = PurePosixPath("rss.xml")
 JSON_PATH = PurePosixPath("feed.json")
+
+
+# A file's modification time (ns), size and inode: it changed if any of them did.
+Stamp = tuple[int, int, int]
+
+
+def stamp_of(stat: os.stat_result) -> Stamp:
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
 
 def tag_feed_path(tag_slug: str) -> PurePosixPath:
@@ -162,14 +171,13 @@ class Site:
         return self.config.site.url
 
     @cached_property
-    def static_files(self) -> dict[str, tuple[int, int]]:
-        """Every file under static/ by its path from the newsletter folder, with its size and mtime."""
+    def static_files(self) -> dict[str, Stamp]:
+        """Every file under static/ by its path from the newsletter folder, with its stamp."""
         folder = self.config.root / "static"
         files = {}
         for path in sorted(folder.rglob("*"), key=str) if folder.is_dir() else []:
             if path.is_file():
-                stat = path.stat()
-                files[path.relative_to(self.config.root).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+                files[path.relative_to(self.config.root).as_posix()] = stamp_of(path.stat())
         return files
 
     def url_for(self, path: str) -> str:
