@@ -235,4 +235,4 @@ def test_a_failed_rebuild_stops_its_premailer_process_and_restores_the_collector
     with pytest.raises(Exception, match="no_such_thing"):
         build(newsletter.root, now=NOW, jobs=2)
     assert len(started) == 1 and not started[0].process.is_alive()
-    assert gc.isenabled() and not emails.premailer_is_warm()
+    assert gc.isenabled() and gc.get_freeze_count() == 0 and not emails.premailer_is_warm()
