@@ -328,7 +328,7 @@ def _kept_from_collection() -> Iterator[None]:
 
     Cached posts, entries, units and the last build's record are hundreds of thousands of objects
     with next to no reference cycles: the collector would scan them again and again while they
-    are made, and freed nothing (a fifth of a one-post rebuild at 10,000 posts). It stays on for
+    are made, and free nothing (a fifth of a one-post rebuild at 10,000 posts). It stays on for
     making the outputs: premailer makes cycles with every email.
     """
     enabled = gc.isenabled()

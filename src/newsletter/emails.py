@@ -18,10 +18,10 @@ from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
-from multiprocessing.connection import Connection
 from html import escape
-from typing import Any
+from multiprocessing.connection import Connection
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
@@ -263,18 +263,21 @@ def image_width(path: Path) -> int | None:
     return width if width > 0 else None
 
 
-def _local_path(src: str) -> str | None:
-    """The file a site-relative image src names, from the newsletter folder ('static/a.png')."""
+def _static_image(site: Site, src: str) -> tuple[str, Stamp | None] | None:
+    """The file a site-relative image src names, from the newsletter folder ('static/a.png'),
+    with its stamp when it is a file under static/; None for an image hosted elsewhere."""
     if not is_site_relative(src):
         return None
-    return posixpath.normpath(site_path(src).split("?")[0].split("#")[0])
+    local = posixpath.normpath(site_path(src).split("?")[0].split("#")[0])
+    return local, site.static_files.get(local)
 
 
 def _email_width(site: Site, src: str) -> int | None:
     """How wide a static/ image shows in the email: its natural width, at most the column's."""
-    local = _local_path(src)
-    stamp = site.static_files.get(local) if local is not None and local.startswith("static/") else None
-    return None if stamp is None else _column_width(str(site.config.root / str(local)), stamp)
+    image = _static_image(site, src)
+    if image is None or image[1] is None:
+        return None
+    return _column_width(str(site.config.root / image[0]), image[1])
 
 
 @lru_cache(maxsize=1024)
@@ -461,6 +464,5 @@ def email_units(site: Site, env: jinja2.Environment, base_key: str) -> list[Unit
 
 
 def _image_stamps(site: Site, entry: Entry) -> list[object]:
-    """The size and time of each file the email's images name (None if missing): it gives their widths."""
-    local_paths = (_local_path(src) for src in entry.outline.image_sources)
-    return [(path, site.static_files.get(path)) for path in local_paths if path is not None]
+    """The stamp of each file the email's images name (None if missing): it gives their widths."""
+    return [image for src in entry.outline.image_sources if (image := _static_image(site, src)) is not None]

@@ -192,7 +192,7 @@ def _same(output: Output) -> Output:
 
 
 def static_units(site: Site) -> list[Unit]:
-    """Every file under static/ but hidden ones, copied as it is; its key is its size and modification time."""
+    """Every file under static/ but hidden ones, copied as it is; its key is the file's stamp."""
     units = []
     for relative, stamp in site.static_files.items():
         if not PurePosixPath(relative).name.startswith("."):
