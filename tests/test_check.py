@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import struct
@@ -215,6 +216,17 @@ def test_rule_front_matter(letter):
     assert "did you mean 'title'?" in messages(report, "front-matter")[0]
     assert report.failed()
     assert_clean(report)
+
+
+def test_rule_source(letter, tmp_path):
+    (letter.root / "static").mkdir(exist_ok=True)
+    os.symlink("/proc/self/environ", letter.root / "static" / "env.txt")
+    os.mkfifo(letter.root / "posts" / "2025-04-02-pipe.md")
+    report = check(letter)
+    found = sorted((finding.path, finding.rule) for finding in report.findings)
+    assert found == [("posts/2025-04-02-pipe.md", "source"), ("static/env.txt", "source")]
+    assert "outside the newsletter folder" in " ".join(messages(report, "source"))
+    assert report.failed()
 
 
 def test_rule_load_warning(letter):

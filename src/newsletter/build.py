@@ -32,13 +32,14 @@ from .cache import (CACHE_DIR, BuildCache, BuildRecord, QuickRecord, UnitRecord,
                     write_atomically, write_quick_record)
 from .config import Config, load_config
 from .emails import email_units, premailer_warming
-from .errors import BuildError, Problem
+from .errors import BuildError, Problem, SourceError
 from .feeds import feed_units
 from .markdown import Outline, render_markdown
 from .posts import Post, load_posts
 from .render import (WebRenderer, builtin_templates, code_digest, environment_digest, make_environment,
                      static_units)
-from .site import Output, Site, Stamp, Unit, digest, make_all, stamp_of
+from .site import Output, Site, Unit, digest, make_all
+from .sources import Stamp, scan, stamp_of
 
 DEFAULT_OUT = "dist"
 # Written into every build; an existing folder without it is never replaced.
@@ -68,6 +69,7 @@ def load_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
               scheduled: bool = False) -> Site:
     """Load config and posts into a Site as of *now* (default: the current time); nothing cached."""
     config = load_config(root)
+    input_stamps(config)  # refuses links that leave the folder, loops and special files, all at once
     posts, warnings = load_posts(config)
     return Site(config, posts, _now(config, now), include_drafts=drafts, include_scheduled=scheduled,
                 warnings=warnings)
@@ -115,21 +117,28 @@ def _check_out(root: Path, out: Path) -> None:
 
 
 def input_stamps(config: Config) -> dict[str, Stamp | None]:
-    """Every input file (config, posts, static files, templates) by path: its time, size and inode.
+    """Every input file (posts, static files, templates) by path: its time, size and inode.
 
-    None stands for a dangling link: the full build reports it if it matters.
+    Raise ``SourceError`` for a link that leads outside the newsletter folder, a loop or a FIFO.
     """
     stamps: dict[str, Stamp | None] = {}
-    folders = [config.root / "posts", config.root / "static", config.root / "templates", builtin_templates()]
+    problems: list[Problem] = []
+    root = str(config.root)
+    for folder in ("posts", "static", "templates"):
+        try:
+            sources = scan(config.root, folder, private=config.private_files)
+        except SourceError as error:
+            problems.extend(error.problems)
+            continue
+        for source in sources:
+            stamps[os.path.join(root, source.relative)] = source.stamp
+    if problems:
+        raise SourceError(problems=problems)
     # Strings and os.walk, not Path objects: at 10,000 posts making them costs a tenth of a second.
-    for folder in [str(folder) for folder in folders if folder.is_dir()]:
-        for parent, _, names in os.walk(folder, followlinks=True):
-            for name in names:
-                path = os.path.join(parent, name)
-                try:
-                    stamps[path] = stamp_of(os.stat(path))
-                except OSError:
-                    stamps[path] = None
+    for parent, _, names in os.walk(str(builtin_templates())):
+        for name in names:
+            path = os.path.join(parent, name)
+            stamps[path] = stamp_of(os.stat(path))
     return stamps
 
 

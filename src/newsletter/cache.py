@@ -19,7 +19,7 @@ from pathlib import Path
 from .errors import BuildError, Problem
 from .markdown import Outline, RenderedBody
 from .posts import Post, ReadPost
-from .site import Stamp, stamp_of
+from .sources import Stamp, stamp_of
 
 CACHE_DIR = ".newsletter/cache"
 _STATE = "state.pickle"

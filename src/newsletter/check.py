@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 from .build import DEFAULT_OUT, gather, load_site
 from .config import CONFIG_NAME, Config, find_key_line, suggest
 from .emails import EMAIL_COLUMN_PX, GMAIL_CLIP_BYTES, UNSUBSCRIBE_PLACEHOLDER
-from .errors import ConfigError, NewsletterError, PostError, Problem, TemplateError
+from .errors import ConfigError, NewsletterError, PostError, Problem, SourceError, TemplateError
 from .feeds import ARCHIVE_DIR
 from .markup import is_site_relative, make_mail_safe, site_path
 from .posts import Post
@@ -47,6 +47,8 @@ class Rule:
 
 RULES: tuple[Rule, ...] = (
     Rule("config", ERROR, "`newsletter.toml` is missing or invalid"),
+    Rule("source", ERROR, "a file in `posts/`, `static/` or `templates/` that may not be read: a link "
+                          "outside the newsletter folder or to a private file, a loop of links, a FIFO"),
     Rule("front-matter", ERROR, "a post the loader rejects: bad YAML or TOML, unknown or missing keys, "
                                 "bad dates, unsafe or clashing slugs"),
     Rule("load-warning", WARNING, "the loader had to change a post, e.g. remove control characters"),
@@ -91,7 +93,7 @@ RULES: tuple[Rule, ...] = (
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 # These stop the build itself: hiding them would only move the failure to `newsletter build`.
-NOT_IGNORABLE = frozenset({"config", "front-matter", "template", "build", "check-ignore"})
+NOT_IGNORABLE = frozenset({"config", "front-matter", "source", "template", "build", "check-ignore"})
 
 SUBJECT_MAX = 78
 CODE_LINE_MAX = 80
@@ -231,6 +233,9 @@ def check_newsletter(root: Path, *, now: datetime | None = None, dist: Path | No
         return Report(tuple(sorted(_config_findings(root, error), key=_order)), 0)
     except PostError as error:
         findings = [_problem_finding(root, problem, "front-matter") for problem in error.problems]
+        return Report(tuple(sorted(findings, key=_order)), 0)
+    except SourceError as error:
+        findings = [_problem_finding(root, problem, "source") for problem in error.problems]
         return Report(tuple(sorted(findings, key=_order)), 0)
     checker = _Checker(site, dist if dist is not None else root / DEFAULT_OUT)
     findings = checker.run()

@@ -88,6 +88,12 @@ class Config:
     def path(self) -> Path:
         return self.root / CONFIG_NAME
 
+    @property
+    def private_files(self) -> tuple[str, ...]:
+        """Files that hold personal data and are never published, even through a link."""
+        listed = self.subscribers or SubscribersConfig()
+        return (listed.file, listed.unsubscribed)
+
 
 _SECTIONS: dict[str, type] = {
     "site": SiteConfig,

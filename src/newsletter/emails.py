@@ -32,7 +32,8 @@ from .errors import BuildError, Problem
 from .markdown import inline_code_styles
 from .markup import Fragment, absolute_url, is_site_relative, site_path
 from .render import make_environment, render_template
-from .site import Entry, Output, Site, Stamp, Unit, digest
+from .site import Entry, Output, Site, Unit, digest
+from .sources import Stamp
 
 GMAIL_CLIP_BYTES = 102 * 1024
 

@@ -8,6 +8,7 @@ problem) and exits 1. Anything else is a bug and keeps its traceback.
     ├── PostError        one or more posts are invalid (all problems reported together)
     ├── TemplateError    a template does not parse or uses an unknown variable
     ├── BuildError       the outputs could not be written
+    ├── SourceError      an input is a link outside the folder, a loop or a special file
     ├── SubscriberError  the subscriber list is unreadable or has a bad row   (subscribers.py)
     ├── ManifestError    manifest.json or a send journal is unreadable        (manifest.py)
     ├── LockError        another send of this newsletter is running           (manifest.py)
@@ -62,3 +63,7 @@ class TemplateError(NewsletterError):
 
 class BuildError(NewsletterError):
     """The outputs could not be written."""
+
+
+class SourceError(NewsletterError):
+    """An input file may not be read: a link outside the folder or to a private file, a loop, a FIFO."""

@@ -22,6 +22,7 @@ import yaml
 
 from .config import Config, find_key_line, suggest
 from .errors import PostError, Problem
+from .sources import scan
 
 POSTS_DIR = "posts"
 KNOWN_KEYS = (
@@ -384,9 +385,7 @@ class PostCache(Protocol):
 
 def post_paths(config: Config) -> list[Path]:
     """Every post file, in name order."""
-    folder = config.root / POSTS_DIR
-    # Sorted as strings: comparing Path objects is ten times slower, at 10,000 posts.
-    return sorted(folder.glob("*.md"), key=str) if folder.is_dir() else []
+    return [config.root / source.relative for source in scan(config.root, POSTS_DIR, suffix=".md", recursive=False)]
 
 
 def load_posts(config: Config, cache: PostCache | None = None) -> tuple[list[Post], list[Problem]]:

@@ -18,6 +18,7 @@ from .errors import TemplateError
 from .markdown import code_css
 from .markup import page_relative_url, rewrite_urls
 from .posts import slugify
+from .sources import scan
 from .site import (ATOM_PATH, JSON_PATH, RSS_PATH, Entry, Output, Site, Tag, Unit, digest, tag_feed_path,
                    unit_of)
 
@@ -36,6 +37,7 @@ def make_environment(config: Config) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     own = config.root / TEMPLATES_DIR
     if own.is_dir() and own.resolve() != builtin_templates().resolve():
+        scan(config.root, TEMPLATES_DIR)  # a template may not be a link to a file outside the folder
         loaders.append(jinja2.FileSystemLoader(own))
     loaders.append(jinja2.FileSystemLoader(builtin_templates()))
     env = jinja2.Environment(
@@ -192,12 +194,11 @@ def _same(output: Output) -> Output:
 
 
 def static_units(site: Site) -> list[Unit]:
-    """Every file under static/ but hidden ones, copied as it is; its key is the file's stamp."""
+    """Every file under static/ that may be published, copied as it is; its key is the file's stamp."""
     units = []
-    for relative, stamp in site.static_files.items():
-        if not PurePosixPath(relative).name.startswith("."):
-            output = Output(PurePosixPath(relative), source=str(site.config.root / relative))
-            units.append(unit_of(partial(_same, output), relative, digest(*stamp)))
+    for relative, source in site.static_sources.items():
+        output = Output(PurePosixPath(relative), source=source.real)
+        units.append(unit_of(partial(_same, output), relative, digest(*source.stamp)))
     return units
 
 

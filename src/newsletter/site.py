@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,20 +15,13 @@ from .config import Config
 from .errors import Problem
 from .markdown import Outline, RenderedBody, render_markdown
 from .posts import Post, slugify
+from .sources import Source, Stamp, scan
 
 
 # Where the feeds live in the output; pages advertise them, feeds.py writes them.
 ATOM_PATH = PurePosixPath("feed.xml")
 RSS_PATH = PurePosixPath("rss.xml")
 JSON_PATH = PurePosixPath("feed.json")
-
-
-# A file's modification time (ns), size and inode: it changed if any of them did.
-Stamp = tuple[int, int, int]
-
-
-def stamp_of(stat: os.stat_result) -> Stamp:
-    return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
 
 def tag_feed_path(tag_slug: str) -> PurePosixPath:
@@ -171,14 +163,15 @@ class Site:
         return self.config.site.url
 
     @cached_property
+    def static_sources(self) -> dict[str, Source]:
+        """Every file under static/ that may be published, by its path from the newsletter folder."""
+        private = self.config.private_files
+        return {source.relative: source for source in scan(self.config.root, "static", private=private)}
+
+    @cached_property
     def static_files(self) -> dict[str, Stamp]:
-        """Every file under static/ by its path from the newsletter folder, with its stamp."""
-        folder = self.config.root / "static"
-        files = {}
-        for path in sorted(folder.rglob("*"), key=str) if folder.is_dir() else []:
-            if path.is_file():
-                files[path.relative_to(self.config.root).as_posix()] = stamp_of(path.stat())
-        return files
+        """Every file under static/ that may be published, with its stamp."""
+        return {relative: source.stamp for relative, source in self.static_sources.items()}
 
     def url_for(self, path: str) -> str:
         """Absolute URL of a path inside the site."""
