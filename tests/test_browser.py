@@ -7,10 +7,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
-from newsletter.build import build
-
 from browser import chromium
+
+from newsletter.build.engine import build
 
 REPO = Path(__file__).resolve().parents[1]
 PHONE = {"width": 375, "height": 740}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.build import build
+from newsletter.build.engine import build
 
 GOLDEN = Path(__file__).parent / "golden" / "small"
 FIXED_NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.check import (
+from newsletter.check.checker import (
     RULES,
     RULES_BY_ID,
     Finding,
@@ -23,7 +23,7 @@ from newsletter.check import (
     parse_colour,
     rules_markdown,
 )
-from newsletter.render import builtin_templates
+from newsletter.render.templates import builtin_templates
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -14,15 +14,25 @@ from datetime import datetime, timezone
 from email import policy
 
 import pytest
-
-from newsletter.build import load_site
-from newsletter.delivery import (IssueMail, MemoryTransport, RetryPolicy, Sender, SendError, SmtpTransport,
-                                 dot_stuff, execute_plan, plan_send, smtp_transport)
-from newsletter.emails import render_email
-from newsletter.manifest import Journal, load_manifest
-from newsletter.render import make_environment
-from newsletter.subscribers import Subscriber
 from smtp_server import TOKEN_SECRET, Recorder, SmtpServer, free_port, send_config
+
+from newsletter.build.engine import load_site
+from newsletter.outputs.email import render_email
+from newsletter.render.templates import make_environment
+from newsletter.send.delivery import (
+    IssueMail,
+    MemoryTransport,
+    RetryPolicy,
+    Sender,
+    SendError,
+    SmtpTransport,
+    dot_stuff,
+    execute_plan,
+    plan_send,
+    smtp_transport,
+)
+from newsletter.send.manifest import Journal, load_manifest
+from newsletter.send.subscribers import Subscriber
 
 SLUG = "day-two"
 

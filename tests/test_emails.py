@@ -8,7 +8,7 @@ from email import policy
 import lxml.html
 import pytest
 
-from newsletter import emails
+from newsletter.outputs import email as emails
 from newsletter.config import load_config
 
 EMAIL_CONFIG = """
@@ -167,9 +167,9 @@ def test_unsubscribe_urls_stay_plain_on_the_wire_and_escaped_in_html(newsletter)
 def test_eml_bytes_are_what_the_standard_generator_writes(newsletter):
     from datetime import datetime, timezone
 
-    from newsletter.build import load_site
-    from newsletter.emails import build_message, message_bytes, render_email
-    from newsletter.render import make_environment
+    from newsletter.build.engine import load_site
+    from newsletter.outputs.email import build_message, message_bytes, render_email
+    from newsletter.render.templates import make_environment
 
     _build(newsletter, title="Ünïcode — “quoted” & long " + "words " * 20)
     site = load_site(newsletter.root)
@@ -186,9 +186,9 @@ def test_header_values_made_from_config_cannot_break_lines(newsletter):
 
     import pytest
 
-    from newsletter.build import load_site
-    from newsletter.emails import build_message, render_email
-    from newsletter.render import make_environment
+    from newsletter.build.engine import load_site
+    from newsletter.outputs.email import build_message, render_email
+    from newsletter.render.templates import make_environment
 
     _build(newsletter)
     site = load_site(newsletter.root)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.build import build
+from newsletter.build.engine import build
 
 SITE = "https://example.com/letter/"
 FIRST_BUILD = datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc)

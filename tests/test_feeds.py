@@ -19,8 +19,8 @@ import pytest
 from lxml import etree
 
 from newsletter import __version__
-from newsletter.build import build, load_site
-from newsletter.feeds import feed_outputs
+from newsletter.build.engine import build, load_site
+from newsletter.outputs.feeds import feed_outputs
 
 SITE = "https://example.com/letter/"
 PRAGUE = ZoneInfo("Europe/Prague")

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter import build as build_module
-from newsletter import emails
-from newsletter.build import build
+from newsletter.build import engine as build_module
+from newsletter.outputs import email as emails
+from newsletter.build.engine import build
 
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
 

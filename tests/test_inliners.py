@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from browser import chromium
 
-from newsletter.build import build
+from newsletter.build.engine import build
 
 REPO = Path(__file__).resolve().parents[1]
 PROPERTIES = ["color", "background-color", "font-family", "font-size", "font-weight", "font-style",

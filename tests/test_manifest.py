@@ -10,8 +10,16 @@ import sys
 
 import pytest
 
-from newsletter.manifest import (Journal, LockError, Manifest, ManifestError, SendLock, SentIssue,
-                                 load_manifest, write_manifest)
+from newsletter.send.manifest import (
+    Journal,
+    LockError,
+    Manifest,
+    ManifestError,
+    SendLock,
+    SentIssue,
+    load_manifest,
+    write_manifest,
+)
 
 
 def _issue(slug: str, **changes) -> SentIssue:

@@ -1,6 +1,6 @@
 import pytest
 
-from newsletter.markdown import code_css, render_markdown
+from newsletter.render.markdown import code_css, render_markdown
 
 
 def test_commonmark_extensions_render():

@@ -3,8 +3,15 @@ import textwrap
 
 import pytest
 
-from newsletter.markup import (Fragment, absolute_url, fill, html_to_text, make_mail_safe, page_relative_url,
-                               rewrite_urls)
+from newsletter.render.html import (
+    Fragment,
+    absolute_url,
+    fill,
+    html_to_text,
+    make_mail_safe,
+    page_relative_url,
+    rewrite_urls,
+)
 
 SITE = "https://example.com/letter/"
 

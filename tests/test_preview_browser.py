@@ -19,11 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from browser import chromium
 from playwright.sync_api import expect
 
-from newsletter.serve import PreviewServer, start_preview
-
-from browser import chromium
+from newsletter.preview.server import PreviewServer, start_preview
 
 REPO = Path(__file__).resolve().parents[1]
 SLUG = "rejekts-2025-day-two"

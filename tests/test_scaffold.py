@@ -8,8 +8,8 @@ from datetime import date
 from click.testing import CliRunner
 
 from newsletter.cli import main
-from newsletter.posts import load_posts
 from newsletter.config import load_config
+from newsletter.posts import load_posts
 
 
 def test_init_creates_a_newsletter_that_builds(tmp_path):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.emails import GMAIL_CLIP_BYTES
 from newsletter.errors import ConfigError
-from newsletter.serve import (
+from newsletter.outputs.email import GMAIL_CLIP_BYTES
+from newsletter.preview.server import (
     Preview,
     ServeError,
     email_document,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.serve import Preview
+from newsletter.preview.server import Preview
 
 
 @pytest.fixture

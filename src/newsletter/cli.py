@@ -14,15 +14,23 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 import click
 
 from . import __version__
-from .build import build as build_site
-from .config import DRY_RUN_DIR, PREVIEW_HOST, PREVIEW_PORT, load_config
+from .build.engine import build as build_site
+from .config import PREVIEW_HOST, PREVIEW_PORT, load_config
 from .errors import NewsletterError, Problem
+from .layout import DRY_RUN_DIR
 from .scaffold import create_newsletter, create_post
 
 # Commands import the stage they drive (delivery, check, serve) when they run: `newsletter build`
 # starts faster without the sending, checking and preview machinery.
 if TYPE_CHECKING:
-    from .delivery import IssuePlan, IssueResult, PostStatus, Progress, SendPlan, Transport
+    from .send.delivery import (
+        IssuePlan,
+        IssueResult,
+        PostStatus,
+        Progress,
+        SendPlan,
+        Transport,
+    )
 
 
 def _fail(error: NewsletterError) -> None:
@@ -110,7 +118,7 @@ def preview(root: Path, slug: str | None, host: str, port: int, drafts: bool, op
         newsletter preview rejekts-2025-day-two --no-open
         newsletter preview --port 8001 --no-drafts
     """
-    from .serve import run_preview
+    from .preview.server import run_preview
 
     try:
         run_preview(root, slug=slug, host=host, port=port, drafts=drafts, open_browser=open_browser,
@@ -165,7 +173,7 @@ def check(root: Path, strict: bool, output_format: str) -> None:
         newsletter check
         newsletter check --strict --format json > check.json
     """
-    from .check import check_newsletter
+    from .check.checker import check_newsletter
 
     report = check_newsletter(root)
     click.echo(report.to_json(strict=strict) if output_format == "json" else report.to_text(strict=strict))
@@ -385,8 +393,14 @@ def send(root: Path, slug: str | None, yes: bool, dry_run: bool, out: Path | Non
         newsletter send rejekts-2025-day-two --to me@example.com
         NEWSLETTER_SMTP_PASSWORD=... newsletter send --yes
     """
-    from .delivery import DirectoryTransport, SendError, execute_plan, plan_send, smtp_transport
-    from .manifest import SendLock
+    from .send.delivery import (
+        DirectoryTransport,
+        SendError,
+        execute_plan,
+        plan_send,
+        smtp_transport,
+    )
+    from .send.manifest import SendLock
 
     if dry_run and test_to:
         raise click.UsageError("--dry-run and --to cannot be used together")
@@ -480,7 +494,7 @@ def status(root: Path, now_text: str | None) -> None:
     Example:
         newsletter status
     """
-    from .delivery import post_statuses
+    from .send.delivery import post_statuses
 
     now = _parse_now(now_text)
     try:

@@ -13,10 +13,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError, Problem
+from .layout import CONFIG_NAME
 
-CONFIG_NAME = "newsletter.toml"
-# Defaults the command line shows and the stages use.
-DRY_RUN_DIR = ".newsletter/dry-run"
 PREVIEW_HOST = "127.0.0.1"
 PREVIEW_PORT = 8000
 

@@ -12,8 +12,8 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
 from datetime import date, datetime, time
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -22,17 +22,15 @@ import yaml
 
 from .config import Config, find_key_line, suggest
 from .errors import PostError, Problem
+from .layout import POSTS_DIR, RESERVED_SLUGS
 from .sources import scan
 
-POSTS_DIR = "posts"
 KNOWN_KEYS = (
     "title", "date", "summary", "tags", "slug", "draft", "author", "image",
     "preheader", "updated", "id", "feed", "check",
 )
 REQUIRED_KEYS = ("title", "date")
 FEED_MODES = ("full", "summary")
-# Top-level names in the output folder that a post's slug must not take.
-RESERVED_SLUGS = frozenset({"email", "tags", "page", "static", "assets", "feed", "index", "_preview"})
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}(?:-|$)")

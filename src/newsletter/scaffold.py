@@ -6,9 +6,10 @@ import json
 from datetime import date
 from pathlib import Path
 
-from .config import CONFIG_NAME, load_config
+from .config import load_config
 from .errors import NewsletterError
-from .posts import POSTS_DIR, slugify
+from .layout import CONFIG_NAME, POSTS_DIR
+from .posts import slugify
 
 _CONFIG_TEMPLATE = """\
 [site]

@@ -28,20 +28,33 @@ from pathlib import Path, PurePosixPath
 
 import jinja2
 
-from .cache import (CACHE_DIR, BuildCache, BuildRecord, QuickRecord, UnitRecord, read_quick_record,
-                    write_atomically, write_quick_record)
-from .config import Config, load_config
-from .emails import email_units, premailer_warming
-from .errors import BuildError, Problem, SourceError
-from .feeds import feed_units
-from .markdown import Outline, render_markdown
-from .posts import Post, load_posts
-from .render import (WebRenderer, builtin_templates, code_digest, environment_digest, make_environment,
-                     static_units)
-from .site import Output, Site, Unit, digest, make_all
-from .sources import Stamp, scan, stamp_of
+from ..config import Config, load_config
+from ..errors import BuildError, Problem, SourceError
+from ..files import write_atomically
+from ..layout import CACHE_DIR, DEFAULT_OUT
+from ..outputs.email import email_units, premailer_warming
+from ..outputs.feeds import feed_units
+from ..outputs.units import Output, Unit, digest, make_all
+from ..outputs.web import WebRenderer, static_units
+from ..posts import Post, load_posts
+from ..render.markdown import Outline, render_markdown
+from ..render.templates import (
+    builtin_templates,
+    code_digest,
+    environment_digest,
+    make_environment,
+)
+from ..site import Site
+from ..sources import Stamp, scan, stamp_of
+from .cache import (
+    BuildCache,
+    BuildRecord,
+    QuickRecord,
+    UnitRecord,
+    read_quick_record,
+    write_quick_record,
+)
 
-DEFAULT_OUT = "dist"
 # Written into every build; an existing folder without it is never replaced.
 MARKER = ".newsletter-build"
 # Below this many heavy units a pool of processes costs more than it saves.

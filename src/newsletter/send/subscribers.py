@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Config, SubscribersConfig
-from .errors import NewsletterError, Problem
-from .posts import clean_text, one_line
+from ..config import Config, SubscribersConfig
+from ..errors import NewsletterError, Problem
+from ..posts import clean_text, one_line
 
 # Deliberately stricter than RFC 5321: an ASCII local part without quotes or spaces, and a domain
 # of dot-separated labels. Anything else is far more often a typo than a real mailbox.

@@ -22,8 +22,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import PurePosixPath
 from functools import partial
+from pathlib import PurePosixPath
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -32,17 +32,24 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
-from . import __version__
-from .config import find_key_line
-from .errors import BuildError, Problem
-from .markup import Fragment, absolute_url, site_path
-from .posts import clean_text, slugify
-from .render import TEMPLATES_DIR, builtin_templates
-from .site import (ATOM_PATH, JSON_PATH, RSS_PATH, Entry, Output, Site, Unit, digest, make_all, tag_feed_path,
-                   unit_of)
+from .. import __version__
+from ..config import find_key_line
+from ..errors import BuildError, Problem
+from ..layout import (
+    ARCHIVE_DIR,
+    ATOM_PATH,
+    JSON_PATH,
+    RSS_PATH,
+    TEMPLATES_DIR,
+    tag_feed_path,
+)
+from ..posts import clean_text, slugify
+from ..render.html import Fragment, absolute_url, site_path
+from ..render.templates import builtin_templates
+from ..site import Entry, Site
+from .units import Output, Unit, digest, make_all, unit_of
 
 STYLESHEET_PATH = PurePosixPath("feed.xsl")
-ARCHIVE_DIR = PurePosixPath("feed/archive")
 # Fixed for good: archive page N always holds issues (N-1)*size+1 .. N*size, counted from the
 # oldest, so a full page never changes. Changing it renumbers every archive page.
 ARCHIVE_PAGE_SIZE = 25

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import NewsletterError
+from ..errors import NewsletterError
+from ..files import sync_folder, write_atomically
+from ..layout import MANIFEST_NAME
 
-MANIFEST_NAME = "manifest.json"
 STATE_DIR = ".newsletter"
 JOURNAL_DIR = f"{STATE_DIR}/journal"
 LOCK_NAME = f"{STATE_DIR}/send.lock"
@@ -43,34 +44,12 @@ def _shown(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _fsync_dir(folder: Path) -> None:
-    # The rename itself must reach the disk too; Windows cannot open a folder, and needs no such step.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write *data* to a temporary file beside *path*, fsync it, and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """Write *data* durably in place of *path*, or raise ManifestError and leave *path* as it was."""
     try:
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
+        write_atomically(path, data)
     except OSError as error:
-        temp.unlink(missing_ok=True)
         raise ManifestError(f"{path}: cannot be written: {error.strerror}") from None
-    _fsync_dir(path.parent)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,7 +318,7 @@ class Journal:
         self.close()
         target = self.path.with_name(f"{self.path.stem}.{stamp}.done.jsonl")
         os.replace(self.path, target)
-        _fsync_dir(self.path.parent)
+        sync_folder(self.path.parent)
         return target
 
 

@@ -44,14 +44,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import jinja2
 import watchfiles
 
-from .build import gather, load_site, write_tree
-from .config import CONFIG_NAME, PREVIEW_HOST, PREVIEW_PORT, load_config, suggest
-from .emails import GMAIL_CLIP_BYTES
-from .errors import NewsletterError
-from .manifest import MANIFEST_NAME, SentIssue, load_manifest
-from .markup import rewrite_urls
-from .posts import POSTS_DIR
-from .render import builtin_templates
+from ..build.engine import gather, load_site, write_tree
+from ..config import PREVIEW_HOST, PREVIEW_PORT, load_config, suggest
+from ..errors import NewsletterError
+from ..layout import CONFIG_NAME, MANIFEST_NAME, POSTS_DIR
+from ..outputs.email import GMAIL_CLIP_BYTES
+from ..render.html import rewrite_urls
+from ..render.templates import builtin_templates
+from ..send.manifest import SentIssue, load_manifest
 
 PREFIX = "/_preview/"
 WATCHED_FOLDERS = (POSTS_DIR, "templates", "static")

@@ -12,12 +12,12 @@ import posixpath
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache, partial
 from datetime import datetime
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
 from email.utils import format_datetime, parseaddr
+from functools import lru_cache, partial
 from html import escape
 from multiprocessing.connection import Connection
 from pathlib import Path, PurePosixPath
@@ -27,13 +27,14 @@ from urllib.parse import quote, urlsplit
 import jinja2
 from markupsafe import Markup
 
-from .config import Config
-from .errors import BuildError, Problem
-from .markdown import inline_code_styles
-from .markup import Fragment, absolute_url, is_site_relative, site_path
-from .render import make_environment, render_template
-from .site import Entry, Output, Site, Unit, digest
-from .sources import Stamp
+from ..config import Config
+from ..errors import BuildError, Problem
+from ..render.html import Fragment, absolute_url, is_site_relative, site_path
+from ..render.markdown import inline_code_styles
+from ..render.templates import make_environment, render_template
+from ..site import Entry, Site
+from ..sources import Stamp
+from .units import Output, Unit, digest
 
 GMAIL_CLIP_BYTES = 102 * 1024
 

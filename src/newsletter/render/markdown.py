@@ -20,7 +20,7 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from .markup import finish_markdown_html
+from .html import finish_markdown_html
 
 WORDS_PER_MINUTE = 230
 CODE_STYLE_LIGHT = "default"

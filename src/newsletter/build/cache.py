@@ -11,17 +11,17 @@ import dataclasses
 import functools
 import os
 import pickle
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .errors import BuildError, Problem
-from .markdown import Outline, RenderedBody
-from .posts import Post, ReadPost
-from .sources import Stamp, stamp_of
+from ..errors import BuildError, Problem
+from ..files import write_atomically
+from ..layout import CACHE_DIR
+from ..posts import Post, ReadPost
+from ..render.markdown import Outline, RenderedBody
+from ..sources import Stamp, stamp_of
 
-CACHE_DIR = ".newsletter/cache"
 _STATE = "state.pickle"
 _BODIES = "bodies"
 _QUICK = "quick.pickle"
@@ -87,25 +87,6 @@ class _State:
     posts: dict[str, tuple[int, int, int, ReadPost]] = field(default_factory=dict)
     outlines: dict[str, Outline] = field(default_factory=dict)
     record: BuildRecord | None = None
-
-
-def write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Write *data* to a temporary file beside *path*, flush it to disk, then rename it into place.
-
-    Without *durable* the flush to disk is skipped: for files that may be lost, never half-written.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            if durable:
-                stream.flush()
-                os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class BuildCache:

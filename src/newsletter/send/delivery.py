@@ -41,23 +41,51 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import cached_property
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
-from .build import load_site
-from .config import Config, find_key_line, suggest
-from .emails import (EmailParts, build_message, fill_placeholders, list_unsubscribe, message_bytes, multipart_body,
-                     quoted_printable, render_email, sender, unsubscribe_url)
-from .errors import NewsletterError, Problem
-from .manifest import (DEFERRED, FAILED, RETRY, SENDING, SENT, UNCERTAIN, Journal, JournalState, Manifest,
-                       SentIssue, load_manifest, write_manifest)
-from .render import make_environment
-from .site import Entry, Site
-from .subscribers import (Subscriber, SubscriberList, address_problem, fill_merge_fields, load_subscribers,
-                          merge_fields)
+from ..build.engine import load_site
+from ..config import Config, find_key_line, suggest
+from ..errors import NewsletterError, Problem
+from ..outputs.email import (
+    EmailParts,
+    build_message,
+    fill_placeholders,
+    list_unsubscribe,
+    message_bytes,
+    multipart_body,
+    quoted_printable,
+    render_email,
+    sender,
+    unsubscribe_url,
+)
+from ..render.templates import make_environment
+from ..site import Entry, Site
+from .manifest import (
+    DEFERRED,
+    FAILED,
+    RETRY,
+    SENDING,
+    SENT,
+    UNCERTAIN,
+    Journal,
+    JournalState,
+    Manifest,
+    SentIssue,
+    load_manifest,
+    write_manifest,
+)
+from .subscribers import (
+    Subscriber,
+    SubscriberList,
+    address_problem,
+    fill_merge_fields,
+    load_subscribers,
+    merge_fields,
+)
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 TEST_PREFIX = "[TEST] "

@@ -22,15 +22,22 @@ from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
-from .build import DEFAULT_OUT, gather, load_site
-from .config import CONFIG_NAME, Config, find_key_line, suggest
-from .emails import EMAIL_COLUMN_PX, GMAIL_CLIP_BYTES, UNSUBSCRIBE_PLACEHOLDER
-from .errors import ConfigError, NewsletterError, PostError, Problem, SourceError, TemplateError
-from .feeds import ARCHIVE_DIR
-from .markup import is_site_relative, make_mail_safe, site_path
-from .posts import Post
-from .render import TEMPLATES_DIR, builtin_templates
-from .site import ATOM_PATH, Entry, Site
+from ..build.engine import gather, load_site
+from ..config import Config, find_key_line, suggest
+from ..errors import (
+    ConfigError,
+    NewsletterError,
+    PostError,
+    Problem,
+    SourceError,
+    TemplateError,
+)
+from ..layout import ARCHIVE_DIR, ATOM_PATH, CONFIG_NAME, DEFAULT_OUT, TEMPLATES_DIR
+from ..outputs.email import EMAIL_COLUMN_PX, GMAIL_CLIP_BYTES, UNSUBSCRIBE_PLACEHOLDER
+from ..posts import Post
+from ..render.html import is_site_relative, make_mail_safe, site_path
+from ..render.templates import builtin_templates
+from ..site import Entry, Site
 
 ERROR = "error"
 WARNING = "warning"

@@ -1,0 +1,45 @@
+"""Where things live: the newsletter folder's own names, and every output path in the build.
+
+Every module asks here instead of spelling a path itself, and the slugs a post may not take are
+derived from the output's top-level names, so a new output folder cannot clash with an issue.
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+# -- the newsletter folder --------------------------------------------------------------------
+
+CONFIG_NAME = "newsletter.toml"
+POSTS_DIR = "posts"
+STATIC_DIR = "static"
+TEMPLATES_DIR = "templates"
+MANIFEST_NAME = "manifest.json"
+STATE_DIR = ".newsletter"
+CACHE_DIR = ".newsletter/cache"
+DRY_RUN_DIR = ".newsletter/dry-run"
+DEFAULT_OUT = "dist"
+
+# -- the output folder ------------------------------------------------------------------------
+
+# Where the feeds live in the output; pages advertise them, outputs/feeds.py writes them.
+ATOM_PATH = PurePosixPath("feed.xml")
+RSS_PATH = PurePosixPath("rss.xml")
+JSON_PATH = PurePosixPath("feed.json")
+ARCHIVE_DIR = PurePosixPath("feed/archive")
+STYLESHEET = PurePosixPath("assets/style.css")
+EMAIL_DIR = PurePosixPath("email")
+TAGS_DIR = PurePosixPath("tags")
+PAGES_DIR = "page"
+PREVIEW_PREFIX = "_preview"
+
+
+def tag_feed_path(tag_slug: str) -> PurePosixPath:
+    return TAGS_DIR / tag_slug / "feed.xml"
+
+
+# Top-level names in the output folder that a post's slug must not take.
+RESERVED_SLUGS = frozenset({
+    EMAIL_DIR.name, TAGS_DIR.name, PAGES_DIR, STATIC_DIR, STYLESHEET.parts[0], ARCHIVE_DIR.parts[0], "index",
+    PREVIEW_PREFIX,
+})

@@ -1,0 +1,118 @@
+"""The web pages: each issue, the archive and tag pages, the stylesheet, and the copied static files."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import PurePosixPath
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from ..layout import ATOM_PATH, JSON_PATH, RSS_PATH, STYLESHEET, tag_feed_path
+from ..render.html import page_relative_url, rewrite_urls
+from ..render.markdown import code_css
+from ..render.templates import render_template
+from ..site import Entry, Site, Tag
+from .units import Output, Unit, digest, unit_of
+
+
+def _page(path: str) -> PurePosixPath:
+    """The index.html of a folder URL like 'tags/ci/' ('' is the site's root)."""
+    return PurePosixPath(path) / "index.html" if path else PurePosixPath("index.html")
+
+
+def _root(path: str) -> str:
+    """Relative prefix from a folder URL back to the site's root."""
+    return "../" * len(PurePosixPath(path).parts) if path else ""
+
+
+def feed_links(site: Site, tag: Tag | None = None) -> list[dict[str, str]]:
+    """The feeds a page advertises for autodiscovery: the site's three, and a tag page's own."""
+    title = site.config.site.title
+    links = [
+        {"type": "application/atom+xml", "title": f"{title} (Atom)", "href": site.url_for(str(ATOM_PATH))},
+        {"type": "application/rss+xml", "title": f"{title} (RSS)", "href": site.url_for(str(RSS_PATH))},
+        {"type": "application/feed+json", "title": f"{title} (JSON Feed)", "href": site.url_for(str(JSON_PATH))},
+    ]
+    if tag is not None:
+        links.append({"type": "application/atom+xml", "title": f"{title}: {tag.name} (Atom)",
+                      "href": site.url_for(str(tag_feed_path(tag.slug)))})
+    return links
+
+
+class WebRenderer:
+    """Render every web page of a site."""
+
+    def __init__(self, site: Site, env: jinja2.Environment) -> None:
+        self.site = site
+        self.env = env
+        self.feeds = feed_links(site)
+        self.common = {"site": site.config.site, "stylesheet": str(STYLESHEET)}
+
+    def page(self, template: str, path: str, **context: Any) -> Output:
+        context.setdefault("feeds", self.feeds)
+        html = render_template(self.env, template, root=_root(path), canonical=self.site.url_for(path),
+                               **self.common, **context)
+        return Output(_page(path), html.encode("utf-8"))
+
+    def post_page(self, entry: Entry, newer: Entry | None, older: Entry | None) -> Output:
+        depth = 1
+        body = rewrite_urls(entry.body.html, lambda url: page_relative_url(url, depth))
+        image = self.site.url_for(entry.post.image) if entry.post.image and "://" not in entry.post.image \
+            else entry.post.image
+        return self.page("post.html", entry.slug + "/", entry=entry, body=Markup(body), newer=newer,
+                         older=older, image=image)
+
+    def list_units(self, entries: tuple[Entry, ...], base: str, heading: str, tag: Tag | None,
+                   base_key: str) -> list[Unit]:
+        """The archive pages of *entries* under *base* ('' or 'tags/x/'), page_size issues each."""
+        size = self.site.config.site.page_size
+        chunks = [entries[start : start + size] for start in range(0, len(entries), size)] or [()]
+        units = []
+        feeds = feed_links(self.site, tag)
+        for number, chunk in enumerate(chunks, start=1):
+            path = base if number == 1 else f"{base}page/{number}/"
+            newer = None if number == 1 else (base if number == 2 else f"{base}page/{number - 1}/")
+            older = f"{base}page/{number + 1}/" if number < len(chunks) else None
+            make = partial(self.page, "list.html", path, entries=chunk, heading=heading,
+                           tag=tag.name if tag else "", feeds=feeds,
+                           page_number=number, page_count=len(chunks), newer_page=newer, older_page=older)
+            key = digest(base_key, "list", path, number, len(chunks), heading, *(entry.key for entry in chunk))
+            units.append(unit_of(make, str(_page(path)), key))
+        return units
+
+    def stylesheet(self) -> Output:
+        light, dark = code_css(".highlight")
+        css = render_template(self.env, "style.css", code_css_light=light, code_css_dark=dark)
+        return Output(STYLESHEET, css.encode("utf-8"))
+
+    def units(self, base_key: str) -> list[Unit]:
+        """Every web page as a unit; *base_key* covers the config, templates and code."""
+        listed = self.site.listed
+        position = {entry.slug: index for index, entry in enumerate(listed)}
+        units = [unit_of(self.stylesheet, str(STYLESHEET), digest(base_key, "style"))]
+        for entry in self.site.entries:
+            index = position.get(entry.slug, -1)
+            newer = listed[index - 1] if index > 0 else None
+            older = listed[index + 1] if 0 <= index < len(listed) - 1 else None
+            key = digest(base_key, "post", entry.key, newer.key if newer else "", older.key if older else "")
+            units.append(unit_of(partial(self.post_page, entry, newer, older), f"{entry.slug}/index.html", key,
+                                 heavy=True))
+        units.extend(self.list_units(listed, "", "All issues", None, base_key))
+        for tag in self.site.tags:
+            units.extend(self.list_units(tag.entries, f"tags/{tag.slug}/", f"Tagged “{tag.name}”", tag, base_key))
+        return units
+
+
+def _same(output: Output) -> Output:
+    return output
+
+
+def static_units(site: Site) -> list[Unit]:
+    """Every file under static/ that may be published, copied as it is; its key is the file's stamp."""
+    units = []
+    for relative, source in site.static_sources.items():
+        output = Output(PurePosixPath(relative), source=source.real)
+        units.append(unit_of(partial(_same, output), relative, digest(*source.stamp)))
+    return units

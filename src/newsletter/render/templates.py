@@ -1,0 +1,124 @@
+"""Jinja environment and the web pages: each issue, the archive and tag pages, as Output values."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ..config import Config
+from ..errors import TemplateError
+from ..files import write_atomically
+from ..layout import CACHE_DIR, TEMPLATES_DIR
+from ..outputs.units import digest
+from ..posts import slugify
+from ..sources import scan
+
+
+def builtin_templates() -> Path:
+    """The default templates: packaged beside the code in a wheel, at the repo's top in a checkout."""
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "templates"
+    return packaged if packaged.is_dir() else package.parents[1] / "templates"
+
+
+def make_environment(config: Config) -> jinja2.Environment:
+    """A strict, autoescaping environment; the newsletter's own templates/ override the built-in ones."""
+    loaders: list[jinja2.BaseLoader] = []
+    own = config.root / TEMPLATES_DIR
+    if own.is_dir() and own.resolve() != builtin_templates().resolve():
+        scan(config.root, TEMPLATES_DIR)  # a template may not be a link to a file outside the folder
+        loaders.append(jinja2.FileSystemLoader(own))
+    loaders.append(jinja2.FileSystemLoader(builtin_templates()))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        bytecode_cache=_CompiledTemplates(config.root / CACHE_DIR / "templates"),
+    )
+    env.filters["isodate"] = lambda value: value.isoformat()
+    env.filters["slug"] = slugify
+    env.filters["longdate"] = lambda value: f"{value:%B} {value.day}, {value:%Y}"
+    return env
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled once and kept between builds; Jinja recompiles any whose source changed.
+
+    Compiling the templates takes longer than the rest of a one-post rebuild's rendering.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            bucket.bytecode_from_string((self.folder / f"{bucket.key}.code").read_bytes())
+        except OSError:
+            return
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            write_atomically(self.folder / f"{bucket.key}.code", bucket.bytecode_to_string(), durable=False)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+def _template_location(error: BaseException) -> str:
+    """'file:line' of the innermost template frame in a rendering error's traceback."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if frame.filename and not frame.filename.endswith(".py")]
+    if frames:
+        return f"{frames[-1].filename}:{frames[-1].lineno}"
+    return "template"
+
+
+def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
+    """Render one template; any template mistake becomes a TemplateError naming file and line."""
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as error:
+        raise TemplateError(f"{error.filename or name}:{error.lineno}: {error.message}") from None
+    except jinja2.TemplateNotFound as error:
+        raise TemplateError(f"template {error.name!r} not found in templates/ or the built-in templates") from None
+    except jinja2.UndefinedError as error:
+        raise TemplateError(f"{_template_location(error)}: {error.message}; check the variable's "
+                            "name (see the built-in templates for what each page gets)") from None
+    except jinja2.TemplateError as error:
+        raise TemplateError(f"{_template_location(error)}: {error}") from None
+
+
+def environment_digest(config: Config, env: jinja2.Environment) -> str:
+    """A key over everything every output depends on: code, library versions, config, templates."""
+    parts: list[object] = [code_digest(), config.path.read_bytes()]
+    for loader in env.loader.loaders if isinstance(env.loader, jinja2.ChoiceLoader) else [env.loader]:
+        for folder in getattr(loader, "searchpath", []):
+            for path in sorted(Path(folder).rglob("*")):
+                # The preview's own pages live beside the templates but never shape a build.
+                if path.is_file() and "preview" not in path.relative_to(folder).parts[:1]:
+                    parts += [path, path.read_bytes()]
+    return digest(*parts)
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A key over this package's code and the versions of the libraries that shape its outputs."""
+    parts: list[object] = [sys.version_info[:2]]
+    for name in ("pyromark", "Pygments", "premailer", "feedgen", "Jinja2", "lxml",
+                 "css-inline"):
+        try:
+            parts.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name}=-")
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py"), key=lambda path: path.relative_to(package).as_posix()):
+        parts.append(path.read_bytes())
+    return digest(*parts)
