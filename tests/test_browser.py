@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from browser import chromium
 
+from browser import chromium
 from newsletter.build.engine import build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ def example_dist(tmp_path_factory) -> Path:
             shutil.copytree(source, root / name)
         else:
             shutil.copy(source, root / name)
-    build(root, now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    build(root, now=datetime(2026, 1, 1, tzinfo=UTC))
     return root / "dist"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,7 @@ import pytest
 from newsletter.build.engine import build
 
 GOLDEN = Path(__file__).parent / "golden" / "small"
-FIXED_NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
 def _files(folder: Path) -> dict[str, bytes]:

@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 import struct
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ from newsletter.render.templates import builtin_templates
 
 REPO = Path(__file__).resolve().parents[1]
 
-NOW = datetime(2025, 7, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 7, 15, 12, 0, tzinfo=UTC)
 EMAIL = """
 [email]
 from = "Tess Tester <news@example.com>"

@@ -10,11 +10,10 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import policy
 
 import pytest
-from smtp_server import TOKEN_SECRET, Recorder, SmtpServer, free_port, send_config
 
 from newsletter.build.engine import load_site
 from newsletter.outputs.email import render_email
@@ -33,6 +32,7 @@ from newsletter.send.delivery import (
 )
 from newsletter.send.manifest import Journal, load_manifest
 from newsletter.send.subscribers import Subscriber
+from smtp_server import TOKEN_SECRET, Recorder, SmtpServer, free_port, send_config
 
 SLUG = "day-two"
 
@@ -160,7 +160,7 @@ def test_the_fast_message_matches_build_message(newsletter, monkeypatch):
     site = load_site(letter.root)
     entry = next(e for e in site.entries if e.slug == SLUG)
     mail = IssueMail(site.config, render_email(site, entry, make_environment(site.config)), "run", TOKEN_SECRET)
-    when = datetime(2025, 4, 1, 9, 30, tzinfo=timezone.utc)
+    when = datetime(2025, 4, 1, 9, 30, tzinfo=UTC)
     people = [Subscriber("ann@example.com", (("name", "Ann"),)), Subscriber("bob@example.com"),
               Subscriber("o.neill@example.com", (("name", 'Seán "Jr." O\'Neill, PhD'),)),
               Subscriber("zoe@example.com", (("name", "Zoë Nováková" * 6),))]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import email
+from datetime import UTC
 from email import policy
 
 import lxml.html
 import pytest
 
-from newsletter.outputs import email as emails
 from newsletter.config import load_config
+from newsletter.outputs import email as emails
 
 EMAIL_CONFIG = """
 [email]
@@ -165,7 +166,7 @@ def test_unsubscribe_urls_stay_plain_on_the_wire_and_escaped_in_html(newsletter)
 
 
 def test_eml_bytes_are_what_the_standard_generator_writes(newsletter):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from newsletter.build.engine import load_site
     from newsletter.outputs.email import build_message, message_bytes, render_email
@@ -176,13 +177,13 @@ def test_eml_bytes_are_what_the_standard_generator_writes(newsletter):
     entry = site.entries[0]
     parts = render_email(site, entry, make_environment(site.config))
     message = build_message(site.config, parts, to="Žofie Nováková <zofie@example.com>", message_id="<a@b>",
-                            date=datetime(2025, 4, 1, tzinfo=timezone.utc), subject_prefix="[Test] ")
+                            date=datetime(2025, 4, 1, tzinfo=UTC), subject_prefix="[Test] ")
     assert message_bytes(message) == message.as_bytes()
     assert (newsletter.dist / "email/day-two.eml").read_bytes().startswith(b"From: Tess Tester")
 
 
 def test_header_values_made_from_config_cannot_break_lines(newsletter):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     import pytest
 
@@ -195,7 +196,7 @@ def test_header_values_made_from_config_cannot_break_lines(newsletter):
     parts = render_email(site, site.entries[0], make_environment(site.config))
     with pytest.raises(ValueError):
         build_message(site.config, parts, to="a@example.com", message_id="<a@b>\r\nBcc: victim@example.com",
-                      date=datetime(2025, 4, 1, tzinfo=timezone.utc))
+                      date=datetime(2025, 4, 1, tzinfo=UTC))
 
 
 _PAGE = "<html><head><style>p { color: #c00 } .n { margin: 0 }</style></head><body><p class='n'>x</p></body></html>"

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -23,8 +23,8 @@ import pytest
 from newsletter.build.engine import build
 
 SITE = "https://example.com/letter/"
-FIRST_BUILD = datetime(2025, 5, 1, 12, 0, tzinfo=timezone.utc)
-SECOND_BUILD = datetime(2025, 5, 8, 12, 0, tzinfo=timezone.utc)
+FIRST_BUILD = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
+SECOND_BUILD = datetime(2025, 5, 8, 12, 0, tzinfo=UTC)
 URL = re.compile(r"https?://[^\s<>()\[\]\"']+")
 
 

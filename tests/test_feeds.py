@@ -7,7 +7,7 @@ import http.server
 import json
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -24,7 +24,7 @@ from newsletter.outputs.feeds import feed_outputs
 
 SITE = "https://example.com/letter/"
 PRAGUE = ZoneInfo("Europe/Prague")
-NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 NS = {
     "a": "http://www.w3.org/2005/Atom",
     "content": "http://purl.org/rss/1.0/modules/content/",

@@ -6,16 +6,16 @@ import gc
 import shutil
 import struct
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from newsletter.build import engine as build_module
-from newsletter.outputs import email as emails
 from newsletter.build.engine import build
+from newsletter.outputs import email as emails
 
-NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -78,7 +78,7 @@ def test_a_no_op_rebuild_writes_nothing(newsletter):
 
 def test_editing_one_post_rewrites_only_the_files_that_change(newsletter):
     for day in range(1, 6):
-        _post(newsletter, day, f"Post {day}", tags="[t{day}]".format(day=day))
+        _post(newsletter, day, f"Post {day}", tags=f"[t{day}]")
     build(newsletter.root, now=NOW, jobs=1)
     before = _files(newsletter.dist)
     stamps = {p: p.stat().st_mtime_ns for p in newsletter.dist.rglob("*") if p.is_file()}
@@ -160,7 +160,7 @@ def test_nothing_changed_still_notices_a_scheduled_post_coming_due(newsletter):
     build(newsletter.root, now=NOW, jobs=1)
     assert not (newsletter.dist / "later/index.html").exists()
     assert build(newsletter.root, now=NOW, jobs=1).made == 0
-    due = datetime(2025, 7, 1, 9, 0, tzinfo=timezone.utc)
+    due = datetime(2025, 7, 1, 9, 0, tzinfo=UTC)
     build(newsletter.root, now=due, jobs=1)
     assert (newsletter.dist / "later/index.html").exists()
     build(newsletter.root, now=NOW, jobs=1)  # back in time: scheduled again

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from browser import chromium
 
+from browser import chromium
 from newsletter.build.engine import build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ def _example(tmp_path: Path, inliner: str) -> Path:
         shutil.copytree(REPO / name, root / name)
     config = (REPO / "newsletter.toml").read_text()
     (root / "newsletter.toml").write_text(config.replace("[email]\n", f'[email]\ninliner = "{inliner}"\n'))
-    build(root, now=datetime(2026, 1, 1, tzinfo=timezone.utc), jobs=1)
+    build(root, now=datetime(2026, 1, 1, tzinfo=UTC), jobs=1)
     return root / "dist" / "email"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from newsletter.config import load_config
 from newsletter.errors import PostError
 from newsletter.posts import load_posts, read_post
 
-UTC = timezone.utc
+UTC = UTC
 NAME = "2025-04-01-day-two"
 FILE = f"posts/{NAME}.md"
 

@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from browser import chromium
 from playwright.sync_api import expect
 
+from browser import chromium
 from newsletter.preview.server import PreviewServer, start_preview
 
 REPO = Path(__file__).resolve().parents[1]

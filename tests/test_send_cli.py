@@ -16,11 +16,11 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from smtp_server import TOKEN_SECRET, SmtpServer, send_config
 
 from newsletter.build.engine import load_site
 from newsletter.outputs.email import render_email
 from newsletter.render.templates import make_environment
+from smtp_server import TOKEN_SECRET, SmtpServer, send_config
 
 SUBSCRIBERS = (
     'email,name,city\n'

@@ -7,9 +7,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -194,7 +195,7 @@ def new(root: Path, title: str, day: str | None) -> None:
     try:
         when = datetime.fromisoformat(day).date() if day else datetime.now().date()
     except ValueError:
-        raise click.BadParameter(f"expected YYYY-MM-DD, got {day!r}", param_hint="--date")
+        raise click.BadParameter(f"expected YYYY-MM-DD, got {day!r}", param_hint="--date") from None
     try:
         path = create_post(root, title, when)
     except NewsletterError as error:

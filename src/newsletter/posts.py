@@ -285,7 +285,8 @@ class _PostReader:
             self.error(f"expected true or false, got {draft!r}", "draft")
 
         tags = self.tags(meta.get("tags"))
-        check_ignore = self.words(meta.get("check"), "check", "a list of check rule ids, like [image-width, code-width]")
+        check_ignore = self.words(meta.get("check"), "check",
+                                  "a list of check rule ids, like [image-width, code-width]")
         slug = self.slug(meta.get("slug"), title)
 
         body, removed = clean_text(self.body)

@@ -23,7 +23,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 import jinja2
@@ -74,7 +74,7 @@ class BuildResult:
 
 
 def _now(config: Config, now: datetime | None) -> datetime:
-    when = now or datetime.now(timezone.utc)
+    when = now or datetime.now(UTC)
     return when.replace(tzinfo=config.site.tz) if when.tzinfo is None else when
 
 

@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
@@ -193,10 +193,10 @@ def _empty_feed_time() -> datetime:
     """The 'updated' of a feed with no items: SOURCE_DATE_EPOCH if set, else the Unix epoch."""
     value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if not value:
-        return datetime(1970, 1, 1, tzinfo=timezone.utc)
+        return datetime(1970, 1, 1, tzinfo=UTC)
     if not value.isdigit():
         raise BuildError(f"SOURCE_DATE_EPOCH: expected whole seconds since 1970, got {value!r}")
-    return datetime.fromtimestamp(int(value), tz=timezone.utc)
+    return datetime.fromtimestamp(int(value), tz=UTC)
 
 
 def newest_update(items: Sequence[Item] | Sequence[Entry]) -> datetime:
@@ -455,8 +455,8 @@ def feed_units(site: Site, base_key: str, *, archive_page_size: int = ARCHIVE_PA
     for number, page in enumerate(pages, start=1):
         key = digest(base_key, "archive", number, len(pages), empty_updated if not page else "",
                      *(entry.key for entry in page))
-        units.append(unit_of(partial(_archive, site, items, pages, number, empty_updated), str(_archive_path(number)), key,
-                             heavy=True))
+        make = partial(_archive, site, items, pages, number, empty_updated)
+        units.append(unit_of(make, str(_archive_path(number)), key, heavy=True))
     units.extend(_tag_units(site, items, base_key))
     return units
 

@@ -39,13 +39,14 @@ import smtplib
 import socket
 import ssl
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 from ..build.engine import load_site
 from ..config import Config, find_key_line, suggest
@@ -368,7 +369,7 @@ def email_hash(parts: EmailParts) -> str:
 
 # Headers that differ from one recipient to the next; everything else is the same for all.
 _RECIPIENT_HEADERS = ("to", "date", "message-id", "list-unsubscribe")
-_SAMPLE_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+_SAMPLE_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _header_field(name: str, value: str) -> bytes:
@@ -468,7 +469,7 @@ class IssueMail:
     def message_id(self, subscriber: Subscriber) -> str:
         # Stable for one recipient within one send (a retry carries the same id, so mail systems
         # that drop repeated Message-IDs drop a rare duplicate too), different for everyone else.
-        digest = hashlib.sha256(f"{self.run}\0{subscriber.key}".encode("utf-8")).hexdigest()[:20]
+        digest = hashlib.sha256(f"{self.run}\0{subscriber.key}".encode()).hexdigest()[:20]
         return f"<{self.parts.entry.slug}.{digest}@{self.domain}>"
 
     def personal_parts(self, subscriber: Subscriber) -> EmailParts:
@@ -584,7 +585,7 @@ class Sender:
     retry: RetryPolicy = RetryPolicy()
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
-    now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
     progress: Callable[[Progress], None] | None = None
     stop: Callable[[], bool] = lambda: False
 
@@ -795,7 +796,7 @@ def finish_issue(root: Path, manifest: Manifest, journal: Journal, state: Journa
     """Record a finished send in the manifest, then move its journal aside."""
     start = state.start or {}
     complete = state.complete or {}
-    sent_at = complete.get("sent_at") or when.astimezone(timezone.utc).isoformat(timespec="seconds")
+    sent_at = complete.get("sent_at") or when.astimezone(UTC).isoformat(timespec="seconds")
     if state.complete is None:
         journal.append({"type": "complete", "sent_at": sent_at})
     record = SentIssue(slug=str(start.get("slug", journal.path.stem)), id=str(start.get("id", "")),
@@ -833,7 +834,7 @@ def plan_send(root: Path, slug: str | None = None, *, now: datetime | None = Non
             state = journal.read()
             if state.complete is not None:
                 journal.open()
-                manifest, _ = finish_issue(root, manifest, journal, state, datetime.now(timezone.utc))
+                manifest, _ = finish_issue(root, manifest, journal, state, datetime.now(UTC))
                 del journals[name]
 
     if slug is not None:
@@ -895,7 +896,7 @@ def smtp_transport(plan: SendPlan, **options: object) -> SmtpTransport:
 def _start_record(issue: IssuePlan) -> dict[str, object]:
     return {"type": "start", "run": issue.mail.run, "slug": issue.entry.slug, "id": issue.entry.id,
             "subject": issue.mail.parts.subject, "sha256": email_hash(issue.mail.parts),
-            "recipients": issue.total, "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "recipients": issue.total, "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def execute_plan(plan: SendPlan, transport_for: Callable[[IssuePlan], Transport], *,

@@ -14,9 +14,10 @@ import json
 import os
 import socket
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import NewsletterError
 from ..files import sync_folder, write_atomically
