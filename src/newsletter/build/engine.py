@@ -38,12 +38,7 @@ from ..outputs.units import Output, Unit, digest, make_all
 from ..outputs.web import WebRenderer, static_units
 from ..posts import Post, load_posts
 from ..render.markdown import Outline, render_markdown
-from ..render.templates import (
-    builtin_templates,
-    code_digest,
-    environment_digest,
-    make_environment,
-)
+from ..render.templates import builtin_templates, make_environment
 from ..site import Site
 from ..sources import Stamp, scan, stamp_of
 from .cache import (
@@ -54,6 +49,7 @@ from .cache import (
     read_quick_record,
     write_quick_record,
 )
+from .keys import code_digest, environment_digest
 
 # Written into every build; an existing folder without it is never replaced.
 MARKER = ".newsletter-build"

@@ -1,0 +1,41 @@
+"""Keys over what every output depends on: this package's code, library versions, config, templates."""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+import jinja2
+
+from ..config import Config
+from ..outputs.units import digest
+
+
+def environment_digest(config: Config, env: jinja2.Environment) -> str:
+    """A key over everything every output depends on: code, library versions, config, templates."""
+    parts: list[object] = [code_digest(), config.path.read_bytes()]
+    for loader in env.loader.loaders if isinstance(env.loader, jinja2.ChoiceLoader) else [env.loader]:
+        for folder in getattr(loader, "searchpath", []):
+            for path in sorted(Path(folder).rglob("*")):
+                # The preview's own pages live beside the templates but never shape a build.
+                if path.is_file() and "preview" not in path.relative_to(folder).parts[:1]:
+                    parts += [path, path.read_bytes()]
+    return digest(*parts)
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A key over this package's code and the versions of the libraries that shape its outputs."""
+    parts: list[object] = [sys.version_info[:2]]
+    for name in ("pyromark", "Pygments", "premailer", "feedgen", "Jinja2", "lxml",
+                 "css-inline"):
+        try:
+            parts.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name}=-")
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py"), key=lambda path: path.relative_to(package).as_posix()):
+        parts.append(path.read_bytes())
+    return digest(*parts)
