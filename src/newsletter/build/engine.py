@@ -1,30 +1,23 @@
-"""Build the whole site; the only module that writes the output folder.
+"""Build the whole site in named phases: load, plan, diff, make, commit, record.
 
-Every output belongs to a unit (site.Unit) whose key covers all of its inputs. A build makes
-again only the units whose key changed since the last build (recorded in the cache), writes
-only the files whose bytes changed, and deletes the files no unit makes any more. Heavy units
-(emails, issue pages) and Markdown go to a pool of processes when there are many.
-
-Nothing is written until every unit has been made without error: new files go to a staging
-folder beside the output first. A cold build then swaps the staging folder in whole; an
-incremental one moves each new file into place with an atomic rename. Either way a failed
-build leaves the previous output as it was.
+Every output belongs to a unit (outputs.units.Unit) whose key covers all of its inputs. A build
+makes again only the units whose key changed since the last build (recorded in the cache), writes
+only the files whose bytes changed (tree.py stages them and moves them in), and deletes the files
+no unit makes any more. Heavy units (emails, issue pages) and Markdown go to worker processes
+(pool.py) when there are many.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
-import hashlib
-import multiprocessing
 import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import jinja2
 
@@ -37,7 +30,7 @@ from ..outputs.feeds import feed_units
 from ..outputs.units import Output, Unit, digest, make_all
 from ..outputs.web import WebRenderer, static_units
 from ..posts import Post, load_posts
-from ..render.markdown import Outline, render_markdown
+from ..render.markdown import render_markdown
 from ..render.templates import builtin_templates, make_environment
 from ..site import Site
 from ..sources import Stamp, scan, stamp_of
@@ -50,9 +43,12 @@ from .cache import (
     write_quick_record,
 )
 from .keys import code_digest, environment_digest
+from .pool import make_in_workers, make_unit, render_in_workers
+from .tree import MARKER, Staging, Written, check_out, check_paths, marker_id, marker_text, move_in, swap_in, write_tree
 
-# Written into every build; an existing folder without it is never replaced.
-MARKER = ".newsletter-build"
+# The preview writes its builds with this; it lives in tree.py.
+__all__ = ["BuildResult", "build", "gather", "input_stamps", "load_site", "plan", "write_tree"]
+
 # Below this many heavy units a pool of processes costs more than it saves.
 PARALLEL_MINIMUM = 24
 
@@ -98,33 +94,6 @@ def gather(site: Site) -> tuple[list[Output], list[Problem]]:
     return outputs, [*site.warnings, *warnings]
 
 
-def check_paths(outputs: list[Output]) -> None:
-    """Refuse any output path that could leave the output folder, and any path written twice."""
-    seen: set[PurePosixPath] = set()
-    for output in outputs:
-        _check_path(output.path)
-        if output.path in seen:
-            raise BuildError(f"two outputs want the same path {output.path}; rename one of the posts or static files")
-        seen.add(output.path)
-
-
-def _check_path(path: PurePosixPath) -> None:
-    if path.is_absolute() or ".." in path.parts or not path.parts or str(path).startswith("~"):
-        raise BuildError(f"refusing to write {str(path)!r}: outside the output folder")
-
-
-def _check_out(root: Path, out: Path) -> None:
-    resolved_root, resolved_out = root.resolve(), out.resolve()
-    if resolved_out == resolved_root or resolved_out in resolved_root.parents:
-        raise BuildError(f"{out}: the output folder cannot be the newsletter folder or one above it; "
-                         "use a folder of its own like 'dist'")
-    if out.exists() and not out.is_dir():
-        raise BuildError(f"{out}: exists and is not a folder; remove it or choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise BuildError(f"{out}: exists and was not made by 'newsletter build'; "
-                         "remove it or choose another --out")
-
-
 def input_stamps(config: Config) -> dict[str, Stamp | None]:
     """Every input file (posts, static files, templates) by path: its time, size and inode.
 
@@ -161,183 +130,31 @@ def input_fingerprint(config: Config, out: Path, drafts: bool, stamps: dict[str,
                   config_stamp.st_ino, *sorted(stamps.items()))
 
 
-def _marker_id(out: Path) -> str:
-    try:
-        return (out / MARKER).read_text(encoding="utf-8").split()[0]
-    except (OSError, IndexError):
-        return ""
-
-
-def _marker_text(build_id: str) -> bytes:
-    return f"{build_id}\nThis folder is written by 'newsletter build'; edits to it are overwritten.\n".encode()
-
-
 # -- making units, here or in worker processes ------------------------------------------------------
-
-@dataclass(frozen=True)
-class Written:
-    """What a unit's output became: its path, the digest of its bytes, whether it was staged."""
-
-    path: str
-    content: str
-    staged: bool
-
-
-@dataclass
-class _Job:
-    """What a build's workers need, set before the pool forks so that nothing is pickled."""
-
-    site: Site | None = None
-    units: list[Unit] = field(default_factory=list)
-    posts: list[Post] = field(default_factory=list)
-    cache: BuildCache | None = None
-    staging: Path = Path()
-    last_hashes: dict[str, str] = field(default_factory=dict)
-    folders: set[Path] = field(default_factory=set)
-
-
-_JOB = _Job()
-
-
-def _make(unit: Unit, job: _Job) -> tuple[list[Written], list[Problem]]:
-    """Make one unit and stage the outputs whose bytes changed, with the warnings it raised.
-
-    Runs in whichever process makes the unit, so that writing files is shared out too; warnings
-    include those the unit noted on the site as it went (feeds' images do).
-    """
-    site = job.site
-    assert site is not None
-    before = len(site.warnings)
-    outputs, warnings = unit.make()
-    noted = site.warnings[before:]
-    del site.warnings[before:]
-    written = []
-    for output in outputs:
-        _check_path(output.path)
-        path = output.path.as_posix()
-        content = _content_digest(output)
-        staged = job.last_hashes.get(path) != content
-        if staged:
-            _stage(output, job.staging, job.folders)
-        written.append(Written(path, content, staged))
-    return written, [*warnings, *noted]
-
-
-def _make_in_worker(index: int) -> tuple[int, list[Written], list[Problem]]:
-    return index, *_make(_JOB.units[index], _JOB)
-
-
-def _render_in_worker(index: int) -> tuple[int, Outline]:
-    post = _JOB.posts[index]
-    assert _JOB.cache is not None
-    return index, _JOB.cache.write_body(post, render_markdown(post.body, post.body_line))
-
-
-def _pool(jobs: int) -> multiprocessing.pool.Pool:
-    # fork: workers share the parent's site, templates and caches as they are.
-    return multiprocessing.get_context("fork").Pool(jobs)
-
 
 def _render_bodies(posts: list[Post], cache: BuildCache, jobs: int) -> None:
     """Render the Markdown of the posts the cache has no body for, in parallel when there are many."""
-    global _JOB
     if jobs > 1 and len(posts) >= PARALLEL_MINIMUM:
-        _JOB = _Job(posts=posts, cache=cache)
-        try:
-            with _pool(jobs) as pool:
-                for index, outline in pool.imap_unordered(_render_in_worker, range(len(posts)), chunksize=8):
-                    cache.note_body(posts[index], outline)
-        finally:
-            _JOB = _Job()
+        for post, outline in render_in_workers(posts, cache, jobs):
+            cache.note_body(post, outline)
     else:
         for post in posts:
             cache.note_body(post, cache.write_body(post, render_markdown(post.body, post.body_line)))
 
 
-def _make_units(job: _Job, units: list[Unit], jobs: int) -> Iterator[tuple[Unit, list[Written], list[Problem]]]:
+def _make_units(site: Site, staging: Staging, units: list[Unit],
+                jobs: int) -> Iterator[tuple[Unit, list[Written], list[Problem]]]:
     """Make and stage each unit: heavy ones in a pool of processes, if worth it, while this one makes the rest."""
     heavy = [unit for unit in units if unit.heavy]
     light = [unit for unit in units if not unit.heavy]
-    global _JOB
     if jobs > 1 and heavy and (len(heavy) >= PARALLEL_MINIMUM or any(unit.slow_start for unit in heavy)):
-        _JOB = dataclasses.replace(job, units=heavy)
-        try:
-            with _pool(min(jobs, len(heavy))) as pool:
-                made = pool.imap_unordered(_make_in_worker, range(len(heavy)), chunksize=4)
-                for unit in light:
-                    yield unit, *_make(unit, job)
-                for index, written, warnings in made:
-                    yield heavy[index], written, warnings
-        finally:
-            _JOB = _Job()
+        yield from make_in_workers(heavy, light, site, staging, jobs)
     else:
         for unit in units:
-            yield unit, *_make(unit, job)
+            yield unit, *make_unit(unit, site, staging)
 
 
 # -- writing --------------------------------------------------------------------------------------
-
-def _content_digest(output: Output) -> str:
-    if output.source is not None:
-        with open(output.source, "rb") as source:
-            return hashlib.file_digest(source, "sha256").hexdigest()[:32]
-    return hashlib.sha256(output.data).hexdigest()[:32]
-
-
-def _stage(output: Output, staging: Path, folders: set[Path]) -> None:
-    target = staging.joinpath(*output.path.parts)
-    if target.parent not in folders:
-        # Thousands of outputs share a few folders: ask the file system once for each.
-        target.parent.mkdir(parents=True, exist_ok=True)
-        folders.add(target.parent)
-    if output.source is not None:
-        shutil.copyfile(output.source, target)
-    else:
-        target.write_bytes(output.data)
-
-
-def write_tree(outputs: list[Output], folder: Path) -> None:
-    """Write outputs into a new folder that nothing reads until it is complete (the preview's builds)."""
-    try:
-        folders: set[Path] = set()
-        for output in outputs:
-            _check_path(output.path)
-            _stage(output, folder, folders)
-    except OSError as error:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise BuildError(f"{error.filename or folder}: cannot write the build: {error.strerror}") from None
-
-
-def _swap_in(staging: Path, out: Path) -> None:
-    """Replace *out* with the complete new build in *staging*."""
-    retired = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
-        out.rename(retired)
-    staging.rename(out)
-    shutil.rmtree(retired, ignore_errors=True)
-
-
-def _move_in(staging: Path, out: Path, staged: list[str], removed: list[str]) -> None:
-    """Move each new file into *out* with an atomic rename; delete the files no longer made.
-
-    The marker goes first and comes back last: a build stopped half-way leaves no marker, so the
-    next build writes everything again instead of trusting a half-updated folder.
-    """
-    if staged or removed:
-        (out / MARKER).unlink(missing_ok=True)
-    for path in staged:
-        target = out / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / path, target)
-    for path in removed:
-        target = out / path
-        target.unlink(missing_ok=True)
-        for folder in target.parents:
-            if folder == out or any(folder.iterdir()):
-                break
-            folder.rmdir()
-    shutil.rmtree(staging, ignore_errors=True)
-
 
 @contextlib.contextmanager
 def _kept_from_collection() -> Iterator[None]:
@@ -368,19 +185,19 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     started = time.perf_counter()
     out = out if out is not None else root / DEFAULT_OUT
     jobs = jobs or os.cpu_count() or 1
-    _check_out(root, out)
+    check_out(root, out)
     config = load_config(root)
     if clean:
         shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
     when = _now(config, now)
     stamps = input_stamps(config)
     fingerprint = input_fingerprint(config, out, drafts, stamps)
-    unchanged = read_quick_record(root, fingerprint, when, _marker_id(out))
+    unchanged = read_quick_record(root, fingerprint, when, marker_id(out))
     if unchanged is not None:
         return BuildResult(out=out, issues=unchanged.issues, files=unchanged.files, made=0,
                            warnings=unchanged.warnings, seconds=time.perf_counter() - started)
     # A build over an earlier one usually remakes an email or two; a full one has workers for them.
-    rebuild = not clean and jobs > 1 and bool(_marker_id(out))
+    rebuild = not clean and jobs > 1 and bool(marker_id(out))
     frozen_before = gc.get_freeze_count()
     try:
         with premailer_warming(config) if rebuild else contextlib.nullcontext():
@@ -405,7 +222,7 @@ def _build(root: Path, out: Path, config: Config, when: datetime, fingerprint: s
     site_warnings = list(site.warnings)  # reading bodies' outlines adds the alt-text warnings
     del site.warnings[:]
     last = cache.record
-    if last is None or last.out != str(out.resolve()) or not last.build_id or _marker_id(out) != last.build_id:
+    if last is None or last.out != str(out.resolve()) or not last.build_id or marker_id(out) != last.build_id:
         last = None  # the output is not what the cache remembers: write all of it
     todo = [unit for unit in units if last is None or unit.name not in last.units
             or last.units[unit.name].key != unit.key]
@@ -414,10 +231,10 @@ def _build(root: Path, out: Path, config: Config, when: datetime, fingerprint: s
     staging = out.parent / f".{out.name}.new-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staged: list[str] = []
-    job = _Job(site=site, staging=staging, last_hashes=last.hashes if last is not None else {})
+    staging_files = Staging(staging, last.hashes if last is not None else {})
     try:
         staging.mkdir(parents=True)
-        for done, (unit, written, warnings) in enumerate(_make_units(job, todo, jobs), start=1):
+        for done, (unit, written, warnings) in enumerate(_make_units(site, staging_files, todo, jobs), start=1):
             for output in written:
                 record.hashes[output.path] = output.content
                 if output.staged:
@@ -435,14 +252,14 @@ def _build(root: Path, out: Path, config: Config, when: datetime, fingerprint: s
         # Named after the content, so that the same posts still give byte-identical output.
         record.build_id = digest(*sorted(record.hashes.items()))
         if last is None:
-            write_atomically(staging / MARKER, _marker_text(record.build_id))
-            _swap_in(staging, out)
+            write_atomically(staging / MARKER, marker_text(record.build_id))
+            swap_in(staging, out)
         else:
             removed = sorted(set(last.hashes) - set(record.hashes))
             if record.build_id != last.build_id:
-                write_atomically(staging / MARKER, _marker_text(record.build_id))
+                write_atomically(staging / MARKER, marker_text(record.build_id))
                 staged.append(MARKER)
-            _move_in(staging, out, staged, removed)
+            move_in(staging, out, staged, removed)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise BuildError(f"{error.filename or out}: cannot write the build: {error.strerror}") from None

@@ -1,0 +1,150 @@
+"""The output folder: staging new files beside it, then swapping or moving them in, and its marker.
+
+Nothing is written into the output folder until every unit has been made without error. A cold
+build swaps a complete staging folder in whole; an incremental one moves each new file into
+place with an atomic rename. Either way a failed build leaves the previous output as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from ..errors import BuildError
+from ..outputs.units import Output
+
+# Written into every build; an existing folder without it is never replaced.
+MARKER = ".newsletter-build"
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a unit's output became: its path, the digest of its bytes, whether it was staged."""
+
+    path: str
+    content: str
+    staged: bool
+
+
+@dataclass
+class Staging:
+    """A folder beside the output that receives the outputs whose bytes changed since the last build."""
+
+    folder: Path
+    last_hashes: dict[str, str] = field(default_factory=dict)
+    # Thousands of outputs share a few folders: ask the file system once for each.
+    _made: set[Path] = field(default_factory=set, init=False, repr=False)
+
+    def put(self, output: Output) -> Written:
+        """Stage *output* if its bytes differ from the last build's; say what it became."""
+        check_path(output.path)
+        path = output.path.as_posix()
+        content = content_digest(output)
+        staged = self.last_hashes.get(path) != content
+        if staged:
+            self.write(output)
+        return Written(path, content, staged)
+
+    def write(self, output: Output) -> None:
+        target = self.folder.joinpath(*output.path.parts)
+        if target.parent not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(target.parent)
+        if output.source is not None:
+            shutil.copyfile(output.source, target)
+        else:
+            target.write_bytes(output.data)
+
+
+def content_digest(output: Output) -> str:
+    if output.source is not None:
+        with open(output.source, "rb") as source:
+            return hashlib.file_digest(source, "sha256").hexdigest()[:32]
+    return hashlib.sha256(output.data).hexdigest()[:32]
+
+
+def check_path(path: PurePosixPath) -> None:
+    """Refuse an output path that could leave the output folder."""
+    if path.is_absolute() or ".." in path.parts or not path.parts or str(path).startswith("~"):
+        raise BuildError(f"refusing to write {str(path)!r}: outside the output folder")
+
+
+def check_paths(outputs: list[Output]) -> None:
+    """Refuse any output path that could leave the output folder, and any path written twice."""
+    seen: set[PurePosixPath] = set()
+    for output in outputs:
+        check_path(output.path)
+        if output.path in seen:
+            raise BuildError(f"two outputs want the same path {output.path}; rename one of the posts or static files")
+        seen.add(output.path)
+
+
+def check_out(root: Path, out: Path) -> None:
+    """Refuse an output folder that is the newsletter's own, or one that a build did not make."""
+    resolved_root, resolved_out = root.resolve(), out.resolve()
+    if resolved_out == resolved_root or resolved_out in resolved_root.parents:
+        raise BuildError(f"{out}: the output folder cannot be the newsletter folder or one above it; "
+                         "use a folder of its own like 'dist'")
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out}: exists and is not a folder; remove it or choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise BuildError(f"{out}: exists and was not made by 'newsletter build'; "
+                         "remove it or choose another --out")
+
+
+def marker_id(out: Path) -> str:
+    """The id of the build in *out*, or '' when it has no complete build."""
+    try:
+        return (out / MARKER).read_text(encoding="utf-8").split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def marker_text(build_id: str) -> bytes:
+    return f"{build_id}\nThis folder is written by 'newsletter build'; edits to it are overwritten.\n".encode()
+
+
+def write_tree(outputs: list[Output], folder: Path) -> None:
+    """Write outputs into a new folder that nothing reads until it is complete (the preview's builds)."""
+    try:
+        staging = Staging(folder)
+        for output in outputs:
+            check_path(output.path)
+            staging.write(output)
+    except OSError as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise BuildError(f"{error.filename or folder}: cannot write the build: {error.strerror}") from None
+
+
+def swap_in(staging: Path, out: Path) -> None:
+    """Replace *out* with the complete new build in *staging*."""
+    retired = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        out.rename(retired)
+    staging.rename(out)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def move_in(staging: Path, out: Path, staged: list[str], removed: list[str]) -> None:
+    """Move each new file into *out* with an atomic rename; delete the files no longer made.
+
+    The marker goes first and comes back last: a build stopped half-way leaves no marker, so the
+    next build writes everything again instead of trusting a half-updated folder.
+    """
+    if staged or removed:
+        (out / MARKER).unlink(missing_ok=True)
+    for path in staged:
+        target = out / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / path, target)
+    for path in removed:
+        target = out / path
+        target.unlink(missing_ok=True)
+        for folder in target.parents:
+            if folder == out or any(folder.iterdir()):
+                break
+            folder.rmdir()
+    shutil.rmtree(staging, ignore_errors=True)
