@@ -261,7 +261,9 @@ def test_an_unknown_key_with_nothing_near(newsletter):
     ("---\ntitle: T\ndate: 2025-04-01\nsummary: a: b\n---\n",
      "4: front matter is not valid YAML: mapping values are not allowed"),
     ("---\ntitle: T\n  date: 2025-04-01\n---\n", "3: front matter is not valid YAML: "),
-    ("---\ntitle: T\ndate: 2025-04-01\ntags: [a, b\nsummary: x\n---\n", "5: front matter is not valid YAML: "),
+    ("---\ntitle: T\ndate: 2025-04-01\ntags: [a, b\nsummary: x\n---\n",
+     "4: front matter is not valid YAML: did not find expected ',' or ']' at line 5, while parsing a flow sequence "
+     "that starts on this line"),
     ("---\n- title\n- date\n---\n", "2: front matter must be a set of 'key: value' lines"),
     ("---\ntitle: T\ndate: 2025-04-01\nsummary: Bad\x7f\n---\n",
      "4: front matter is not valid YAML: character U+007F is not allowed; delete it"),
@@ -274,6 +276,13 @@ def test_an_unknown_key_with_nothing_near(newsletter):
 ])
 def test_front_matter_that_does_not_parse(newsletter, text, expected):
     assert one_error(newsletter, text).startswith(f"{FILE}:{expected}")
+
+
+def test_an_unterminated_quote_is_reported_where_it_opens(newsletter):
+    text = '---\ntitle: "Day two\ndate: 2025-04-01\ntags: [a]\nsummary: x\nslug: y\n---\n\nBody.\n'
+    message = one_error(newsletter, text)
+    assert message.startswith(f"{FILE}:2: front matter is not valid YAML: ")
+    assert "at line 7" in message and "quoted scalar that starts on this line" in message
 
 
 def test_a_file_that_is_not_utf8_names_its_line(newsletter):
@@ -392,7 +401,7 @@ def built(newsletter):
 
 @pytest.mark.parametrize("text, expected", [
     pytest.param(GOOD.encode("utf-8").replace(b"Hello", b"H\xe9llo"), "7: not UTF-8 text", id="not-utf8"),
-    pytest.param(GOOD.replace("tags: [k8s]", "tags: [k8s"), "5: front matter is not valid YAML", id="bad-yaml"),
+    pytest.param(GOOD.replace("tags: [k8s]", "tags: [k8s"), "4: front matter is not valid YAML", id="bad-yaml"),
     pytest.param(GOOD.replace("title: Day two\n", ""), "1: title: is required", id="no-title"),
     pytest.param(GOOD.replace("date: 2025-04-01\n", ""), "1: date: is required", id="no-date"),
     pytest.param(GOOD.replace("title: Day two", "title: 2025"), "2: title: expected text, got 2025", id="title-type"),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import frontmatter
 import yaml
 
 from .config import Config, find_key_line, suggest
@@ -108,18 +109,6 @@ def parse_when(text: str, tz: ZoneInfo) -> datetime:
     return to_datetime(value, tz)
 
 
-_FENCES = {
-    "---": re.compile(r"^---[ \t]*$", re.MULTILINE),
-    "+++": re.compile(r"^\+\+\+[ \t]*$", re.MULTILINE),
-}
-
-
-def _split_front_matter(text: str, fence: str) -> tuple[str, str]:
-    """Split at the first two fence lines; a fence match never reaches past its own line."""
-    _, front, body = _FENCES[fence].split(text, 2)
-    return front, body
-
-
 class _YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """Safe loader that keeps an impossible date (2025-02-30) as text, to be reported with its line."""
 
@@ -132,6 +121,44 @@ def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
 
 
 _YamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
+class _YamlFrontMatter(frontmatter.YAMLHandler):
+    """YAML between '---' lines; a fence matches its own line only, so body line numbers stay right."""
+
+    FM_BOUNDARY = re.compile(r"^---[ \t]*$", re.MULTILINE)
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return yaml.load(fm, Loader=_YamlLoader) if fm.strip() else {}
+
+
+class _TomlFrontMatter(frontmatter.default_handlers.BaseHandler):
+    """TOML between '+++' lines, read with the standard library's tomllib."""
+
+    FM_BOUNDARY = re.compile(r"^\+\+\+[ \t]*$", re.MULTILINE)
+    START_DELIMITER = END_DELIMITER = "+++"
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return tomllib.loads(fm)
+
+
+_HANDLERS: dict[str, frontmatter.default_handlers.BaseHandler] = {
+    "---": _YamlFrontMatter(), "+++": _TomlFrontMatter(),
+}
+
+
+def _yaml_problem(error: yaml.YAMLError) -> tuple[str, int | None]:
+    """The parser's complaint and the front matter line to report: where the broken part begins.
+
+    An unterminated quote is only noticed at the end of the front matter; the line where it was
+    opened is the one to fix, so that line is reported and the other named in the message.
+    """
+    problem = getattr(error, "problem", None) or "cannot be parsed"
+    mark = getattr(error, "problem_mark", None)
+    context, begun = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if begun is not None and context and mark is not None and begun.line != mark.line:
+        return f"{problem} at line {mark.line + 2}, {context} that starts on this line", begun.line
+    return problem, mark.line if mark is not None else None
 
 
 class _PostReader:
@@ -189,9 +216,9 @@ class _PostReader:
                        "then another '---' line", line=1)
             return None
         fence = opening.group(1)
-        is_toml = fence == "+++"
+        handler = _HANDLERS[fence]
         try:
-            front, self.body = _split_front_matter(text, fence)
+            front, self.body = handler.split(text)
         except ValueError:
             self.error(f"front matter is not closed: add a line '{fence}' after it", line=1)
             return None
@@ -208,20 +235,16 @@ class _PostReader:
         self.front_text = front
         self.body_line = front.count("\n") + 3
         try:
-            if is_toml:
-                meta = tomllib.loads(front)
-            else:
-                meta = yaml.load(front, Loader=_YamlLoader) if front.strip() else {}
+            meta = handler.load(front)
         except yaml.reader.ReaderError as error:
             line = front[: error.position].count("\n") + 2
             self.error(f"front matter is not valid YAML: character U+{error.character:04X} is not allowed; "
                        "delete it", line=line)
             return None
         except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            line = mark.line + 2 if mark is not None else 1
-            problem = getattr(error, "problem", None) or "cannot be parsed"
-            self.error(f"front matter is not valid YAML: {problem}", line=line)
+            problem, line_in_front = _yaml_problem(error)
+            self.error(f"front matter is not valid YAML: {problem}",
+                       line=line_in_front + 2 if line_in_front is not None else 1)
             return None
         except tomllib.TOMLDecodeError as error:
             match = re.search(r"at line (\d+)", str(error))
