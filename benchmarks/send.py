@@ -100,7 +100,7 @@ def _make_newsletter(folder: Path, port: int, subscribers: int) -> None:
 
 def _child(folder: Path) -> None:
     """One run: plan and send the issue; print seconds, messages and RSS before sending as JSON."""
-    from newsletter.send.delivery import execute_plan, plan_send, smtp_transport
+    from newsletter.send import execute_plan, plan_send, smtp_transport
 
     plan = plan_send(folder, ISSUE)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -18,20 +18,15 @@ import pytest
 from newsletter.build.engine import load_site
 from newsletter.outputs.email import render_email
 from newsletter.render.templates import make_environment
-from newsletter.send.delivery import (
-    IssueMail,
-    MemoryTransport,
-    RetryPolicy,
-    Sender,
-    SendError,
-    SmtpTransport,
-    dot_stuff,
-    execute_plan,
-    plan_send,
-    smtp_transport,
-)
-from newsletter.send.manifest import Journal, load_manifest
+from newsletter.send.failures import SendError
+from newsletter.send.journal import Journal
+from newsletter.send.manifest import load_manifest
+from newsletter.send.message import IssueMail
+from newsletter.send.plan import plan_send
+from newsletter.send.run import execute_plan, smtp_transport
+from newsletter.send.sender import RetryPolicy, Sender
 from newsletter.send.subscribers import Subscriber
+from newsletter.send.transports import MemoryTransport, SmtpTransport, dot_stuff
 from smtp_server import TOKEN_SECRET, Recorder, SmtpServer, free_port, send_config
 
 SLUG = "day-two"
@@ -192,6 +187,41 @@ def test_dot_stuffing_doubles_leading_dots_only():
 def test_password_is_not_in_the_transport_repr():
     transport = SmtpTransport("smtp.example.com", 587, username="news", password="hunter2")
     assert "hunter2" not in repr(transport)
+
+
+def test_secrets_are_not_in_the_plan_repr(newsletter, monkeypatch):
+    letter = _letter(newsletter, 25, 2, monkeypatch)
+    config = (letter.root / "newsletter.toml").read_text()
+    letter.write("newsletter.toml", config.replace('[smtp]\n', '[smtp]\nusername = "news"\n', 1))
+    monkeypatch.setenv("NEWSLETTER_SMTP_PASSWORD", "hunter2-password")
+
+    plan = plan_send(letter.root)
+
+    assert plan.password == "hunter2-password" and plan.issues[0].mail.secret == TOKEN_SECRET
+    assert "hunter2-password" not in repr(plan)
+    assert TOKEN_SECRET not in repr(plan)
+    assert TOKEN_SECRET not in repr(plan.issues[0].mail)
+
+
+def test_planning_writes_nothing_and_the_send_records_a_finished_journal(newsletter, server, monkeypatch):
+    letter = _letter(newsletter, server.port, 3, monkeypatch)
+    _send(letter.root, FakeTime())
+    recorded = (letter.root / "manifest.json").read_bytes()
+    # As if the sender had been stopped after journalling "complete" but before writing the manifest.
+    (archived,) = (letter.root / ".newsletter/journal").glob("day-two.*.done.jsonl")
+    journal = Journal.path_for(letter.root, SLUG)
+    archived.rename(journal)
+    (letter.root / "manifest.json").unlink()
+
+    plan = plan_send(letter.root)
+
+    assert not (letter.root / "manifest.json").exists() and journal.exists()
+    assert plan.issues == () and [done.record.slug for done in plan.finished] == [SLUG]
+    assert plan.manifest.find(SLUG).sent == 3
+    assert execute_plan(plan, lambda issue: MemoryTransport()) == []
+    assert (letter.root / "manifest.json").read_bytes() == recorded
+    assert not journal.exists() and archived.exists()
+    assert len(server.recorder.received) == 3
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,16 +10,9 @@ import sys
 
 import pytest
 
-from newsletter.send.manifest import (
-    Journal,
-    LockError,
-    Manifest,
-    ManifestError,
-    SendLock,
-    SentIssue,
-    load_manifest,
-    write_manifest,
-)
+from newsletter.send.journal import Journal
+from newsletter.send.lock import LockError, SendLock
+from newsletter.send.manifest import Manifest, ManifestError, SentIssue, load_manifest, write_manifest
 
 
 def _issue(slug: str, **changes) -> SentIssue:

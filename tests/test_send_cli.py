@@ -146,6 +146,24 @@ def test_an_issue_is_sent_once_unless_resent(letter, server):
     assert server.recorder.rcpt_counts() == {address: 2 for address in MAILED}
 
 
+def test_a_send_stopped_before_the_manifest_was_written_is_recorded_by_the_next(letter, server):
+    first = letter.run("send", "--yes")
+    assert first.exit_code == 0, first.output
+    recorded = (letter.root / "manifest.json").read_bytes()
+    (archived,) = (letter.root / ".newsletter/journal").glob("day-two.*.done.jsonl")
+    archived.rename(letter.root / ".newsletter/journal/day-two.jsonl")
+    (letter.root / "manifest.json").unlink()
+    assert "send interrupted after 3 recipients" in letter.run("status").stdout
+
+    again = letter.run("send", "--yes")
+
+    assert again.exit_code == 0, again.output
+    assert "Nothing to send" in again.stdout
+    assert (letter.root / "manifest.json").read_bytes() == recorded
+    assert archived.exists() and not (letter.root / ".newsletter/journal/day-two.jsonl").exists()
+    assert len(server.recorder.received) == 3
+
+
 def test_mailto_only_has_no_one_click_header(letter, server):
     _configure(letter, server, unsubscribe_url="")
     assert letter.run("send", "--yes").exit_code == 0

@@ -24,7 +24,7 @@ from .scaffold import create_newsletter, create_post
 # Commands import the stage they drive (delivery, check, serve) when they run: `newsletter build`
 # starts faster without the sending, checking and preview machinery.
 if TYPE_CHECKING:
-    from .send.delivery import (
+    from .send import (
         IssuePlan,
         IssueResult,
         PostStatus,
@@ -394,14 +394,14 @@ def send(root: Path, slug: str | None, yes: bool, dry_run: bool, out: Path | Non
         newsletter send rejekts-2025-day-two --to me@example.com
         NEWSLETTER_SMTP_PASSWORD=... newsletter send --yes
     """
-    from .send.delivery import (
+    from .send import (
         DirectoryTransport,
         SendError,
+        SendLock,
         execute_plan,
-        plan_send,
         smtp_transport,
     )
-    from .send.manifest import SendLock
+    from .send import prepare_send as plan_send  # records a send that finished before a stop, then plans
 
     if dry_run and test_to:
         raise click.UsageError("--dry-run and --to cannot be used together")
@@ -495,7 +495,7 @@ def status(root: Path, now_text: str | None) -> None:
     Example:
         newsletter status
     """
-    from .send.delivery import post_statuses
+    from .send import post_statuses
 
     now = _parse_now(now_text)
     try:

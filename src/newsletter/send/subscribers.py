@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..config import Config, SubscribersConfig
 from ..errors import NewsletterError, Problem
@@ -114,11 +116,8 @@ def read_unsubscribed(path: Path, shown: str) -> set[str]:
     return found
 
 
-def parse_subscribers(text: str, shown: str, unsubscribed: frozenset[str] | set[str] = frozenset()) -> tuple[
-        list[Subscriber], tuple[str, ...], int, int]:
-    """Parse CSV text into subscribers; return them, the columns, and how many duplicates and unsubscribes were dropped."""
-    reader = csv.reader(text.splitlines(keepends=True), strict=True)
-    problems: list[Problem] = []
+def _columns(reader: Iterator[list[str]], shown: str) -> list[str]:
+    """Read the header row: lower-cased column names, one of them 'email', each usable as a merge field."""
     try:
         header = next(reader, None)
     except csv.Error as error:
@@ -129,6 +128,7 @@ def parse_subscribers(text: str, shown: str, unsubscribed: frozenset[str] | set[
     if "email" not in columns:
         raise SubscriberError(f"{shown}:1: the header row has no 'email' column; start the file with "
                               "a header like 'email,name'")
+    problems: list[Problem] = []
     for column in columns:
         if not _FIELD_NAME_RE.match(column):
             problems.append(Problem(shown, f"column name {column!r} must be letters, digits and "
@@ -137,24 +137,40 @@ def parse_subscribers(text: str, shown: str, unsubscribed: frozenset[str] | set[
         problems.append(Problem(shown, "the header row names a column twice", 1))
     if problems:
         raise SubscriberError(problems=problems)
+    return columns
 
-    email_at = columns.index("email")
-    others = [(index, column) for index, column in enumerate(columns) if column != "email"]
-    subscribers: list[Subscriber] = []
-    seen: set[str] = set()
-    duplicates = dropped = 0
+
+def _rows(reader: Any, shown: str, problems: list[Problem]) -> Iterator[tuple[int, list[str]]]:
+    """Yield each row that is not blank with the line it starts on; a CSV error ends the rows, as a problem."""
     line = reader.line_num + 1
     while True:
         try:
             row = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as error:
             problems.append(Problem(shown, f"not valid CSV: {error}", line))
-            break
+            return
         start, line = line, reader.line_num + 1
-        if not any(cell.strip() for cell in row):
-            continue
+        if any(cell.strip() for cell in row):
+            yield start, row
+
+
+def parse_subscribers(text: str, shown: str, unsubscribed: frozenset[str] | set[str] = frozenset()) -> tuple[
+        list[Subscriber], tuple[str, ...], int, int]:
+    """Parse CSV text into subscribers.
+
+    Return them, the columns, and how many duplicate and unsubscribed rows were dropped.
+    """
+    reader = csv.reader(text.splitlines(keepends=True), strict=True)
+    columns = _columns(reader, shown)
+    email_at = columns.index("email")
+    others = [(index, column) for index, column in enumerate(columns) if column != "email"]
+    problems: list[Problem] = []
+    subscribers: list[Subscriber] = []
+    seen: set[str] = set()
+    duplicates = dropped = 0
+    for start, row in _rows(reader, shown, problems):
         if len(row) != len(columns):
             problems.append(Problem(shown, f"has {len(row)} fields, the header has {len(columns)}", start))
             continue

@@ -1,0 +1,220 @@
+"""The journal of a send under way: ``.newsletter/journal/<slug>.jsonl``, one JSON record a line.
+
+A send records every recipient as it happens, so a send stopped at any moment resumes where it
+was. The first record ("start") names the issue and its run; then come records about recipients,
+each with its state as "type" and the address as "to"; the last ("complete") says every recipient
+is done. A finished journal is moved aside as ``<slug>.<stamp>.done.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from ..files import sync_folder
+from ..layout import STATE_DIR
+from .manifest import ManifestError, SentIssue, shown_path
+
+JOURNAL_DIR = f"{STATE_DIR}/journal"
+
+
+class RecipientState(StrEnum):
+    """What the journal says about one recipient, by the last record about them."""
+
+    SENDING = "sending"        # handed over (or about to be); no answer recorded
+    SENT = "sent"              # the server accepted it
+    FAILED = "failed"          # the server refused it for good (5xx)
+    DEFERRED = "deferred"      # refused for now (4xx) too many times; tried again on the next run
+    RETRY = "retry"            # refused for now after hand-over: not delivered, may be tried again
+    UNCERTAIN = "uncertain"    # handed over, but the connection was lost before the server answered
+
+
+class Mark(StrEnum):
+    """The records that are about the send rather than about one recipient."""
+
+    START = "start"
+    COMPLETE = "complete"
+
+
+# A recipient in one of these is not tried again in the same send: sent, refused, or perhaps sent.
+DONE = frozenset({RecipientState.SENT, RecipientState.FAILED, RecipientState.UNCERTAIN, RecipientState.SENDING})
+
+
+@dataclass(frozen=True)
+class JournalState:
+    """What a journal records: the send it belongs to and the last word on each recipient."""
+
+    start: dict[str, Any] | None = None
+    states: dict[str, str] = field(default_factory=dict)
+    replies: dict[str, str] = field(default_factory=dict)
+    addresses: dict[str, str] = field(default_factory=dict)
+    complete: dict[str, Any] | None = None
+
+    def state(self, key: str) -> str | None:
+        return self.states.get(key)
+
+    def is_done(self, key: str) -> bool:
+        """Whether a recipient must not be tried again in this send (sent, refused, or perhaps sent)."""
+        return self.states.get(key) in DONE
+
+    def count(self, *states: str) -> int:
+        return sum(1 for state in self.states.values() if state in states)
+
+    def with_state(self, key: str, address: str, state: str, reply: str = "") -> JournalState:
+        states = dict(self.states)
+        states[key] = state
+        replies = dict(self.replies)
+        if reply:
+            replies[key] = reply
+        addresses = dict(self.addresses)
+        addresses[key] = address
+        return replace(self, states=states, replies=replies, addresses=addresses)
+
+    def listed(self, *states: str) -> list[tuple[str, str]]:
+        """(address, reply) of every recipient in one of *states*, in the order first seen."""
+        return [(self.addresses.get(key, key), self.replies.get(key, "")) for key, state in self.states.items()
+                if state in states]
+
+    def sent_at(self, when: datetime) -> str:
+        """When the send finished: as its "complete" record says, else *when* (it finishes now)."""
+        return (self.complete or {}).get("sent_at") or when.astimezone(UTC).isoformat(timespec="seconds")
+
+    def sent_issue(self, slug: str, sent_at: str) -> SentIssue:
+        """The manifest's record of this finished send; *slug* is used when the start record lacks one."""
+        start = self.start or {}
+        return SentIssue(slug=str(start.get("slug", slug)), id=str(start.get("id", "")),
+                         subject=str(start.get("subject", "")), sent_at=sent_at, sha256=str(start.get("sha256", "")),
+                         sent=self.count(RecipientState.SENT), failed=self.count(RecipientState.FAILED),
+                         uncertain=self.count(RecipientState.UNCERTAIN, RecipientState.SENDING))
+
+
+def parse_journal(text: str, shown: str) -> tuple[JournalState, int]:
+    """Read journal text; return the state and how many bytes of it are whole lines.
+
+    Only the last line can be torn (the process was killed while writing it); it is ignored. A bad
+    line anywhere else means the file was damaged, and is an error.
+    """
+    lines = text.split("\n")
+    # Everything after the last newline is a torn record (or nothing).
+    whole = len(text) - len(lines[-1])
+    start: dict[str, Any] | None = None
+    complete: dict[str, Any] | None = None
+    states: dict[str, str] = {}
+    replies: dict[str, str] = {}
+    addresses: dict[str, str] = {}
+    for number, line in enumerate(lines[:-1], start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            kind = record["type"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ManifestError(f"{shown}:{number}: damaged journal line; move the file aside to start "
+                                "this issue's send afresh (recipients it lists may then get it twice)") from None
+        if kind == Mark.START:
+            start = record
+        elif kind == Mark.COMPLETE:
+            complete = record
+        else:
+            address = str(record.get("to", ""))
+            key = address.lower()
+            states[key] = kind
+            # Only recipients worth naming in a report keep their address and reply: a list of
+            # a hundred thousand is read in one go, and most of them were simply sent.
+            if kind == RecipientState.SENT:
+                addresses.pop(key, None)
+                replies.pop(key, None)
+                continue
+            addresses[key] = address
+            if record.get("reply"):
+                replies[key] = str(record["reply"])
+    return JournalState(start, states, replies, addresses, complete), len(text[:whole].encode("utf-8"))
+
+
+class Journal:
+    """An issue's send journal, open for appending one record a line."""
+
+    def __init__(self, path: Path, root: Path) -> None:
+        self.path = path
+        self.shown = shown_path(path, root)
+        self._fd: int | None = None
+
+    @staticmethod
+    def path_for(root: Path, slug: str) -> Path:
+        return root / JOURNAL_DIR / f"{slug}.jsonl"
+
+    def read(self) -> JournalState:
+        """The journal's state, or an empty one when there is no journal."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return JournalState()
+        except OSError as error:
+            raise ManifestError(f"{self.shown}: cannot be read: {error.strerror}") from None
+        return parse_journal(data.decode("utf-8", errors="replace"), self.shown)[0]
+
+    def open(self) -> JournalState:
+        """Open for appending, cutting off a torn last line first; return what is recorded so far."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as error:
+            raise ManifestError(f"{self.shown}: cannot be opened: {error.strerror}") from None
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        try:
+            state, whole = parse_journal(data.decode("utf-8", errors="replace"), self.shown)
+        except ManifestError:
+            os.close(fd)
+            raise
+        if whole != len(data):
+            # Appending after a torn record would glue the next record onto it.
+            os.ftruncate(fd, whole)
+            os.fsync(fd)
+        self._fd = fd
+        return state
+
+    def append(self, record: dict[str, Any], *, sync: bool = True) -> None:
+        """Append one record as a line in a single write; fsync it unless told not to yet."""
+        assert self._fd is not None, "journal is not open"
+        line = (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+        # One write() per record on an O_APPEND file: a process killed mid-way leaves at most one
+        # torn line at the end, which open() cuts off.
+        written = os.write(self._fd, line)
+        if written != len(line):
+            raise ManifestError(f"{self.shown}: short write to the journal; is the disk full?")
+        if sync:
+            os.fsync(self._fd)
+
+    def sync(self) -> None:
+        assert self._fd is not None, "journal is not open"
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def archive(self, stamp: str) -> Path:
+        """Move a finished journal aside (kept for reference), so the next send of the issue starts afresh."""
+        self.close()
+        target = self.path.with_name(f"{self.path.stem}.{stamp}.done.jsonl")
+        os.replace(self.path, target)
+        sync_folder(self.path.parent)
+        return target
+
+
+def pending_journals(root: Path) -> dict[str, Journal]:
+    """Journals of sends that were started and not finished, by slug."""
+    folder = root / JOURNAL_DIR
+    if not folder.is_dir():
+        return {}
+    return {path.stem: Journal(path, root) for path in sorted(folder.glob("*.jsonl"))
+            if "." not in path.stem}

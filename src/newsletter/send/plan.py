@@ -1,0 +1,244 @@
+"""Decide what `newsletter send` will do, checking everything that can be checked before the first message.
+
+Planning only reads: the site, the settings, the subscriber list, manifest.json and the journals.
+It comes in two halves, ``survey`` (read and check) and ``choose`` (pick the issues and make their
+messages ready), so that run.py can record, in between, a send that had finished but was stopped
+before manifest.json said so. ``plan_send`` does both halves at once and hands such sends back in
+``SendPlan.finished`` for ``execute_plan`` to record.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from ..build.engine import load_site
+from ..config import Config, suggest
+from ..errors import Problem
+from ..outputs.email import EmailParts, render_email
+from ..render.templates import make_environment
+from ..site import Entry, Site
+from .failures import SendError
+from .journal import Journal, JournalState, pending_journals
+from .manifest import Manifest, SentIssue, load_manifest
+from .message import IssueMail, email_hash
+from .settings import check_email_settings, check_smtp_settings
+from .subscribers import Subscriber, SubscriberList, address_problem, load_subscribers, merge_fields
+
+TEST_PREFIX = "[TEST] "
+
+
+class SendMode(StrEnum):
+    """Where a run of `newsletter send` sends, and whether it records what it did."""
+
+    SEND = "send"          # every subscriber over SMTP, journalled and recorded in manifest.json
+    DRY_RUN = "dry-run"    # .eml files in a folder; nothing recorded
+    TEST = "test"          # a [TEST] copy to the --to addresses only; nothing recorded
+
+
+@dataclass(frozen=True)
+class FinishedSend:
+    """A send whose every recipient is done but which manifest.json does not record yet."""
+
+    journal: Journal
+    record: SentIssue
+
+
+@dataclass(frozen=True)
+class IssuePlan:
+    """One issue to send in this run."""
+
+    entry: Entry
+    mail: IssueMail
+    recipients: tuple[Subscriber, ...]
+    total: int
+    already_done: int = 0
+    resuming: bool = False
+
+    @property
+    def subject(self) -> str:
+        return self.mail.subject_prefix + self.mail.parts.subject
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """What `newsletter send` is about to do, decided before anything is sent."""
+
+    config: Config
+    mode: SendMode
+    issues: tuple[IssuePlan, ...]
+    manifest: Manifest                            # as it will be once `finished` is recorded
+    password: str = field(default="", repr=False)
+    rate: float | None = None
+    notes: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    finished: tuple[FinishedSend, ...] = ()       # not yet written to manifest.json
+
+    @property
+    def records(self) -> bool:
+        return self.mode is SendMode.SEND
+
+
+@dataclass(frozen=True)
+class Groundwork:
+    """Everything a plan is made from, read and checked: the first half of planning."""
+
+    site: Site
+    mode: SendMode
+    manifest: Manifest                  # with the finished sends in it
+    subscribers: SubscriberList | None  # None for a test copy when there is no list
+    journals: dict[str, Journal]        # sends started and not finished, by slug
+    finished: tuple[FinishedSend, ...]
+    test_to: tuple[str, ...]
+    secret: str = field(repr=False)
+    password: str = field(repr=False)
+
+
+def _finished_sends(journals: dict[str, Journal], when: datetime) -> list[FinishedSend]:
+    finished = []
+    for name, journal in journals.items():
+        state = journal.read()
+        if state.complete is not None:
+            finished.append(FinishedSend(journal, state.sent_issue(name, state.sent_at(when))))
+    return finished
+
+
+def survey(root: Path, *, now: datetime | None = None, mode: SendMode | str = SendMode.SEND,
+           test_to: Sequence[str] = ()) -> Groundwork:
+    """Read the site, the settings, the subscriber list and the journals, and check them all."""
+    mode = SendMode(mode)
+    site = load_site(root, now=now, drafts=True, scheduled=True)
+    config = site.config
+    manifest = load_manifest(root)
+    secret = check_email_settings(config)
+    password = check_smtp_settings(config) if mode is not SendMode.DRY_RUN else ""
+    for address in test_to:
+        problem = address_problem(address)
+        if problem:
+            raise SendError(f"--to: {problem}")
+    subscribers: SubscriberList | None = None
+    settings = config.subscribers
+    if mode is not SendMode.TEST or (root / (settings.file if settings else "subscribers.csv")).exists():
+        subscribers = load_subscribers(config)
+    journals = pending_journals(root)
+    # Sends that finished but were stopped before the manifest was written count as sent.
+    finished = _finished_sends(journals, datetime.now(UTC)) if mode is SendMode.SEND else []
+    for done in finished:
+        manifest = manifest.with_issue(done.record)
+        del journals[done.journal.path.stem]
+    return Groundwork(site, mode, manifest, subscribers, journals, tuple(finished), tuple(test_to),
+                      secret=secret, password=password)
+
+
+def _check_fields(parts: EmailParts, subscribers: SubscriberList | None) -> None:
+    used = merge_fields(parts.html) | merge_fields(parts.text)
+    columns = set(subscribers.columns) if subscribers is not None else {"email", "name"}
+    unknown = sorted(used - columns - {"email"})
+    if unknown:
+        source = subscribers.path.name if subscribers is not None else "the subscriber list"
+        raise SendError(f"{parts.entry.post.display_path}: {{subscriber.{unknown[0]}}} is not a column of "
+                        f"{source} (columns: {', '.join(sorted(columns))}); add the column or fix the name")
+
+
+def _describe_status(entry: Entry) -> str:
+    if entry.status == "draft":
+        return f"{entry.post.display_path}: is a draft; drafts are never sent (remove 'draft: true' to send it)"
+    return (f"{entry.post.display_path}: is scheduled for {entry.post.date.isoformat()}; it can be sent "
+            "from then on (or pass --now to send as of a later time)")
+
+
+def _find_entry(site: Site, slug: str) -> Entry:
+    for entry in site.entries:
+        if entry.slug == slug:
+            return entry
+    raise SendError(f"no post has the slug {slug!r}{suggest(slug, [e.slug for e in site.entries])}; "
+                    "'newsletter status' lists them")
+
+
+def _named_entry(ground: Groundwork, slug: str, resend: bool) -> Entry:
+    entry = _find_entry(ground.site, slug)
+    if entry.status != "published":
+        raise SendError(_describe_status(entry))
+    sent = ground.manifest.find(entry.slug, entry.id)
+    if sent is not None and not resend and ground.mode is not SendMode.TEST and entry.slug not in ground.journals:
+        raise SendError(f"{ground.manifest.path.name}: {entry.slug}: was sent on {sent.sent_at} to {sent.sent} "
+                        "recipients; pass --resend to send it again to everyone")
+    return entry
+
+
+def _due_entries(ground: Groundwork, resend: bool) -> tuple[list[Entry], list[str]]:
+    """Every published issue not sent yet, oldest first, and a note on each unfinished send left behind."""
+    if resend:
+        raise SendError("--resend: name the issue to send again, like 'newsletter send SLUG --resend'")
+    journals = ground.journals
+    chosen = [entry for entry in reversed(ground.site.published)
+              if ground.manifest.find(entry.slug, entry.id) is None or entry.slug in journals]
+    notes = []
+    for name in journals if ground.mode is SendMode.SEND else ():
+        if not any(entry.slug == name for entry in chosen):
+            notes.append(f"{name}: an unfinished send is in {journals[name].shown}, but the post is no "
+                         "longer published; it is left as it is")
+    return chosen, notes
+
+
+def _test_issue(ground: Groundwork, entry: Entry, parts: EmailParts) -> IssuePlan:
+    known = {s.key: s for s in (ground.subscribers.subscribers if ground.subscribers else ())}
+    people = tuple(known.get(address.lower(), Subscriber(address)) for address in ground.test_to)
+    mail = IssueMail(ground.site.config, parts, secrets.token_hex(8), ground.secret, TEST_PREFIX)
+    return IssuePlan(entry, mail, people, len(people))
+
+
+def _subscribers_issue(ground: Groundwork, entry: Entry, parts: EmailParts) -> tuple[IssuePlan, str | None]:
+    """The issue for every subscriber it has not reached yet, and a note when its email changed meanwhile."""
+    assert ground.subscribers is not None
+    pending = ground.journals.get(entry.slug)
+    state = pending.read() if pending is not None else JournalState()
+    run = str((state.start or {}).get("run") or secrets.token_hex(8))
+    note = None
+    if state.start and state.start.get("sha256") != email_hash(parts):
+        note = (f"{entry.slug}: the email changed since this send started; the recipients still "
+                "to go get the current version")
+    everyone = ground.subscribers.subscribers
+    people = tuple(s for s in everyone if not state.is_done(s.key))
+    mail = IssueMail(ground.site.config, parts, run, ground.secret)
+    return IssuePlan(entry, mail, people, len(everyone), len(everyone) - len(people),
+                     resuming=state.start is not None), note
+
+
+def choose(ground: Groundwork, slug: str | None = None, *, resend: bool = False,
+           rate: float | None = None) -> SendPlan:
+    """Pick the issues to send (*slug*, or every one due) and make each one's messages ready."""
+    notes: list[str] = []
+    if slug is not None:
+        entries = [_named_entry(ground, slug, resend)]
+    else:
+        entries, notes = _due_entries(ground, resend)
+    config = ground.site.config
+    env = make_environment(config)
+    warnings: list[Problem] = list(ground.site.warnings)
+    issues: list[IssuePlan] = []
+    for entry in entries:
+        parts = render_email(ground.site, entry, env)
+        warnings.extend(parts.warnings)
+        _check_fields(parts, ground.subscribers)
+        if ground.mode is SendMode.TEST:
+            issues.append(_test_issue(ground, entry, parts))
+            continue
+        issue, note = _subscribers_issue(ground, entry, parts)
+        issues.append(issue)
+        if note:
+            notes.append(note)
+    return SendPlan(config, ground.mode, tuple(issues), ground.manifest, password=ground.password,
+                    rate=rate if rate is not None else (config.smtp.rate if config.smtp else None),
+                    notes=tuple(notes), warnings=tuple(warnings), finished=ground.finished)
+
+
+def plan_send(root: Path, slug: str | None = None, *, now: datetime | None = None,
+              mode: SendMode | str = SendMode.SEND, test_to: Sequence[str] = (), resend: bool = False,
+              rate: float | None = None) -> SendPlan:
+    """Decide what to send and check everything that can be checked before the first message; write nothing."""
+    return choose(survey(root, now=now, mode=mode, test_to=test_to), slug, resend=resend, rate=rate)

@@ -1,0 +1,110 @@
+"""Carry out a send plan: journal each issue, send it, and record it in manifest.json once it is done.
+
+This is where a send writes its records; planning (plan.py) only reads. ``prepare_send`` is what
+`newsletter send` runs first: it records any send that finished before a stop, then plans.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .journal import Journal, JournalState, Mark, RecipientState
+from .manifest import Manifest, SentIssue, write_manifest
+from .message import email_hash
+from .plan import FinishedSend, IssuePlan, SendMode, SendPlan, choose, survey
+from .sender import IssueResult, Sender
+from .transports import SmtpTransport, Transport
+
+
+def _archive(journal: Journal, sent_at: str) -> None:
+    journal.archive(re.sub(r"[^0-9T]", "", sent_at)[:15])
+
+
+def record_finished(manifest: Manifest, finished: Sequence[FinishedSend]) -> None:
+    """Write *manifest*, which holds the *finished* sends, then move their journals aside."""
+    if not finished:
+        return
+    write_manifest(manifest)
+    for done in finished:
+        done.journal.open()  # cuts off a torn last line before the journal is kept for reference
+        _archive(done.journal, done.record.sent_at)
+
+
+def finish_issue(manifest: Manifest, journal: Journal, state: JournalState,
+                 when: datetime) -> tuple[Manifest, SentIssue]:
+    """Record a finished send in the manifest, then move its journal aside."""
+    sent_at = state.sent_at(when)
+    if state.complete is None:
+        journal.append({"type": Mark.COMPLETE, "sent_at": sent_at})
+    record = state.sent_issue(journal.path.stem, sent_at)
+    manifest = manifest.with_issue(record)
+    write_manifest(manifest)
+    _archive(journal, sent_at)
+    return manifest, record
+
+
+def prepare_send(root: Path, slug: str | None = None, *, now: datetime | None = None,
+                 mode: SendMode | str = SendMode.SEND, test_to: Sequence[str] = (), resend: bool = False,
+                 rate: float | None = None) -> SendPlan:
+    """Record any send that finished before a stop, then plan this one (see plan.plan_send)."""
+    ground = survey(root, now=now, mode=mode, test_to=test_to)
+    record_finished(ground.manifest, ground.finished)
+    return choose(dataclasses.replace(ground, finished=()), slug, resend=resend, rate=rate)
+
+
+def smtp_transport(plan: SendPlan, **options: object) -> SmtpTransport:
+    """The SMTP transport for a plan's [smtp] settings."""
+    smtp = plan.config.smtp
+    assert smtp is not None
+    return SmtpTransport(smtp.host, smtp.port, smtp.security, smtp.username, plan.password,
+                         **options)  # type: ignore[arg-type]
+
+
+def _start_record(issue: IssuePlan) -> dict[str, object]:
+    return {"type": Mark.START, "run": issue.mail.run, "slug": issue.entry.slug, "id": issue.entry.id,
+            "subject": issue.mail.parts.subject, "sha256": email_hash(issue.mail.parts),
+            "recipients": issue.total, "started_at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def execute_plan(plan: SendPlan, transport_for: Callable[[IssuePlan], Transport], *,
+                 on_issue: Callable[[IssuePlan], None] | None = None, **sender_options: object) -> list[IssueResult]:
+    """Send each planned issue in order (oldest first), journalling and recording it when the plan records.
+
+    Sends the plan found finished but not yet recorded are recorded first.
+    *sender_options* go to ``Sender``: retry, clock, sleep, now, progress, stop.
+    """
+    record_finished(plan.manifest, plan.finished)
+    results: list[IssueResult] = []
+    manifest = plan.manifest
+    rate = None if plan.mode is SendMode.DRY_RUN else plan.rate
+    for issue in plan.issues:
+        if on_issue is not None:
+            on_issue(issue)
+        journal: Journal | None = None
+        if plan.records:
+            journal = Journal(Journal.path_for(plan.config.root, issue.entry.slug), plan.config.root)
+            if journal.open().start is None:
+                journal.append(_start_record(issue))
+        sender = Sender(transport_for(issue), journal, rate=rate, **sender_options)  # type: ignore[arg-type]
+        try:
+            result = sender.send_issue(issue.mail, issue.recipients)
+            if journal is not None and result.complete:
+                state = journal.read()
+                # The manifest records the email as finally sent, even if it changed since the start.
+                start = {**(state.start or {}), **_start_record(issue)}
+                manifest, record = finish_issue(manifest, journal, dataclasses.replace(state, start=start),
+                                                sender.now())
+                # Recipients left uncertain by an earlier, killed run are reported now, by name.
+                uncertain = state.listed(RecipientState.UNCERTAIN, RecipientState.SENDING)
+                result = dataclasses.replace(result, recorded=record, uncertain=tuple(uncertain))
+        finally:
+            if journal is not None:
+                journal.close()
+        results.append(result)
+        if result.stopped:
+            break
+    return results
