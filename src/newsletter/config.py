@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import re
 import tomllib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,45 +205,59 @@ def _build_section(name: str, raw: Any, text: str, path: Path, problems: list[Pr
     return section if ok else None
 
 
+def _site_problems(section: SiteConfig) -> Iterator[tuple[str, str]]:
+    parts = urlsplit(section.url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        yield "url", f"expected an absolute http(s) URL like 'https://example.com/news/', got {section.url!r}"
+    elif parts.query or parts.fragment:
+        yield "url", "must not have a query or fragment"
+    try:
+        ZoneInfo(section.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        yield "timezone", f"unknown time zone {section.timezone!r}; use an IANA name like 'Europe/Prague'"
+    if section.page_size < 1:
+        yield "page_size", "must be at least 1"
+    if not section.title.strip():
+        yield "title", "must not be empty"
+
+
+def _smtp_problems(section: SmtpConfig) -> Iterator[tuple[str, str]]:
+    if section.security not in _SECURITY_CHOICES:
+        yield "security", f"expected one of {', '.join(_SECURITY_CHOICES)}, got {section.security!r}"
+    if not 0 < section.port < 65536:
+        yield "port", f"expected a port number from 1 to 65535, got {section.port}"
+    if section.rate <= 0:
+        yield "rate", "must be more than 0 messages per second"
+
+
+def _email_problems(section: EmailConfig) -> Iterator[tuple[str, str]]:
+    if "@" not in section.from_:
+        yield "from", f"expected an address like 'Jana Novak <news@example.com>', got {section.from_!r}"
+    if section.inliner not in _INLINERS:
+        yield "inliner", f"expected one of {', '.join(_INLINERS)}, got {section.inliner!r}"
+    if section.unsubscribe_url and urlsplit(section.unsubscribe_url).scheme != "https":
+        yield "unsubscribe_url", "must be an https:// URL (mail clients' one-click unsubscribe needs it)"
+
+
+def _feeds_problems(section: FeedsConfig) -> Iterator[tuple[str, str]]:
+    if section.limit < 1:
+        yield "limit", "must be at least 1"
+
+
+# Checks of values whose type is right but whose content may not be, by section.
+_VALIDATORS: dict[type, Callable[[Any], Iterator[tuple[str, str]]]] = {
+    SiteConfig: _site_problems, SmtpConfig: _smtp_problems, EmailConfig: _email_problems,
+    FeedsConfig: _feeds_problems,
+}
+
+
 def _validate(name: str, section: Any, text: str, path: Path) -> list[Problem]:
     """Check values whose type is right but whose content may not be."""
-    problems: list[Problem] = []
-
-    def bad(key: str, message: str) -> None:
-        problems.append(Problem(path, message, find_key_line(text, key, name), f"{name}.{key}"))
-
-    if isinstance(section, SiteConfig):
-        parts = urlsplit(section.url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            bad("url", f"expected an absolute http(s) URL like 'https://example.com/news/', got {section.url!r}")
-        elif parts.query or parts.fragment:
-            bad("url", "must not have a query or fragment")
-        try:
-            ZoneInfo(section.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            bad("timezone", f"unknown time zone {section.timezone!r}; use an IANA name like 'Europe/Prague'")
-        if section.page_size < 1:
-            bad("page_size", "must be at least 1")
-        if not section.title.strip():
-            bad("title", "must not be empty")
-    elif isinstance(section, SmtpConfig):
-        if section.security not in _SECURITY_CHOICES:
-            bad("security", f"expected one of {', '.join(_SECURITY_CHOICES)}, got {section.security!r}")
-        if not 0 < section.port < 65536:
-            bad("port", f"expected a port number from 1 to 65535, got {section.port}")
-        if section.rate <= 0:
-            bad("rate", "must be more than 0 messages per second")
-    elif isinstance(section, EmailConfig):
-        if "@" not in section.from_:
-            bad("from", f"expected an address like 'Jana Novak <news@example.com>', got {section.from_!r}")
-        if section.inliner not in _INLINERS:
-            bad("inliner", f"expected one of {', '.join(_INLINERS)}, got {section.inliner!r}")
-        if section.unsubscribe_url and urlsplit(section.unsubscribe_url).scheme != "https":
-            bad("unsubscribe_url", "must be an https:// URL (mail clients' one-click unsubscribe needs it)")
-    elif isinstance(section, FeedsConfig):
-        if section.limit < 1:
-            bad("limit", "must be at least 1")
-    return problems
+    validator = _VALIDATORS.get(type(section))
+    if validator is None:
+        return []
+    return [Problem(path, message, find_key_line(text, key, name), f"{name}.{key}")
+            for key, message in validator(section)]
 
 
 def load_config(root: Path) -> Config:

@@ -9,13 +9,14 @@ problem) and exits 1. Anything else is a bug and keeps its traceback.
     ├── TemplateError    a template does not parse or uses an unknown variable
     ├── BuildError       the outputs could not be written
     ├── SourceError      an input is a link outside the folder, a loop or a special file
-    ├── SubscriberError  the subscriber list is unreadable or has a bad row   (subscribers.py)
-    ├── ManifestError    manifest.json or a send journal is unreadable        (manifest.py)
-    ├── LockError        another send of this newsletter is running           (manifest.py)
-    ├── SendError        the SMTP server or its settings do not allow sending (delivery.py)
-    └── ServeError       the preview server cannot start                      (serve.py)
+    ├── SubscriberError  the subscriber list is unreadable or has a bad row
+    ├── ManifestError    manifest.json or a send journal is unreadable
+    ├── LockError        another send of this newsletter is running
+    ├── SendError        the SMTP server or its settings do not allow sending
+    └── ServeError       the preview server cannot start                      (preview/server.py)
 
-The leaves that belong to one stage live in that stage's module.
+A transport's per-message outcomes (send/failures.py) are not errors a user sees: the sender
+turns them into a recipient's state.
 """
 
 from __future__ import annotations
@@ -67,3 +68,19 @@ class BuildError(NewsletterError):
 
 class SourceError(NewsletterError):
     """An input file may not be read: a link outside the folder or to a private file, a loop, a FIFO."""
+
+
+class SubscriberError(NewsletterError):
+    """The subscriber list or the unsubscribe list is missing or has bad rows."""
+
+
+class ManifestError(NewsletterError):
+    """manifest.json or a send journal cannot be read or written."""
+
+
+class LockError(NewsletterError):
+    """Another send of the same newsletter is running."""
+
+
+class SendError(NewsletterError):
+    """Sending cannot start (bad settings, nothing to send) or cannot go on (server unreachable)."""

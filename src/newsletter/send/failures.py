@@ -1,17 +1,11 @@
-"""What can go wrong in a send: the error shown to the writer, and what a transport reports about one message.
+"""What a transport reports about one message; ``SendError`` (errors.py) is what stops a whole send.
 
-``SendError`` stops a send (bad settings, nothing to send, the server unreachable). The other three
-are never shown as they are: a transport raises them for one message and the sender decides what
-they mean for that recipient (try again, record a refusal, or report a probable delivery).
+These three are never shown as they are: a transport raises them for one message and the sender
+decides what they mean for that recipient (try again, record a refusal, or report a probable
+delivery).
 """
 
 from __future__ import annotations
-
-from ..errors import NewsletterError
-
-
-class SendError(NewsletterError):
-    """Sending cannot start (bad settings, nothing to send) or cannot go on (server unreachable)."""
 
 
 class TransientFailure(Exception):

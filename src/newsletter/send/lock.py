@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import NewsletterError
+from ..errors import LockError
 from ..layout import STATE_DIR
 from .manifest import shown_path
 
@@ -20,8 +20,6 @@ LOCK_NAME = f"{STATE_DIR}/send.lock"
 _EMPTY_LOCK_GRACE = 5.0
 
 
-class LockError(NewsletterError):
-    """Another send of the same newsletter is running."""
 
 
 @contextlib.contextmanager

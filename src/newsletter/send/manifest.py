@@ -12,13 +12,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import NewsletterError
+from ..errors import ManifestError
 from ..files import write_atomically
 from ..layout import MANIFEST_NAME
-
-
-class ManifestError(NewsletterError):
-    """manifest.json or a send journal cannot be read or written."""
 
 
 def shown_path(path: Path, root: Path) -> str:

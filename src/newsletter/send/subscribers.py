@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, SubscribersConfig
-from ..errors import NewsletterError, Problem
+from ..errors import Problem, SubscriberError
 from ..posts import clean_text, one_line
 
 # Deliberately stricter than RFC 5321: an ASCII local part without quotes or spaces, and a domain
@@ -29,8 +29,6 @@ _FIELD_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MERGE_FIELD_RE = re.compile(r"\{subscriber\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-class SubscriberError(NewsletterError):
-    """The subscriber list or the unsubscribe list is missing or has bad rows."""
 
 
 @dataclass(frozen=True)
