@@ -16,9 +16,9 @@ from email import policy
 import pytest
 
 from newsletter.build.engine import load_site
+from newsletter.errors import SendError
 from newsletter.outputs.email import render_email
 from newsletter.render.templates import make_environment
-from newsletter.send.failures import SendError
 from newsletter.send.journal import Journal
 from newsletter.send.manifest import load_manifest
 from newsletter.send.message import IssueMail

@@ -10,9 +10,10 @@ import sys
 
 import pytest
 
+from newsletter.errors import LockError, ManifestError
 from newsletter.send.journal import Journal
-from newsletter.send.lock import LockError, SendLock
-from newsletter.send.manifest import Manifest, ManifestError, SentIssue, load_manifest, write_manifest
+from newsletter.send.lock import SendLock
+from newsletter.send.manifest import Manifest, SentIssue, load_manifest, write_manifest
 
 
 def _issue(slug: str, **changes) -> SentIssue:

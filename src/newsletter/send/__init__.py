@@ -10,9 +10,8 @@ what the command line uses.
 
 from __future__ import annotations
 
-from .failures import SendError
-from .lock import LockError, SendLock
-from .manifest import ManifestError
+from ..errors import LockError, ManifestError, SendError
+from .lock import SendLock
 from .plan import IssuePlan, SendMode, SendPlan, plan_send
 from .run import execute_plan, prepare_send, smtp_transport
 from .sender import IssueResult, Progress

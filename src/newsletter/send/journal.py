@@ -16,9 +16,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ..errors import ManifestError
 from ..files import sync_folder
 from ..layout import STATE_DIR
-from .manifest import ManifestError, SentIssue, shown_path
+from .manifest import SentIssue, shown_path
 
 JOURNAL_DIR = f"{STATE_DIR}/journal"
 

@@ -18,11 +18,10 @@ from pathlib import Path
 
 from ..build.engine import load_site
 from ..config import Config, suggest
-from ..errors import Problem
+from ..errors import Problem, SendError
 from ..outputs.email import EmailParts, render_email
 from ..render.templates import make_environment
 from ..site import Entry, Site
-from .failures import SendError
 from .journal import Journal, JournalState, pending_journals
 from .manifest import Manifest, SentIssue, load_manifest
 from .message import IssueMail, email_hash

@@ -31,8 +31,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..errors import SendError
 from ..site import Entry
-from .failures import PermanentFailure, SendError, TransientFailure, UncertainDelivery
+from .failures import PermanentFailure, TransientFailure, UncertainDelivery
 from .journal import Journal, RecipientState
 from .manifest import SentIssue
 from .message import IssueMail

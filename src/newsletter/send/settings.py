@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from ..config import Config, find_key_line
-from .failures import SendError
+from ..errors import SendError
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 

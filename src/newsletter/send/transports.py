@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .failures import PermanentFailure, SendError, TransientFailure, UncertainDelivery
+from ..errors import SendError
+from .failures import PermanentFailure, TransientFailure, UncertainDelivery
 
 
 @dataclass(frozen=True)
