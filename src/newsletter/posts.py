@@ -13,6 +13,7 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from enum import StrEnum
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +38,24 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}(?:-|$)")
 # C0 controls other than tab and newline, DEL-free: what XML 1.0 and mail headers cannot carry.
 _UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class Status(StrEnum):
+    """Where a post stands as of some moment: what the build, the feeds and sending may do with it."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+
+    @property
+    def public(self) -> bool:
+        """In the feeds, in archives built without --drafts, and due to be sent."""
+        return self is Status.PUBLISHED
+
+    def built(self, *, drafts: bool, scheduled: bool) -> bool:
+        """Whether a build that includes *drafts* and *scheduled* posts (or not) makes this post."""
+        return self is Status.PUBLISHED or (self is Status.DRAFT and drafts) or (
+            self is Status.SCHEDULED and scheduled)
 
 
 @dataclass(frozen=True)
@@ -67,13 +86,13 @@ class Post:
         """Changes whenever anything the post's outputs are made from changes (file and name)."""
         return hashlib.sha256(f"{self.display_path}\0{self.digest}".encode()).hexdigest()
 
-    def status(self, now: datetime) -> str:
-        """Return 'draft', 'scheduled' or 'published' as of *now*."""
+    def status(self, now: datetime) -> Status:
+        """Return where the post stands as of *now*."""
         if self.draft:
-            return "draft"
+            return Status.DRAFT
         if self.date > now:
-            return "scheduled"
-        return "published"
+            return Status.SCHEDULED
+        return Status.PUBLISHED
 
 
 @lru_cache(maxsize=4096)  # a few tags, named by thousands of posts

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from .config import Config
 from .errors import Problem
-from .posts import Post, slugify
+from .posts import Post, Status, slugify
 from .render.markdown import Outline, RenderedBody, render_markdown
 from .sources import Source, Stamp, scan
 
@@ -23,7 +23,7 @@ class Entry:
     post: Post
     outline: Outline
     url: str
-    status: str
+    status: Status
     # Loads the body's HTML when first needed: a cached build renders few bodies of many.
     load_html: Callable[[], str] = field(repr=False, compare=False)
 
@@ -116,9 +116,7 @@ class Site:
         return self.url + path.lstrip("/")
 
     def is_visible(self, post: Post) -> bool:
-        status = post.status(self.now)
-        return status == "published" or (status == "draft" and self.include_drafts) or (
-            status == "scheduled" and self.include_scheduled)
+        return post.status(self.now).built(drafts=self.include_drafts, scheduled=self.include_scheduled)
 
     @cached_property
     def entries(self) -> tuple[Entry, ...]:
@@ -143,21 +141,16 @@ class Site:
     @cached_property
     def published(self) -> tuple[Entry, ...]:
         """Entries that subscribers may see: no drafts, nothing scheduled."""
-        return tuple(entry for entry in self.entries if entry.status == "published")
+        return tuple(entry for entry in self.entries if entry.status.public)
 
     @cached_property
     def tags(self) -> tuple[Tag, ...]:
         """Tags of the listed entries, by name."""
         by_slug: dict[str, list[Entry]] = {}
         names: dict[str, str] = {}
-        for entry in self.listed:
+        for entry in self.entries:
             for name in entry.post.tags:
                 slug = slugify(name)
                 names.setdefault(slug, name)
                 by_slug.setdefault(slug, []).append(entry)
         return tuple(Tag(names[slug], slug, tuple(entries)) for slug, entries in sorted(by_slug.items()))
-
-    @cached_property
-    def listed(self) -> tuple[Entry, ...]:
-        """Entries shown in the archive: published ones, plus drafts when drafts are built."""
-        return tuple(entry for entry in self.entries if entry.status != "scheduled" or self.include_scheduled)

@@ -29,7 +29,7 @@ from ..outputs.email import email_units, premailer_warming
 from ..outputs.feeds import feed_units
 from ..outputs.units import Output, Unit, digest, make_all
 from ..outputs.web import WebRenderer, static_units
-from ..posts import Post, load_posts
+from ..posts import Post, Status, load_posts
 from ..render.markdown import render_markdown
 from ..render.templates import builtin_templates, make_environment
 from ..site import Site
@@ -270,7 +270,7 @@ def _build(root: Path, out: Path, config: Config, when: datetime, fingerprint: s
 
     made_warnings = [warning for unit in units for warning in record.units[unit.name].warnings]
     warnings = sorted({*site_warnings, *made_warnings}, key=lambda p: (str(p.path), p.line or 0, p.message))
-    scheduled = [post.date for post in posts if post.status(when) == "scheduled"]
+    scheduled = [post.date for post in posts if post.status(when) is Status.SCHEDULED]
     write_quick_record(root, QuickRecord(fingerprint, record.build_id, when, min(scheduled, default=None),
                                          len(site.entries), len(record.hashes), tuple(warnings)))
     return BuildResult(out=out, issues=len(site.entries), files=len(record.hashes), made=len(todo),

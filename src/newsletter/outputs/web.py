@@ -89,7 +89,7 @@ class WebRenderer:
 
     def units(self, base_key: str) -> list[Unit]:
         """Every web page as a unit; *base_key* covers the config, templates and code."""
-        listed = self.site.listed
+        listed = self.site.entries
         position = {entry.slug: index for index, entry in enumerate(listed)}
         units = [unit_of(self.stylesheet, str(STYLESHEET), digest(base_key, "style"))]
         for entry in self.site.entries:
