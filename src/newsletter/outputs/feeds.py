@@ -44,8 +44,10 @@ from ..layout import (
     tag_feed_path,
 )
 from ..posts import clean_text, slugify
-from ..render.html import Fragment, absolute_url, site_path
+from ..render.mailsafe import make_safe
 from ..render.templates import builtin_templates
+from ..render.tree import Fragment
+from ..render.urls import absolute_url, is_elsewhere, site_path
 from ..site import Entry, Site
 from .units import Output, Unit, digest, make_all, unit_of
 
@@ -122,15 +124,13 @@ def _feed_url(url: str, site_url: str, page_url: str) -> str:
         return page_url
     if stripped.startswith("#"):
         return page_url + stripped
-    if stripped.startswith("//"):
-        return f"{urlsplit(site_url).scheme}:{stripped}"
     return absolute_url(stripped, site_url)
 
 
 def feed_html(entry: Entry, site_url: str) -> str:
     """An issue's web HTML as feeds carry it: no scripts or inline styles, every URL absolute."""
     fragment = Fragment(entry.body.html)
-    fragment.make_mail_safe()
+    make_safe(fragment)
     fragment.without_styles().rewrite_urls(lambda url: _feed_url(url, site_url, entry.url))
     return xml_text(fragment.html())
 
@@ -143,7 +143,7 @@ def _image(site: Site, entry: Entry) -> FeedImage | None:
     url = absolute_url(image, site.url)
     path = PurePosixPath(urlsplit(site_path(image)).path)
     media_type = _MEDIA_TYPES.get(path.suffix.lower(), "")
-    if "://" in image or image.startswith("//"):
+    if is_elsewhere(image):
         # Hosted elsewhere: its size is unknown, so there is no enclosure, only media:content.
         return FeedImage(url, media_type, None)
     static = (site.config.root / "static").resolve()
