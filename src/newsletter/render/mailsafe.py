@@ -2,8 +2,8 @@
 
 Scripts, forms, embedded objects, event handlers and ``javascript:`` links are removed; an
 iframe becomes a link to its page, a task list's checkbox a ☑ or ☐, and an image without alt
-text gets an empty one. What was changed comes back as data; the email's warnings and the
-checker word it themselves.
+text gets an empty one. What was changed comes back as data, for whoever warns about it to word
+(outputs.email.mail_safety_warnings).
 """
 
 from __future__ import annotations
