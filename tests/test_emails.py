@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import os
 from datetime import UTC
 from email import policy
 
@@ -10,7 +11,7 @@ import lxml.html
 import pytest
 
 from newsletter.config import load_config
-from newsletter.outputs import email as emails
+from newsletter.outputs import inline, mime
 
 EMAIL_CONFIG = """
 [email]
@@ -204,19 +205,39 @@ _PAGE = "<html><head><style>p { color: #c00 } .n { margin: 0 }</style></head><bo
 
 def test_a_warmed_premailer_process_inlines_as_premailer_here_does(newsletter):
     config = load_config(newsletter.root)
-    with emails.premailer_warming(config):
-        assert emails.premailer_is_warm()
-        process = emails._warm.process
-        assert emails._inline(_PAGE) == emails._premailer(_PAGE)
-    assert not emails.premailer_is_warm() and not process.is_alive()
+    with inline.warm_premailer(config) as warm:
+        assert warm is not None and warm.serves_this_process()
+        assert not inline.starts_slowly("premailer", warm)
+        process = warm.process
+        assert inline.inline(_PAGE, "premailer", warm) == inline._premailer(_PAGE)
+    assert not process.is_alive()
 
 
 def test_a_warmed_premailer_process_that_died_is_replaced_by_inlining_here(newsletter):
     config = load_config(newsletter.root)
-    with emails.premailer_warming(config):
-        emails._warm.process.kill()
-        emails._warm.process.join()
-        assert emails._inline(_PAGE) == emails._premailer(_PAGE)
+    with inline.warm_premailer(config) as warm:
+        assert warm is not None
+        warm.process.kill()
+        warm.process.join()
+        assert inline.inline(_PAGE, "premailer", warm) == inline._premailer(_PAGE)
+
+
+def test_no_premailer_process_is_warmed_for_css_inline(newsletter):
+    config = newsletter.root / "newsletter.toml"
+    config.write_text(config.read_text() + '\n[email]\nfrom = "Tess <tess@example.com>"\ninliner = "css-inline"\n')
+    with inline.warm_premailer(load_config(newsletter.root)) as warm:
+        assert warm is None
+    assert not inline.starts_slowly("css-inline", None) and inline.starts_slowly("premailer", None)
+
+
+def test_importing_premailer_leaves_the_environment_as_it_was(monkeypatch):
+    monkeypatch.delenv("PREMAILER_CACHE_MAXSIZE", raising=False)
+    inline._premailer_class.cache_clear()
+    premailer_class = inline._premailer_class()
+    assert "PREMAILER_CACHE_MAXSIZE" not in os.environ
+    import premailer.cache
+    # The cache was sized when premailer was first imported, in this process or by an earlier test.
+    assert premailer.cache.cache.maxsize == 8192 and premailer_class.__name__ == "Premailer"
 
 
 @pytest.mark.parametrize(("name", "value"), [
@@ -228,6 +249,6 @@ def test_a_warmed_premailer_process_that_died_is_replaced_by_inlining_here(newsl
 def test_the_message_policy_parses_and_folds_as_the_standard_one(name, value):
     standard = policy.SMTP.fold_binary(name, policy.SMTP.header_store_parse(name, value)[1])
     for _ in range(2):  # the second time from what it remembers
-        stored = emails.MESSAGE_POLICY.header_store_parse(name, value)[1]
-        assert emails.MESSAGE_POLICY.fold_binary(name, stored) == standard
-        assert emails.MESSAGE_POLICY.header_fetch_parse(name, str(stored)) == policy.SMTP.header_fetch_parse(name, str(stored))
+        stored = mime.MESSAGE_POLICY.header_store_parse(name, value)[1]
+        assert mime.MESSAGE_POLICY.fold_binary(name, stored) == standard
+        assert mime.MESSAGE_POLICY.header_fetch_parse(name, str(stored)) == policy.SMTP.header_fetch_parse(name, str(stored))

@@ -474,6 +474,27 @@ def test_a_missing_feed_image_is_a_warning(newsletter):
         "url": SITE + "static/missing.jpg", "type": "image/jpeg", "medium": "image"}
 
 
+
+def test_a_scheme_relative_image_and_links_take_the_site_scheme_in_page_feeds_and_email(newsletter):
+    newsletter.post("2025-04-01-one", "title: One\ndate: 2025-04-01\nimage: \"//cdn.example.org/card.png\"",
+                    "See [the docs](//docs.example.org/guide) and ![a chart](//cdn.example.org/chart.png).\n")
+    result = newsletter.run("build", "--now", NOW.isoformat())
+    assert result.exit_code == 0 and "not a file under static/" not in result.output
+    page = (newsletter.dist / "one/index.html").read_text()
+    assert '<meta property="og:image" content="https://cdn.example.org/card.png">' in page
+    assert "example.com/letter/cdn.example.org" not in page
+    rss = etree.fromstring((newsletter.dist / "rss.xml").read_bytes(), STRICT)
+    assert rss.find("channel/item/media:content", NS).attrib == {
+        "url": "https://cdn.example.org/card.png", "type": "image/png", "medium": "image"}
+    assert rss.find("channel/item/enclosure") is None
+    item = json.loads((newsletter.dist / "feed.json").read_text())["items"][0]
+    assert item["image"] == "https://cdn.example.org/card.png"
+    assert 'href="https://docs.example.org/guide"' in item["content_html"]
+    assert 'src="https://cdn.example.org/chart.png"' in item["content_html"]
+    email = (newsletter.dist / "email/one.html").read_text()
+    assert 'href="https://docs.example.org/guide"' in email and 'src="https://cdn.example.org/chart.png"' in email
+    assert "https://docs.example.org/guide" in (newsletter.dist / "email/one.txt").read_text()
+
 # --- the stylesheet -----------------------------------------------------------------------------
 
 def _stylesheet_href(data: bytes) -> str:

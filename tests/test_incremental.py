@@ -13,7 +13,7 @@ import pytest
 
 from newsletter.build import engine as build_module
 from newsletter.build.engine import build
-from newsletter.outputs import email as emails
+from newsletter.outputs import inline
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
@@ -182,9 +182,9 @@ def test_a_rebuild_inlines_its_email_in_a_premailer_process_warmed_in_advance(ne
         _post(newsletter, day, f"Post {day}")
     build(newsletter.root, now=NOW, jobs=2)
     inlined_there = []
-    inline = emails._WarmPremailer.inline
-    monkeypatch.setattr(emails._WarmPremailer, "inline",
-                        lambda self, html: inlined_there.append(html) or inline(self, html))
+    inline_there = inline.WarmPremailer.inline
+    monkeypatch.setattr(inline.WarmPremailer, "inline",
+                        lambda self, html: inlined_there.append(html) or inline_there(self, html))
     _post(newsletter, 2, "Post 2 edited", "Now with **bold**, `code`, a table:\n\n| a | b |\n| - | - |\n| 1 | 2 |\n")
     build(newsletter.root, now=NOW, jobs=2)
     assert len(inlined_there) == 1 and "Post 2 edited" in inlined_there[0]
@@ -228,11 +228,11 @@ def test_a_failed_rebuild_stops_its_premailer_process_and_restores_the_collector
     _post(newsletter, 1, "Post 1")
     build(newsletter.root, now=NOW, jobs=2)
     started = []
-    start = emails._WarmPremailer.__init__
-    monkeypatch.setattr(emails._WarmPremailer, "__init__", lambda self, config: started.append(self) or start(self, config))
+    start = inline.WarmPremailer.__init__
+    monkeypatch.setattr(inline.WarmPremailer, "__init__", lambda self, config: started.append(self) or start(self, config))
     _post(newsletter, 1, "Post 1 edited")
     newsletter.write("templates/email.html", "{{ entry.no_such_thing }}")
     with pytest.raises(Exception, match="no_such_thing"):
         build(newsletter.root, now=NOW, jobs=2)
     assert len(started) == 1 and not started[0].process.is_alive()
-    assert gc.isenabled() and gc.get_freeze_count() == 0 and not emails.premailer_is_warm()
+    assert gc.isenabled() and gc.get_freeze_count() == 0 and started[0].connection.closed

@@ -3,15 +3,12 @@ import textwrap
 
 import pytest
 
-from newsletter.render.html import (
-    Fragment,
-    absolute_url,
-    fill,
-    html_to_text,
-    make_mail_safe,
-    page_relative_url,
-    rewrite_urls,
-)
+from newsletter.outputs.email import mail_safety_warnings
+from newsletter.render.html import make_mail_safe
+from newsletter.render.mailsafe import Removal, Removed, make_safe
+from newsletter.render.text import fill, html_to_text
+from newsletter.render.tree import Fragment, rewrite_urls
+from newsletter.render.urls import absolute_url, is_elsewhere, is_site_relative, page_relative_url
 
 SITE = "https://example.com/letter/"
 
@@ -24,7 +21,8 @@ SITE = "https://example.com/letter/"
     ("#section", "#section"),
     ("https://elsewhere.org/x", "https://elsewhere.org/x"),
     ("mailto:a@example.com", "mailto:a@example.com"),
-    ("//cdn.example.org/x.png", "//cdn.example.org/x.png"),
+    ("//cdn.example.org/x.png", "https://cdn.example.org/x.png"),
+    (" //cdn.example.org/x.png", "https://cdn.example.org/x.png"),
     ("{unsubscribe_url}", "{unsubscribe_url}"),
 ])
 def test_absolute_url(url, expected):
@@ -132,3 +130,57 @@ def test_style_code_turns_token_classes_into_inline_styles():
     assert '<span style="color: #008000">key</span>:' in html
     assert '<span style="color: #BA2121">v</span>' in html
     assert '<span class="nt">prose</span>' in html
+
+
+@pytest.mark.parametrize("url, site_relative, elsewhere", [
+    ("static/a.png", True, False),
+    ("../x/", True, False),
+    ("#top", False, False),
+    ("{unsubscribe_url}", False, False),
+    ("//cdn.example.org/a.png", False, True),
+    (" https://a.org/", False, True),
+    ("mailto:a@example.com", False, True),
+    ("", False, False),
+])
+def test_one_helper_tells_what_kind_of_link_a_url_is(url, site_relative, elsewhere):
+    assert is_site_relative(url) is site_relative
+    assert is_elsewhere(url) is elsewhere
+
+
+def test_scheme_relative_links_take_the_site_scheme_in_email_text_and_stay_on_pages():
+    html = '<p><a href="//cdn.example.org/doc">doc</a><img src="//cdn.example.org/a.png" alt="a"></p>'
+    text, links = html_to_text(html, SITE)
+    assert links == ["https://cdn.example.org/doc"] and "doc [1]" in text
+    assert absolute_url("//cdn.example.org/a.png", "http://localhost:8000/") == "http://cdn.example.org/a.png"
+    assert page_relative_url("//cdn.example.org/a.png", 1) == "//cdn.example.org/a.png"
+
+
+def test_make_safe_returns_what_it_removed_as_records():
+    fragment = Fragment('<p onclick="x()">a</p><a href=" JavaScript:go()">b</a><iframe src="v/"></iframe>'
+                        '<img src="a.png"><script>1</script>')
+    changes = make_safe(fragment)
+    assert changes.removed == (
+        Removed(Removal.EVENT_HANDLER, "p", "onclick"),
+        Removed(Removal.SCRIPT_LINK, "a", "href", " JavaScript"),
+        Removed(Removal.IFRAME, "iframe"),
+        Removed(Removal.ELEMENT, "script"),
+    )
+    assert changes.alt_added == ("a.png",)
+    assert "<script" not in fragment.html() and '<a href="v/">v/</a>' in fragment.html()
+
+
+def test_the_old_mail_safety_notes_say_what_the_email_warnings_say():
+    html = ('<p onclick="x()">a</p><a href="javascript:go()">b</a><iframe src="v/"></iframe><img src="a.png">'
+            '<form><input name="q"></form>')
+    safe = make_mail_safe(html)
+    fragment = Fragment(html)
+    assert list(safe.notes) == mail_safety_warnings(make_safe(fragment))
+    assert safe.html == fragment.html()
+    assert safe.notes == (
+        "<img src='a.png'> has no alt attribute; describe the image with alt=\"...\" (an empty one was added)",
+        "removed onclick attribute on <p> from the email: mail clients block it",
+        "removed javascript: link on <a> from the email: mail clients block it",
+        "removed <iframe> (turned into a link) from the email: mail clients block it",
+        "removed <form> from the email: mail clients block it",
+        "removed <input> from the email: mail clients block it",
+    )

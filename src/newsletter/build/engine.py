@@ -25,8 +25,9 @@ from ..config import Config, load_config
 from ..errors import BuildError, Problem, SourceError
 from ..files import write_atomically
 from ..layout import CACHE_DIR, DEFAULT_OUT
-from ..outputs.email import email_units, premailer_warming
+from ..outputs.email import email_units
 from ..outputs.feeds import feed_units
+from ..outputs.inline import WarmPremailer, warm_premailer
 from ..outputs.units import Output, Unit, digest, make_all
 from ..outputs.web import WebRenderer, static_units
 from ..posts import Post, Status, load_posts
@@ -80,11 +81,11 @@ def load_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
                 warnings=warnings)
 
 
-def plan(site: Site, env: jinja2.Environment, base_key: str) -> list[Unit]:
-    """Every unit of the site: pages, feeds, static files, emails."""
-    # Emails last: premailer may still be warming up in a process of its own (emails.premailer_warming).
+def plan(site: Site, env: jinja2.Environment, base_key: str, warm: WarmPremailer | None = None) -> list[Unit]:
+    """Every unit of the site: pages, feeds, static files, emails (inlined by *warm* if given)."""
+    # Emails last: premailer may still be warming up in a process of its own (*warm*).
     return [*WebRenderer(site, env).units(base_key), *feed_units(site, base_key), *static_units(site),
-            *email_units(site, env, base_key)]
+            *email_units(site, env, base_key, warm)]
 
 
 def gather(site: Site) -> tuple[list[Output], list[Problem]]:
@@ -200,16 +201,17 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     rebuild = not clean and jobs > 1 and bool(marker_id(out))
     frozen_before = gc.get_freeze_count()
     try:
-        with premailer_warming(config) if rebuild else contextlib.nullcontext():
+        with warm_premailer(config) if rebuild else contextlib.nullcontext() as warm:
             return _build(root, out, config, when, fingerprint, stamps, drafts=drafts, jobs=jobs, progress=progress,
-                          started=started)
+                          started=started, warm=warm)
     finally:
         if not frozen_before:
             gc.unfreeze()
 
 
 def _build(root: Path, out: Path, config: Config, when: datetime, fingerprint: str, stamps: dict[str, Stamp | None],
-           *, drafts: bool, jobs: int, progress: Progress | None, started: float) -> BuildResult:
+           *, drafts: bool, jobs: int, progress: Progress | None, started: float,
+           warm: WarmPremailer | None = None) -> BuildResult:
     with _kept_from_collection():
         cache = BuildCache(root, digest(code_digest(), config.site.timezone), stamps)
         posts, post_warnings = load_posts(config, cache)
@@ -218,7 +220,7 @@ def _build(root: Path, out: Path, config: Config, when: datetime, fingerprint: s
 
     env = make_environment(config)
     with _kept_from_collection():
-        units = plan(site, env, environment_digest(config, env))
+        units = plan(site, env, environment_digest(config, env), warm)
     site_warnings = list(site.warnings)  # reading bodies' outlines adds the alt-text warnings
     del site.warnings[:]
     last = cache.record

@@ -18,7 +18,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,7 +32,6 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem
 
 from .. import __version__
-from ..config import find_key_line
 from ..errors import BuildError, Problem
 from ..layout import (
     ARCHIVE_DIR,
@@ -43,10 +41,11 @@ from ..layout import (
     TEMPLATES_DIR,
     tag_feed_path,
 )
-from ..posts import clean_text, slugify
-from ..render.html import Fragment, absolute_url, site_path
+from ..posts import slugify
 from ..render.templates import builtin_templates
+from ..render.urls import absolute_url
 from ..site import Entry, Site
+from .feed_items import Item, Items, xml_text
 from .units import Output, Unit, digest, make_all, unit_of
 
 STYLESHEET_PATH = PurePosixPath("feed.xsl")
@@ -59,134 +58,10 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
 
-# Beyond what posts.clean_text removes: DEL and the C1 controls, legal in XML 1.0 but never text.
-_C1_CONTROLS = re.compile("[\x7f-\x9f]")
-# Fixed here rather than asked of the mimetypes module, whose answers vary between machines.
-_MEDIA_TYPES = {
-    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
-    ".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml",
-}
 T = TypeVar("T")
 
 # The formats RSS 2.0 allows for a channel <image>.
 _RSS_IMAGE_SUFFIXES = (".gif", ".jpg", ".jpeg", ".png")
-
-
-def xml_text(text: str) -> str:
-    """Remove every character a feed must not carry: C0 and C1 controls and XML non-characters."""
-    return _C1_CONTROLS.sub("", clean_text(text)[0])
-
-
-@dataclass(frozen=True)
-class FeedImage:
-    """A post's image as feeds announce it: absolute URL, MIME type, byte length when known."""
-
-    url: str
-    type: str
-    length: int | None
-
-
-@dataclass(frozen=True)
-class Item:
-    """One issue as every feed format carries it: texts made XML-safe, every URL absolute."""
-
-    entry: Entry
-    title: str
-    summary: str
-    content_html: str
-    author: str
-    tags: tuple[str, ...]
-    image: FeedImage | None
-
-    @property
-    def id(self) -> str:
-        return self.entry.id
-
-    @property
-    def url(self) -> str:
-        return self.entry.url
-
-    @property
-    def published(self) -> datetime:
-        return self.entry.post.date
-
-    @property
-    def updated(self) -> datetime:
-        return self.entry.updated
-
-
-def _feed_url(url: str, site_url: str, page_url: str) -> str:
-    """Make any link in an issue absolute: site paths against the site, fragments against the issue."""
-    stripped = url.strip()
-    if not stripped:
-        return page_url
-    if stripped.startswith("#"):
-        return page_url + stripped
-    if stripped.startswith("//"):
-        return f"{urlsplit(site_url).scheme}:{stripped}"
-    return absolute_url(stripped, site_url)
-
-
-def feed_html(entry: Entry, site_url: str) -> str:
-    """An issue's web HTML as feeds carry it: no scripts or inline styles, every URL absolute."""
-    fragment = Fragment(entry.body.html)
-    fragment.make_mail_safe()
-    fragment.without_styles().rewrite_urls(lambda url: _feed_url(url, site_url, entry.url))
-    return xml_text(fragment.html())
-
-
-def _image(site: Site, entry: Entry) -> FeedImage | None:
-    """The post's image with its size read from static/ (RSS enclosures need the byte length)."""
-    image = entry.post.image.strip()
-    if not image:
-        return None
-    url = absolute_url(image, site.url)
-    path = PurePosixPath(urlsplit(site_path(image)).path)
-    media_type = _MEDIA_TYPES.get(path.suffix.lower(), "")
-    if "://" in image or image.startswith("//"):
-        # Hosted elsewhere: its size is unknown, so there is no enclosure, only media:content.
-        return FeedImage(url, media_type, None)
-    static = (site.config.root / "static").resolve()
-    file = (site.config.root / path).resolve()
-    if static not in file.parents or not file.is_file():
-        site.warnings.append(Problem(entry.post.display_path, f"{image!r} is not a file under static/; "
-                                     "feeds announce the image without its size", _line_of(entry, "image"),
-                                     "image"))
-        return FeedImage(url, media_type, None)
-    return FeedImage(url, media_type or "application/octet-stream", file.stat().st_size)
-
-
-def _line_of(entry: Entry, key: str) -> int | None:
-    """The line of a front matter key in the post's file, for warnings."""
-    try:
-        return find_key_line(entry.post.source.read_text(encoding="utf-8-sig"), key)
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _item(site: Site, entry: Entry) -> Item:
-    config = site.config.site
-    title = xml_text(entry.post.title)
-    summary = xml_text(entry.summary) or title
-    content = feed_html(entry, site.url) if entry.post.feed == "full" else ""
-    author = xml_text(entry.post.author or config.author or config.title)
-    tags = tuple(xml_text(tag) for tag in entry.post.tags)
-    return Item(entry=entry, title=title, summary=summary, content_html=content, author=author, tags=tags,
-                image=_image(site, entry))
-
-
-class _Items:
-    """Each issue's feed item, made once however many feeds of one build carry it."""
-
-    def __init__(self, site: Site) -> None:
-        self.site = site
-        self.made: dict[str, Item] = {}
-
-    def __call__(self, entry: Entry) -> Item:
-        item = self.made.get(entry.key)
-        if item is None:
-            item = self.made[entry.key] = _item(self.site, entry)
-        return item
 
 
 def _empty_feed_time() -> datetime:
@@ -369,7 +244,7 @@ def _archive_path(number: int) -> PurePosixPath:
     return ARCHIVE_DIR / f"{number}.xml"
 
 
-def _tag_feed(site: Site, items: _Items, slug: str, name: str, entries: Sequence[Entry]) -> Output:
+def _tag_feed(site: Site, items: Items, slug: str, name: str, entries: Sequence[Entry]) -> Output:
     config = site.config.site
     path = tag_feed_path(slug)
     url = site.url_for(path.as_posix())
@@ -378,7 +253,7 @@ def _tag_feed(site: Site, items: _Items, slug: str, name: str, entries: Sequence
     return _atom(site, path, document, [items(entry) for entry in entries])
 
 
-def _tag_units(site: Site, items: _Items, base_key: str) -> list[Unit]:
+def _tag_units(site: Site, items: Items, base_key: str) -> list[Unit]:
     limit = site.config.feeds.limit
     by_slug: dict[str, list[Entry]] = {}
     names: dict[str, str] = {}
@@ -398,7 +273,7 @@ def _stylesheet(site: Site) -> Output:
     return Output(STYLESHEET_PATH, source=str(source))
 
 
-def _current_feeds(site: Site, items_of: _Items, current: Sequence[Entry],
+def _current_feeds(site: Site, items_of: Items, current: Sequence[Entry],
                    archive_count: int) -> tuple[list[Output], list[Problem]]:
     config = site.config.site
     items = [items_of(entry) for entry in current]
@@ -415,7 +290,7 @@ def _current_feeds(site: Site, items_of: _Items, current: Sequence[Entry],
     return outputs, []
 
 
-def _archive(site: Site, items: _Items, pages: Sequence[Sequence[Entry]], number: int,
+def _archive(site: Site, items: Items, pages: Sequence[Sequence[Entry]], number: int,
              empty_updated: datetime) -> Output:
     config = site.config.site
     atom_url = site.url_for(ATOM_PATH.as_posix())
@@ -446,7 +321,7 @@ def feed_units(site: Site, base_key: str, *, archive_page_size: int = ARCHIVE_PA
     current, older = published[:limit], published[limit:]
     pages = archive_pages(older, archive_page_size)
     empty_updated = newest_update(older)
-    items = _Items(site)
+    items = Items(site)
     units = [
         Unit(str(ATOM_PATH), digest(base_key, "feeds", len(pages), *(entry.key for entry in current)),
              partial(_current_feeds, site, items, current, len(pages))),

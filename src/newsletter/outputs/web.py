@@ -10,9 +10,10 @@ import jinja2
 from markupsafe import Markup
 
 from ..layout import ATOM_PATH, JSON_PATH, RSS_PATH, STYLESHEET, tag_feed_path
-from ..render.html import page_relative_url, rewrite_urls
 from ..render.markdown import code_css
 from ..render.templates import render_template
+from ..render.tree import rewrite_urls
+from ..render.urls import absolute_url, page_relative_url
 from ..site import Entry, Site, Tag
 from .units import Output, Unit, digest, unit_of
 
@@ -59,8 +60,7 @@ class WebRenderer:
     def post_page(self, entry: Entry, newer: Entry | None, older: Entry | None) -> Output:
         depth = 1
         body = rewrite_urls(entry.body.html, lambda url: page_relative_url(url, depth))
-        image = self.site.url_for(entry.post.image) if entry.post.image and "://" not in entry.post.image \
-            else entry.post.image
+        image = absolute_url(entry.post.image, self.site.url)
         return self.page("post.html", entry.slug + "/", entry=entry, body=Markup(body), newer=newer,
                          older=older, image=image)
 

@@ -49,8 +49,8 @@ from ..config import PREVIEW_HOST, PREVIEW_PORT, load_config, suggest
 from ..errors import NewsletterError
 from ..layout import CONFIG_NAME, MANIFEST_NAME, POSTS_DIR
 from ..outputs.email import GMAIL_CLIP_BYTES
-from ..render.html import rewrite_urls
 from ..render.templates import builtin_templates
+from ..render.tree import rewrite_urls
 from ..send.manifest import SentIssue, load_manifest
 
 PREFIX = "/_preview/"
