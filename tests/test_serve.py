@@ -18,17 +18,10 @@ import pytest
 
 from newsletter.errors import ConfigError
 from newsletter.outputs.email import GMAIL_CLIP_BYTES
-from newsletter.preview.server import (
-    Preview,
-    ServeError,
-    email_document,
-    force_dark,
-    force_inverted,
-    mark_gmail_clip,
-    resolve,
-    run_preview,
-    start_preview,
-)
+from newsletter.preview import Preview, run_preview
+from newsletter.preview.emailview import email_document, force_dark, force_inverted, mark_gmail_clip
+from newsletter.preview.routes import resolve
+from newsletter.preview.server import ServeError, start_preview
 
 
 @pytest.fixture
