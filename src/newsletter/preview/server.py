@@ -3,16 +3,22 @@
 One process, a few threads: the HTTP server (the standard library's ThreadingHTTPServer) serves
 the last good build and the pages under ``/_preview/``; the watchers and the builder of
 `watch.Watcher` rebuild after each burst of changes, which wakes the pages that long-poll.
+
+The server answers only requests addressed to its own names: a web page that points its DNS
+name at 127.0.0.1 must not read the drafts.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import signal
 import socket
 import threading
 import webbrowser
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -21,13 +27,60 @@ from ..config import PREVIEW_HOST, PREVIEW_PORT, load_config, suggest
 from ..errors import NewsletterError
 from ..layout import CONFIG_NAME
 from .app import Preview
-from .routes import PREFIX
+from .routes import PREFIX, Response
 from .state import Report, quiet
 from .watch import WATCHED_FOLDERS, Watcher
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 class ServeError(NewsletterError):
     """The preview server cannot start: the port is taken, the host unknown, or the issue not there."""
+
+
+def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(name.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class HostCheck:
+    """The Host headers the preview answers to: its own names, each with its port."""
+
+    names: frozenset[str]
+    port: int
+    any_address: bool = False
+
+    @classmethod
+    def serving(cls, host: str, port: int) -> HostCheck:
+        """Accept the loopback names and the --host *host*, on *port*.
+
+        A server listening on every interface is also reached by any of the machine's addresses;
+        an address, unlike a name, cannot be pointed elsewhere by a web page's DNS.
+        """
+        given = f"[{host}]" if ":" in host else host
+        address = _address(host)
+        everywhere = not host or (address is not None and address.is_unspecified)
+        return cls(frozenset({*LOOPBACK_NAMES, given.lower()} - {""}), port, everywhere)
+
+    def accepts(self, header: str) -> bool:
+        """Tell whether a request with this Host header is meant for the preview."""
+        header = header.strip().lower()
+        if header.startswith("["):
+            end = header.find("]") + 1
+            name, rest = header[:end], header[end:]
+            if not end or (rest and not rest.startswith(":")):
+                return False
+            port = rest[1:] if rest else None
+        else:
+            name, colon, after = header.partition(":")
+            port = after if colon else None
+        # Browsers leave out the port only when it is the default one.
+        if port != str(self.port) and not (port is None and self.port == 80):
+            return False
+        return name in self.names or (self.any_address and _address(name) is not None)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -41,7 +94,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(with_body=False)
 
     def _answer(self, with_body: bool) -> None:
-        response = self.server.preview.respond(self.path)
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) != 1:
+            response = Response(HTTPStatus.BAD_REQUEST, b"A request needs one Host header.\n",
+                                "text/plain; charset=utf-8")
+        elif not self.server.hosts.accepts(hosts[0]):
+            response = self.server.misdirected
+        else:
+            response = self.server.preview.respond(self.path)
         try:
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
@@ -67,6 +127,11 @@ class _Server(ThreadingHTTPServer):
         self.address_family = family
         self.preview = preview
         super().__init__(address, _Handler)
+        port = self.server_address[1]
+        self.hosts = HostCheck.serving(address[0], port)
+        self.misdirected = Response(HTTPStatus.MISDIRECTED_REQUEST,
+                                    f"This preview answers only to its own host names, such as "
+                                    f"{LOOPBACK_NAMES[0]}:{port}.\n".encode(), "text/plain; charset=utf-8")
 
 
 def _bind(host: str, port: int, preview: Preview) -> _Server:
