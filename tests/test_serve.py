@@ -393,6 +393,30 @@ def test_host_names_for_each_way_of_listening():
     assert HostCheck.serving("127.0.0.1", 80).accepts("localhost")
 
 
+def test_idle_connections_are_bounded_and_closed(letter):
+    with start_preview(letter.root, port=0, connections=2, idle_seconds=1.0) as server:
+        port = int(server.url.rsplit(":", 1)[1].strip("/"))
+        threads = threading.active_count()
+        started = time.perf_counter()
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(8)]
+        try:
+            # Past the limit a connection gets no thread: it is closed at once.
+            assert [sock.recv(1) for sock in idle[2:]] == [b""] * 6
+            assert time.perf_counter() - started < 1.0
+            assert threading.active_count() <= threads + 2
+            with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+                _get("127.0.0.1", port, "/second/")
+            # The two that hold a thread and send nothing are closed after the idle timeout.
+            assert [sock.recv(1) for sock in idle[:2]] == [b"", b""]
+            assert 0.9 < time.perf_counter() - started < 4
+        finally:
+            for sock in idle:
+                sock.close()
+        assert _wait_for(lambda: threading.active_count() <= threads)
+        status, body = _get("127.0.0.1", port, "/second/")
+        assert status == 200 and b"Second issue" in body
+
+
 def test_a_taken_port_is_a_clear_error(letter):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -4,8 +4,9 @@ One process, a few threads: the HTTP server (the standard library's ThreadingHTT
 the last good build and the pages under ``/_preview/``; the watchers and the builder of
 `watch.Watcher` rebuild after each burst of changes, which wakes the pages that long-poll.
 
-The server answers only requests addressed to its own names: a web page that points its DNS
-name at 127.0.0.1 must not read the drafts.
+The server answers only requests addressed to its own names (a web page that points its DNS
+name at 127.0.0.1 must not read the drafts), holds at most a fixed number of connections at a
+time and closes those that stay idle.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ from .routes import PREFIX, Response
 from .state import Report, quiet
 from .watch import WATCHED_FOLDERS, Watcher
 
+# Each open page keeps one request waiting (the long poll) and loads a few more at a time.
+MAX_CONNECTIONS = 64
+# A connection that sends or takes nothing for this long is closed.
+IDLE_SECONDS = 15.0
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -122,10 +127,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The default backlog of 5 makes a browser that opens a page's connections all at once wait a
+    # second for those past the sixth.
+    request_queue_size = MAX_CONNECTIONS
 
-    def __init__(self, address: tuple[str, int], family: socket.AddressFamily, preview: Preview) -> None:
+    def __init__(self, address: tuple[str, int], family: socket.AddressFamily, preview: Preview, *,
+                 connections: int, idle_seconds: float) -> None:
         self.address_family = family
         self.preview = preview
+        self.idle_seconds = idle_seconds
+        self._slots = threading.BoundedSemaphore(connections)
         super().__init__(address, _Handler)
         port = self.server_address[1]
         self.hosts = HostCheck.serving(address[0], port)
@@ -133,14 +144,37 @@ class _Server(ThreadingHTTPServer):
                                     f"This preview answers only to its own host names, such as "
                                     f"{LOOPBACK_NAMES[0]}:{port}.\n".encode(), "text/plain; charset=utf-8")
 
+    def get_request(self) -> tuple[socket.socket, Any]:
+        request, client_address = super().get_request()
+        # Reading the request and writing the answer both give up after this long without progress.
+        request.settimeout(self.idle_seconds)
+        return request, client_address
 
-def _bind(host: str, port: int, preview: Preview) -> _Server:
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Past the limit a connection is closed at once rather than given a thread of its own.
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+def _bind(host: str, port: int, preview: Preview, connections: int, idle_seconds: float) -> _Server:
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
     except socket.gaierror:
         raise ServeError(f"--host {host}: not a known host name or address; the default is {PREVIEW_HOST}") from None
     try:
-        return _Server((host, port), family, preview)
+        return _Server((host, port), family, preview, connections=connections, idle_seconds=idle_seconds)
     except PermissionError:
         raise ServeError(f"port {port}: not allowed to listen on it; choose a port above 1023 "
                          "with --port") from None
@@ -214,11 +248,12 @@ class PreviewServer:
 
 @contextmanager
 def start_preview(root: Path, *, host: str = PREVIEW_HOST, port: int = PREVIEW_PORT, drafts: bool = True,
-                  report: Report = quiet) -> Iterator[PreviewServer]:
+                  report: Report = quiet, connections: int = MAX_CONNECTIONS,
+                  idle_seconds: float = IDLE_SECONDS) -> Iterator[PreviewServer]:
     """Build, serve and watch *root* until the block ends; port 0 picks a free port."""
     preview = Preview(root, drafts=drafts, report=report)
     try:
-        server = PreviewServer(preview, _bind(host, port, preview))
+        server = PreviewServer(preview, _bind(host, port, preview, connections, idle_seconds))
     except BaseException:
         preview.close()
         raise
