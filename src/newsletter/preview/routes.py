@@ -1,8 +1,9 @@
 """The preview's answers: a request's path and query in, a `Response` out, no socket involved.
 
-Paths under ``/_preview/`` are the preview's own pages (rendered with Jinja, the one module that
-imports jinja2 here), its static files and the long poll; every other path is a file of the last
-good build. The reload script is added to HTML as it is served, never to the files of a build.
+Paths under ``/_preview/`` are the preview's own pages (rendered with Jinja; of the preview's
+modules only this one imports jinja2), its static files and the long poll; every other path is a
+file of the last good build. The reload script is added to HTML as it is served, never to the
+files of a build.
 """
 
 from __future__ import annotations
