@@ -18,17 +18,10 @@ import pytest
 
 from newsletter.errors import ConfigError
 from newsletter.outputs.email import GMAIL_CLIP_BYTES
-from newsletter.preview.server import (
-    Preview,
-    ServeError,
-    email_document,
-    force_dark,
-    force_inverted,
-    mark_gmail_clip,
-    resolve,
-    run_preview,
-    start_preview,
-)
+from newsletter.preview import Preview, run_preview
+from newsletter.preview.emailview import email_document, force_dark, force_inverted, mark_gmail_clip
+from newsletter.preview.routes import resolve
+from newsletter.preview.server import HostCheck, ServeError, start_preview
 
 
 @pytest.fixture
@@ -349,6 +342,79 @@ def test_the_server_answers_over_http_and_cleans_up(letter):
     assert not workspace.exists()
     with pytest.raises(OSError):
         socket.create_connection((host, port), timeout=1)
+
+
+def _get_as(port: int, host_header: str | None, path: str = "/second/") -> tuple[int, bytes]:
+    """GET *path* from 127.0.0.1 with this Host header (None: without one)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+    if host_header is not None:
+        connection.putheader("Host", host_header)
+    connection.endheaders()
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def test_only_the_previews_own_host_names_are_answered(letter):
+    # A page whose DNS name is pointed at 127.0.0.1 (DNS rebinding) sends its own name as Host.
+    with start_preview(letter.root, port=0) as server:
+        port = int(server.url.rsplit(":", 1)[1].strip("/"))
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LocalHost:{port}", f"[::1]:{port}"):
+            status, body = _get_as(port, host)
+            assert status == 200 and b"Second issue" in body, host
+        for host in (f"attacker.example:{port}", "attacker.example", f"127.0.0.1.attacker.example:{port}",
+                     f"localhost:{port + 1}", "localhost", "127.0.0.1", f"[::1]x:{port}", f"::1:{port}", ""):
+            status, body = _get_as(port, host)
+            assert status == 421, host
+            assert b"Second issue" not in body and b"own host names" in body, host
+        started = time.perf_counter()
+        assert _get_as(port, "attacker.example", "/_preview/poll?since=-1")[0] == 421
+        assert _get_as(port, "attacker.example", "/_preview/second/email.html")[0] == 421
+        assert time.perf_counter() - started < 2  # refused before any waiting
+        assert _get_as(port, None)[0] == 400
+
+
+def test_host_names_for_each_way_of_listening():
+    loopback = HostCheck.serving("127.0.0.1", 8000)
+    assert loopback.accepts("127.0.0.1:8000") and loopback.accepts("localhost:8000")
+    assert loopback.accepts("[::1]:8000") and not loopback.accepts("192.168.1.5:8000")
+    named = HostCheck.serving("letter.lan", 8000)
+    assert named.accepts("letter.lan:8000") and named.accepts("LETTER.LAN:8000") and named.accepts("localhost:8000")
+    assert not named.accepts("other.lan:8000")
+    ipv6 = HostCheck.serving("::1", 8000)
+    assert ipv6.accepts("[::1]:8000") and not ipv6.accepts("::1:8000")
+    # Listening everywhere, the preview is reached by the machine's addresses, never by other names.
+    everywhere = HostCheck.serving("0.0.0.0", 8000)
+    assert everywhere.accepts("192.168.1.5:8000") and everywhere.accepts("[fe80::1]:8000")
+    assert not everywhere.accepts("attacker.example:8000") and not everywhere.accepts("192.168.1.5:8001")
+    assert HostCheck.serving("::", 8000).accepts("[2001:db8::7]:8000") and HostCheck.serving("", 8000).any_address
+    assert not HostCheck.serving("", 80).accepts("")
+    # Browsers leave out the default port.
+    assert HostCheck.serving("127.0.0.1", 80).accepts("localhost")
+
+
+def test_idle_connections_are_bounded_and_closed(letter):
+    with start_preview(letter.root, port=0, connections=2, idle_seconds=1.0) as server:
+        port = int(server.url.rsplit(":", 1)[1].strip("/"))
+        threads = threading.active_count()
+        started = time.perf_counter()
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(8)]
+        try:
+            # Past the limit a connection gets no thread: it is closed at once.
+            assert [sock.recv(1) for sock in idle[2:]] == [b""] * 6
+            assert time.perf_counter() - started < 1.0
+            assert threading.active_count() <= threads + 2
+            with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+                _get("127.0.0.1", port, "/second/")
+            # The two that hold a thread and send nothing are closed after the idle timeout.
+            assert [sock.recv(1) for sock in idle[:2]] == [b"", b""]
+            assert 0.9 < time.perf_counter() - started < 4
+        finally:
+            for sock in idle:
+                sock.close()
+        assert _wait_for(lambda: threading.active_count() <= threads)
+        status, body = _get("127.0.0.1", port, "/second/")
+        assert status == 200 and b"Second issue" in body
 
 
 def test_a_taken_port_is_a_clear_error(letter):

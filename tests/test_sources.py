@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.preview.server import Preview
+from newsletter.preview import Preview
 
 
 @pytest.fixture

@@ -119,7 +119,7 @@ def preview(root: Path, slug: str | None, host: str, port: int, drafts: bool, op
         newsletter preview rejekts-2025-day-two --no-open
         newsletter preview --port 8001 --no-drafts
     """
-    from .preview.server import run_preview
+    from .preview import run_preview
 
     try:
         run_preview(root, slug=slug, host=host, port=port, drafts=drafts, open_browser=open_browser,

@@ -1,0 +1,46 @@
+"""One newsletter's preview without its server: its builds and the answer to every request for them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .builder import site_builder
+from .routes import Response, Routes
+from .state import Builds, Report, State, quiet
+
+
+class Preview:
+    """The newsletter's last good build, rebuilt on demand, and the answer to every request for it."""
+
+    def __init__(self, root: Path, *, drafts: bool = True, report: Report = quiet) -> None:
+        self.root = root.absolute()
+        self.drafts = drafts
+        self.report = report
+        self.builds = Builds(site_builder(self.root, drafts=drafts), report=report)
+        self.routes = Routes(self.builds, self.root)
+
+    @property
+    def workspace(self) -> Path:
+        """The temporary folder that holds the builds."""
+        return self.builds.workspace
+
+    @property
+    def state(self) -> State:
+        """The current state; replaced whole, never changed in place, so it can be read at any time."""
+        return self.builds.state
+
+    def rebuild(self) -> State:
+        """Build afresh into a new folder; on success serve it, on failure keep the last good one."""
+        return self.builds.rebuild()
+
+    def wait(self, since: int, timeout: float) -> State:
+        """Return the state once its epoch differs from *since*, or after *timeout* seconds."""
+        return self.builds.wait(since, timeout)
+
+    def respond(self, target: str) -> Response:
+        """Answer a GET for *target* (the request line's path and query)."""
+        return self.routes.respond(target)
+
+    def close(self) -> None:
+        """Answer every waiting page and remove the temporary builds."""
+        self.builds.close()

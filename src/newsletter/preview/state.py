@@ -1,0 +1,153 @@
+"""The preview's builds: the last good one, the error of the last rebuild, and the epoch pages wait on.
+
+How a build is made is not this module's business: `Builds` is given a builder, a function that
+writes one build into the folder it is handed and describes what it wrote. Each build gets a
+fresh folder in a temporary workspace, the state (build and error) is swapped in one assignment,
+and the epoch goes up so that every page waiting for a change is answered.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import NewsletterError
+
+Report = Callable[..., None]
+
+
+def quiet(*_args: Any, **_kwargs: Any) -> None:
+    """Report nothing (the default when no one listens)."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One issue as the preview lists it."""
+
+    slug: str
+    title: str
+    date: datetime
+    status: str
+    source: str
+    preheader: str
+    size: int
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Build:
+    """A finished build in its own folder."""
+
+    number: int
+    folder: Path
+    site_title: str
+    site_url: str
+    issues: tuple[Issue, ...]
+    warnings: tuple[str, ...]
+    seconds: float
+
+    def issue(self, slug: str) -> Issue | None:
+        """Return the issue with this slug, if the build has it."""
+        return next((issue for issue in self.issues if issue.slug == slug), None)
+
+
+# Writes build number N into the (new) folder it is given and describes it; raises NewsletterError
+# when the newsletter does not build.
+Builder = Callable[[Path, int], Build]
+
+
+@dataclass(frozen=True)
+class State:
+    """What the server shows: the last good build, and the error of the last rebuild if it failed."""
+
+    epoch: int = 0
+    build: Build | None = None
+    error: str = ""
+
+    def to_json(self) -> bytes:
+        """Tell a waiting page the epoch, the build it should show, and any error."""
+        build = self.build.number if self.build else None
+        return json.dumps({"epoch": self.epoch, "build": build, "error": self.error}).encode("utf-8")
+
+
+class Builds:
+    """The builds of one newsletter in a temporary workspace, rebuilt on demand by a builder."""
+
+    def __init__(self, builder: Builder, *, report: Report = quiet) -> None:
+        self.builder = builder
+        self.report = report
+        self.workspace = Path(tempfile.mkdtemp(prefix="newsletter-preview-"))
+        self._state = State()
+        self._changed = threading.Condition()
+        self._building = threading.Lock()
+        self._closed = False
+        self._builds = 0
+
+    @property
+    def state(self) -> State:
+        """The current state; replaced whole, never changed in place, so it can be read at any time."""
+        return self._state
+
+    def rebuild(self) -> State:
+        """Build afresh into a new folder; on success serve it, on failure keep the last good one."""
+        with self._building:
+            if self._closed:
+                return self._state
+            number = self._builds + 1
+            try:
+                build = self.builder(self.workspace / f"build-{number}", number)
+            except NewsletterError as error:
+                return self._publish(self._state.build, str(error))
+            except Exception as error:  # a bug: show it and keep serving rather than die silently
+                self.report(traceback.format_exc().rstrip(), err=True)
+                return self._publish(self._state.build, f"internal error while building: "
+                                                        f"{type(error).__name__}: {error}")
+            self._builds = number
+            return self._publish(build, "")
+
+    def _publish(self, build: Build | None, error: str) -> State:
+        with self._changed:
+            previous = self._state
+            self._state = State(epoch=previous.epoch + 1, build=build, error=error)
+            self._changed.notify_all()
+        if error:
+            for line in error.splitlines():
+                self.report(f"error: {line}", err=True)
+            if build is not None:
+                self.report(f"Still serving build {build.number}; fix the problem and save to rebuild.", err=True)
+        elif build is not None:
+            plural = "issue" if len(build.issues) == 1 else "issues"
+            verb = "Built" if build.number == 1 else "Rebuilt"
+            self.report(f"{verb} {len(build.issues)} {plural} in {build.seconds:.2f} s.")
+        self._prune()
+        return self._state
+
+    def _prune(self) -> None:
+        # Keep the previous build too: a request that began before the swap may still read from it.
+        current = self._state.build
+        keep = {f"build-{current.number}", f"build-{current.number - 1}"} if current else set()
+        for folder in list(self.workspace.iterdir()):
+            if folder.name not in keep:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def wait(self, since: int, timeout: float) -> State:
+        """Return the state once its epoch differs from *since*, or after *timeout* seconds."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._state.epoch != since or self._closed, timeout)
+            return self._state
+
+    def close(self) -> None:
+        """Answer every waiting page and remove the temporary builds."""
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        with self._building:
+            shutil.rmtree(self.workspace, ignore_errors=True)
