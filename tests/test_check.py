@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.check.checker import (
+from newsletter.check import (
     RULES,
     RULES_BY_ID,
     Finding,

@@ -174,7 +174,7 @@ def check(root: Path, strict: bool, output_format: str) -> None:
         newsletter check
         newsletter check --strict --format json > check.json
     """
-    from .check.checker import check_newsletter
+    from .check import check_newsletter
 
     report = check_newsletter(root)
     click.echo(report.to_json(strict=strict) if output_format == "json" else report.to_text(strict=strict))

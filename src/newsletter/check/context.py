@@ -1,0 +1,120 @@
+"""What the rules' functions are given: the run (the site, what the build would write, indexes built
+once) and, for each issue, its source and its rendered body and email, parsed when first needed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from ..posts import Post
+from ..render.html import site_path
+from ..site import Entry, Site
+from .source import Source
+from .tree import Node, parse_html
+
+
+def display(root: Path, path: Path | str) -> str:
+    """Write *path* relative to the newsletter folder when it is inside it."""
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+@dataclass
+class Run:
+    """One check of a newsletter: the loaded site, the build's outputs once gathered, and caches."""
+
+    site: Site
+    dist: Path
+    config_text: str = ""
+    outputs: dict[str, bytes] = field(default_factory=dict)
+    output_sources: dict[str, str] = field(default_factory=dict)
+    # post path → src as written → the line of that image in the post, as each issue's body is checked.
+    image_lines: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)
+    ids_cache: dict[str, set[str]] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.site.config.root
+
+    def source(self, post: Post) -> Source:
+        """Return the post's source, read once per run."""
+        path = post.display_path
+        if path not in self.sources:
+            self.sources[path] = Source(post)
+        return self.sources[path]
+
+    @cached_property
+    def entries_by_slug(self) -> dict[str, Entry]:
+        """Index the issues by slug (the first, should two share one)."""
+        index: dict[str, Entry] = {}
+        for entry in self.site.entries:
+            index.setdefault(entry.slug, entry)
+        return index
+
+
+@dataclass(frozen=True)
+class BodyImage:
+    """An image in an issue's body: its element, its src as written and the line it is on."""
+
+    node: Node
+    src: str
+    line: int | None
+
+
+class Issue:
+    """One issue as the rules see it; its documents are parsed when a rule first asks for them."""
+
+    def __init__(self, run: Run, entry: Entry) -> None:
+        self.run = run
+        self.entry = entry
+        self.post = entry.post
+        self.path = entry.post.display_path
+        self.source = run.source(entry.post)
+
+    @cached_property
+    def body(self) -> Node:
+        return parse_html(self.entry.body.html)
+
+    @cached_property
+    def images(self) -> list[BodyImage]:
+        """List the body's images, each with the line of the Markdown (or HTML) that wrote it."""
+        markdown_lines: dict[str, list[int]] = {}
+        for image in self.entry.body.images:
+            markdown_lines.setdefault(image.src, []).append(image.line)
+        seen: dict[str, int] = {}
+        images = []
+        for node in self.body.iter("img"):
+            src = node.attrs.get("src", "")
+            count = seen.get(src, 0)
+            seen[src] = count + 1
+            lines = markdown_lines.get(src, [])
+            line = lines[count] if count < len(lines) else self.source.url_line(src, count)
+            images.append(BodyImage(node, src, line))
+        return images
+
+    @cached_property
+    def email_data(self) -> bytes | None:
+        return self.run.outputs.get(f"email/{self.entry.slug}.html")
+
+    @cached_property
+    def email_text(self) -> str:
+        return (self.email_data or b"").decode("utf-8")
+
+    @cached_property
+    def email(self) -> Node:
+        return parse_html(self.email_text)
+
+    @cached_property
+    def email_image_lines(self) -> dict[str, int | None]:
+        """Index the lines of the body's images by their src in the email, as written or made absolute."""
+        index: dict[str, int | None] = {}
+        site_url = self.run.site.url
+        # The first image written either way wins, as a search in the order they were written would.
+        for original, line in self.run.image_lines.get(self.path, {}).items():
+            index.setdefault(original, line)
+            index.setdefault(site_url + site_path(original), line)
+        return index

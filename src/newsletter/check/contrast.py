@@ -1,0 +1,207 @@
+"""The ``contrast`` rule: paint every run of the email's text in light and dark mode, as a mail client
+would from inline styles and the dark-mode style sheet, and flag what is below WCAG AA."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .colours import Colour, contrast_ratio, hex_colour, known_colour, over, parse_colour
+from .context import Issue, Run
+from .css import CssRule, background, dark_rules, declarations
+from .findings import WARNING, Hit, Scope, rule
+from .tree import Node
+
+AA_NORMAL, AA_LARGE = 4.5, 3.0
+_HEADING_SIZES = {"h1": 2.0, "h2": 1.5, "h3": 1.17, "h4": 1.0, "h5": 0.83, "h6": 0.67}
+_BOLD_TAGS = frozenset({"b", "strong", "th", *_HEADING_SIZES})
+_HIDDEN_TAGS = frozenset({"head", "style", "script", "title", "template"})
+_BLOCK_TAGS = frozenset({"p", "li", "pre", "td", "th", "blockquote", "figcaption", "dd", "dt", "div",
+                         *_HEADING_SIZES})
+_DEFAULT_LINK = known_colour("#0000ee")
+_BLACK, _WHITE = known_colour("#000000"), known_colour("#ffffff")
+
+
+def _font_size(value: str | None, parent: float, tag: str) -> float:
+    """Return the size in px of text in *tag* with font-size *value*, inside text of size *parent*."""
+    if value:
+        match = re.fullmatch(r"([\d.]+)(px|pt|em|rem|%)", value.strip().lower())
+        if match:
+            number, unit = float(match.group(1)), match.group(2)
+            return {"px": number, "pt": number * 4 / 3, "em": number * parent, "rem": number * 16,
+                    "%": number * parent / 100}[unit]
+    return parent * _HEADING_SIZES.get(tag, 1.0)
+
+
+@dataclass(frozen=True)
+class _Paint:
+    """What a piece of text looks like in one mode: its colour, its background, whether it is large."""
+
+    colour: Colour
+    background: Colour
+    size: float
+    bold: bool
+
+    @property
+    def large(self) -> bool:
+        # WCAG "large text": 18 pt (24 px), or 14 pt (18.66 px) when bold.
+        return self.size >= 24 or (self.bold and self.size >= 18.66)
+
+
+@dataclass(frozen=True)
+class _LowContrast:
+    """A run of text below WCAG AA in one mode, and where it is."""
+
+    mode: str
+    paint: _Paint
+    ratio: float
+    node: Node
+    index: int  # of the text among the node's children
+    text: str
+
+
+def _text_before(ancestor: Node, node: Node, index: int) -> str:
+    """Return the text of *ancestor* that comes before child *index* of *node*."""
+    parts: list[str] = []
+
+    def walk(current: Node) -> bool:
+        for position, child in enumerate(current.children):
+            if current is node and position == index:
+                return True
+            if isinstance(child, str):
+                parts.append(child)
+            elif walk(child):
+                return True
+        return False
+
+    walk(ancestor)
+    return "".join(parts)
+
+
+def _block_of(node: Node) -> Node:
+    """Return the paragraph, list item, cell or other block *node* is in."""
+    while node.parent is not None and node.tag not in _BLOCK_TAGS:
+        node = node.parent
+    return node
+
+
+Declarations = dict[str, tuple[str, bool]]
+
+
+class _Painter:
+    """Paint an email's elements in light and dark mode, as a mail client with its style sheet would."""
+
+    def __init__(self, document: Node) -> None:
+        self.dark_rules: list[CssRule] = dark_rules(document)
+        self.found: list[_LowContrast] = []
+
+    def dark_value(self, node: Node, prop: str, inline: tuple[str, bool] | None) -> str | None:
+        """Return the value the dark-mode sheet gives *prop* on *node*, if it beats the inline one."""
+        best: tuple[tuple[int, tuple[int, int, int], int], str] | None = None
+        for css_rule in self.dark_rules:
+            declared = background(css_rule.declarations) if prop == "background" else css_rule.declarations.get(prop)
+            if declared is None or not css_rule.selector.matches(node):
+                continue
+            # An !important sheet rule beats an inline style; a plain one loses to it.
+            if not declared[1] and inline is not None:
+                continue
+            rank = (int(declared[1]), css_rule.selector.specificity, css_rule.order)
+            if best is None or rank > best[0]:
+                best = (rank, declared[0])
+        return best[1] if best is not None else None
+
+    def pick(self, node: Node, inline: Declarations, prop: str, dark: bool) -> str | None:
+        """Return the value of *prop* on *node*: the winning sheet rule's in dark mode, else the inline one."""
+        value = background(inline) if prop == "background" else inline.get(prop)
+        if dark:
+            chosen = self.dark_value(node, prop, value)
+            if chosen is not None:
+                return chosen
+        if value is not None:
+            return value[0]
+        if prop == "background" and node.attrs.get("bgcolor"):
+            return node.attrs["bgcolor"]
+        return None
+
+    def paint(self, node: Node, parent: _Paint, inline: Declarations, dark: bool) -> _Paint:
+        """Work out how *node*'s text looks, from its parent's paint and its own styles."""
+        background_colour = parent.background
+        declared = self.pick(node, inline, "background", dark)
+        colour_value = parse_colour(declared) if declared else None
+        if colour_value is not None and colour_value[3] > 0:
+            background_colour = over(colour_value, parent.background)
+        colour = parent.colour
+        declared = self.pick(node, inline, "color", dark)
+        parsed = parse_colour(declared) if declared else None
+        if parsed is not None:
+            colour = parsed
+        elif node.tag == "a" and declared is None:
+            colour = _DEFAULT_LINK
+        weight = inline.get("font-weight", ("", False))[0].lower()
+        bold = parent.bold or node.tag in _BOLD_TAGS
+        if weight:
+            bold = weight in ("bold", "bolder") or (weight.isdigit() and int(weight) >= 600)
+        size = _font_size(inline.get("font-size", ("", False))[0], parent.size, node.tag)
+        return _Paint(colour, background_colour, size, bold)
+
+    def check_text(self, node: Node, index: int, text: str, light: _Paint, dark: _Paint) -> None:
+        """Note child *index* of *node*, some *text*, in each mode where it is below WCAG AA."""
+        for mode, current in (("light", light), ("dark", dark)):
+            colour = over(current.colour, current.background)
+            ratio = contrast_ratio(colour, current.background)
+            if ratio < (AA_LARGE if current.large else AA_NORMAL):
+                self.found.append(_LowContrast(mode, current, ratio, node, index, text.strip()))
+
+    def walk(self, node: Node, light: _Paint, dark: _Paint) -> None:
+        """Check the text below *node*, painted *light* and *dark*, skipping what is never shown."""
+        for index, child in enumerate(node.children):
+            if isinstance(child, str):
+                if child.strip() and node.tag != "#root":
+                    self.check_text(node, index, child, light, dark)
+                continue
+            inline = declarations(child.attrs.get("style", ""))
+            if child.tag in _HIDDEN_TAGS or inline.get("display", ("", False))[0].lower() == "none":
+                continue
+            self.walk(child, self.paint(child, light, inline, False), self.paint(child, dark, inline, True))
+
+
+def low_contrast(document: Node) -> list[_LowContrast]:
+    """Find every run of visible text whose colour on its background is below WCAG AA, light and dark."""
+    painter = _Painter(document)
+    start = _Paint(_BLACK, _WHITE, 16.0, False)
+    painter.walk(document, start, start)
+    return painter.found
+
+
+def _line(issue: Issue, first: _LowContrast, in_code: bool) -> int | None:
+    """Return the line of the post that wrote the first text of a group."""
+    block = _block_of(first.node)
+    if in_code:
+        start = issue.source.line_of(block.text().split("\n")[0])
+        return start + _text_before(block, first.node, first.index).count("\n") if start else None
+    return issue.source.text_line(block.text())
+
+
+@rule("contrast", WARNING, "email text or link colours below WCAG AA contrast, in light or dark mode",
+      scope=Scope.BUILT_ISSUE)
+def check_contrast(run: Run, issue: Issue) -> Iterator[Hit]:
+    """Report each mode, background and kind of text whose colours are below WCAG AA in the email."""
+    if issue.email_data is None:
+        return
+    # One finding per mode, background and kind of text: each is one colour scheme to fix.
+    groups: dict[tuple[str, str, bool], list[_LowContrast]] = {}
+    for low in low_contrast(issue.email):
+        block = _block_of(low.node)
+        groups.setdefault((low.mode, hex_colour(low.paint.background), block.tag == "pre"), []).append(low)
+    for (mode, background_hex, in_code), lows in groups.items():
+        colours: dict[str, str] = {}
+        for low in lows:
+            needed = AA_LARGE if low.paint.large else AA_NORMAL
+            snippet = low.text if len(low.text) <= 24 else low.text[:23] + "…"
+            colours.setdefault(hex_colour(low.paint.colour),
+                               f"{hex_colour(low.paint.colour)} {low.ratio:.1f}:1 of {needed:g}:1 ({snippet!r})")
+        where = "highlighted code" if in_code else "text"
+        yield Hit(issue.path, _line(issue, lows[0], in_code),
+                  f"{mode} mode: {where} on {background_hex} is below WCAG AA contrast: "
+                  f"{'; '.join(colours.values())}")

@@ -1,0 +1,138 @@
+"""Rules on the email: what Gmail clips or drops, what mail clients strip, what spam filters score, what
+phones scroll, and the unsubscribe link every issue needs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from ..config import find_key_line
+from ..layout import CONFIG_NAME, TEMPLATES_DIR
+from ..outputs.email import GMAIL_CLIP_BYTES, UNSUBSCRIBE_PLACEHOLDER
+from ..render.html import make_mail_safe
+from ..render.templates import builtin_templates
+from .context import Issue, Run, display
+from .findings import WARNING, Hit, Scope, extends, plural, rule
+
+STYLE_MAX_BYTES = 16 * 1024
+CODE_LINE_MAX = 80
+MIN_WORDS_PER_IMAGE = 60
+
+
+@rule("email-size", WARNING, "an email over 102 KB, which Gmail clips; says what takes the space",
+      scope=Scope.BUILT_ISSUE)
+def email_size(run: Run, issue: Issue) -> Iterator[Hit]:
+    """Report an email Gmail would clip, and what takes its space."""
+    data = issue.email_data
+    if data is not None and len(data) > GMAIL_CLIP_BYTES:
+        yield Hit(issue.path, None,
+                  f"the email is {len(data) / 1024:.0f} KB; Gmail clips messages over "
+                  f"{GMAIL_CLIP_BYTES // 1024} KB behind 'View entire message' (and hides the unsubscribe "
+                  f"link): {_size_breakdown(issue.email_text)}")
+
+
+@rule("email-style-size", WARNING, "a `<style>` block over 16 KB in the email, which Gmail drops",
+      scope=Scope.BUILT_ISSUE)
+def email_style_size(run: Run, issue: Issue) -> Iterator[Hit]:
+    """Report a style block in the email bigger than Gmail keeps."""
+    if issue.email_data is None:
+        return
+    for style in issue.email.iter("style"):
+        size = len(style.text().encode("utf-8"))
+        if size > STYLE_MAX_BYTES:
+            yield Hit(_template_path(run, "email.css"), None,
+                      f"the email's <style> block is {size / 1024:.0f} KB; Gmail ignores one over "
+                      f"{STYLE_MAX_BYTES // 1024} KB (dark mode and phone layout are lost)")
+
+
+@rule("email-removed", WARNING, "something mail clients block (script, form, iframe, event handler) was "
+                                "removed from the email", scope=Scope.ISSUE)
+def email_removed(run: Run, issue: Issue) -> Iterator[Hit]:
+    """Report what making the body safe for mail removed from it."""
+    for note in make_mail_safe(issue.entry.body.html).notes:
+        if not note.startswith("removed "):
+            continue  # the other notes are about alt text, which image-alt reports
+        what = re.search(r"<(\w+)>|(\w+) attribute|(\w+): link", note)
+        needle = ""
+        if what:
+            needle = f"<{what.group(1)}" if what.group(1) else what.group(2) or f"{what.group(3)}:"
+        yield Hit(issue.path, issue.source.line_of(needle) if needle else None, note)
+
+
+@rule("code-width", WARNING, "code lines longer than 80 characters, which scroll or wrap on phones",
+      scope=Scope.ISSUE)
+def code_width(run: Run, issue: Issue) -> Iterator[Hit]:
+    """Report code blocks with lines too long for a phone."""
+    source = issue.source
+    for block in issue.body.iter("pre"):
+        long_lines = [line for line in block.text().split("\n") if len(line.rstrip()) > CODE_LINE_MAX]
+        if long_lines:
+            longest = max(len(line.rstrip()) for line in long_lines)
+            yield Hit(issue.path, source.line_of(long_lines[0].rstrip()) or source.text_line(block.text()),
+                      f"{plural(len(long_lines), 'code line')} longer than {CODE_LINE_MAX} characters "
+                      f"(the longest {longest}); they scroll or wrap on phones: break them")
+
+
+@rule("image-heavy", WARNING, "an issue that is mostly images and little text, which spam filters score",
+      scope=Scope.ISSUE)
+def image_heavy(run: Run, issue: Issue) -> Iterator[Hit]:
+    """Report an issue with too few words for its images."""
+    images, words = len(issue.images), issue.entry.body.word_count
+    if images and words < MIN_WORDS_PER_IMAGE * images:
+        yield Hit(issue.path, None,
+                  f"mostly images: {plural(images, 'image')} and {plural(words, 'word')} of text; spam "
+                  f"filters score image-heavy mail: write at least {MIN_WORDS_PER_IMAGE} words per image")
+
+
+@rule("unsubscribe-missing", WARNING, "no unsubscribe URL or address configured, or no unsubscribe link in "
+                                      "the email", scope=Scope.SITE)
+def unsubscribe_unconfigured(run: Run) -> Iterator[Hit]:
+    """Report a newsletter with no unsubscribe URL or address."""
+    email = run.site.config.email
+    if email is None or not (email.unsubscribe_url or email.unsubscribe_mailto):
+        yield Hit(CONFIG_NAME, find_key_line(run.config_text, "email"),
+                  "no unsubscribe configured: set [email] unsubscribe_url or unsubscribe_mailto; mail "
+                  "providers expect a one-click List-Unsubscribe and 'newsletter send' needs one")
+
+
+@extends("unsubscribe-missing", scope=Scope.BUILT_ISSUE)
+def unsubscribe_unlinked(run: Run, issue: Issue) -> Iterator[Hit]:
+    """Report an email template without the unsubscribe link."""
+    if issue.email_data is not None and UNSUBSCRIBE_PLACEHOLDER not in issue.email_text:
+        yield Hit(_template_path(run, "email.html"), None,
+                  "the email has no unsubscribe link; add "
+                  "<a href=\"{{ unsubscribe_url }}\">Unsubscribe</a> to the template")
+
+
+def _template_path(run: Run, name: str) -> str:
+    own = run.root / TEMPLATES_DIR / name
+    return display(run.root, own if own.is_file() else builtin_templates() / name)
+
+
+def _size_breakdown(text: str) -> str:
+    """Break down what takes the space in an email's HTML, biggest first."""
+    total = len(text.encode("utf-8"))
+    styles = _bytes(r"<style\b.*?</style>", text, re.DOTALL | re.IGNORECASE)
+    comments = _bytes(r"<!--.*?-->", text, re.DOTALL)
+    without = re.sub(r"<style\b.*?</style>|<!--.*?-->", "", text, flags=re.DOTALL | re.IGNORECASE)
+    inline_styles = _bytes(r"""\sstyle=("[^"]*"|'[^']*')""", without)
+    data_uris = _bytes(r"data:[^\"')\s]+", without)
+    tags = _bytes(r"<[^>]*>", without)
+    code = _bytes(r"<pre\b.*?</pre>", text, re.DOTALL | re.IGNORECASE)
+    parts = {
+        "text": total - styles - comments - tags,
+        "inline style attributes": inline_styles,
+        "other tags and attributes": tags - inline_styles - data_uris,
+        "embedded data: images": data_uris,
+        "the <style> block": styles,
+        "Outlook comments": comments,
+    }
+    listed = ", ".join(f"{name} {amount / 1024:.0f} KB" for name, amount in
+                       sorted(parts.items(), key=lambda item: -item[1]) if amount >= 512)
+    code_note = f"; code blocks with their highlighting take {code / 1024:.0f} KB of it" if code >= 1024 else ""
+    return listed + code_note + "; split the issue or trim what is biggest"
+
+
+def _bytes(pattern: str, text: str, flags: int = 0) -> int:
+    """Count the UTF-8 bytes of everything *pattern* matches in *text*."""
+    return sum(len(match.group(0).encode("utf-8")) for match in re.finditer(pattern, text, flags))
