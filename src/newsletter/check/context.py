@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ..posts import Post
-from ..render.html import site_path
+from ..render.urls import site_path
 from ..site import Entry, Site
 from .source import Source
 from .tree import Node, parse_html

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 
 from ..config import find_key_line
 from ..layout import CONFIG_NAME, TEMPLATES_DIR
-from ..outputs.email import GMAIL_CLIP_BYTES, UNSUBSCRIBE_PLACEHOLDER
-from ..render.html import make_mail_safe
+from ..outputs.email import GMAIL_CLIP_BYTES, UNSUBSCRIBE_PLACEHOLDER, removal_warning
+from ..render.mailsafe import Removal, Removed, make_safe
 from ..render.templates import builtin_templates
+from ..render.tree import Fragment
 from .context import Issue, Run, display
 from .findings import WARNING, Hit, Scope, extends, plural, rule
 
@@ -49,14 +50,19 @@ def email_style_size(run: Run, issue: Issue) -> Iterator[Hit]:
                                 "removed from the email", scope=Scope.ISSUE)
 def email_removed(run: Run, issue: Issue) -> Iterator[Hit]:
     """Report what making the body safe for mail removed from it."""
-    for note in make_mail_safe(issue.entry.body.html).notes:
-        if not note.startswith("removed "):
-            continue  # the other notes are about alt text, which image-alt reports
-        what = re.search(r"<(\w+)>|(\w+) attribute|(\w+): link", note)
-        needle = ""
-        if what:
-            needle = f"<{what.group(1)}" if what.group(1) else what.group(2) or f"{what.group(3)}:"
-        yield Hit(issue.path, issue.source.line_of(needle) if needle else None, note)
+    # Missing alt text is noted too, but image-alt reports that.
+    for removed in make_safe(Fragment(issue.entry.body.html)).removed:
+        needle = _needle(removed)
+        yield Hit(issue.path, issue.source.line_of(needle) if needle else None, removal_warning(removed))
+
+
+def _needle(removed: Removed) -> str:
+    """The text that starts what was removed, as the post spells it: to find its line."""
+    if removed.kind is Removal.EVENT_HANDLER:
+        return removed.attribute
+    if removed.kind is Removal.SCRIPT_LINK:
+        return f"{removed.scheme}:"
+    return f"<{removed.tag}"
 
 
 @rule("code-width", WARNING, "code lines longer than 80 characters, which scroll or wrap on phones",

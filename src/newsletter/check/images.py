@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from ..outputs.email import EMAIL_COLUMN_PX
-from ..render.html import is_site_relative
+from ..render.urls import is_site_relative
 from .context import Issue, Run, display
 from .findings import ERROR, WARNING, Hit, Scope, rule
 from .links import resolve

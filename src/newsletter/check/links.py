@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..config import find_key_line
 from ..layout import CONFIG_NAME
-from ..render.html import is_site_relative, site_path
+from ..render.urls import is_site_relative, site_path
 from ..site import Entry
 from .context import Issue, Run
 from .findings import ERROR, WARNING, Hit, Scope, extends, rule

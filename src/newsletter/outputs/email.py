@@ -26,14 +26,6 @@ from ..site import Entry, Site
 from ..sources import Stamp
 from .inline import WarmPremailer, inline, inliner, starts_slowly
 from .mime import UNSUBSCRIBE_PLACEHOLDER, EmailParts, build_message, message_bytes
-
-# Imported as themselves for send/, which imports them from here; they live in mime.py.
-from .mime import fill_placeholders as fill_placeholders
-from .mime import list_unsubscribe as list_unsubscribe
-from .mime import multipart_body as multipart_body
-from .mime import quoted_printable as quoted_printable
-from .mime import sender as sender
-from .mime import unsubscribe_url as unsubscribe_url
 from .units import Output, Unit, digest
 
 GMAIL_CLIP_BYTES = 102 * 1024

@@ -10,12 +10,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .mailsafe import MailChanges, Removal, Removed, make_safe
-from .tree import Fragment, HtmlElement, new_element, parse_fragment, serialize
+from .tree import HtmlElement, new_element, parse_fragment, serialize
 
 # check/ imports these from here; they live in urls.py now.
-from .urls import is_site_relative as is_site_relative
-from .urls import site_path as site_path
 
 _HEADING_TAGS = ("h2", "h3", "h4")
 
@@ -185,37 +182,3 @@ def _highlighted(root: HtmlElement, highlight: Callable[[str, str], str | None])
             return re.sub(f"{marker}(\\d+){marker}", lambda found: blocks[int(found[1])][1], html)
     raise ValueError("no free private-use character to mark code blocks with")
 
-
-# --- mail safety as notes, for check/ until it reads mailsafe.make_safe's records -------------------
-
-@dataclass(frozen=True)
-class MailSafety:
-    html: str
-    notes: tuple[str, ...]
-
-
-def make_mail_safe(html: str) -> MailSafety:
-    """Remove what mail clients block or that could run code; return the fragment and notes on it.
-
-    The notes are worded as outputs.email words its warnings (tests compare them); new code calls
-    mailsafe.make_safe and words what it returns itself.
-    """
-    fragment = Fragment(html)
-    changes = make_safe(fragment)
-    return MailSafety(fragment.html(), _notes(changes))
-
-
-def _notes(changes: MailChanges) -> tuple[str, ...]:
-    alt = [f"<img src={src!r}> has no alt attribute; describe the image with alt=\"...\" (an empty one was added)"
-           for src in changes.alt_added]
-    return (*alt, *(f"removed {_what(removed)} from the email: mail clients block it" for removed in changes.removed))
-
-
-def _what(removed: Removed) -> str:
-    if removed.kind is Removal.EVENT_HANDLER:
-        return f"{removed.attribute} attribute on <{removed.tag}>"
-    if removed.kind is Removal.SCRIPT_LINK:
-        return f"{removed.scheme}: link on <{removed.tag}>"
-    if removed.kind is Removal.IFRAME:
-        return "<iframe> (turned into a link)"
-    return f"<{removed.tag}>"

@@ -16,7 +16,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from functools import cached_property
 
 from ..config import Config
-from ..outputs.email import (
+from ..outputs.mime import (
     EmailParts,
     build_message,
     fill_placeholders,

@@ -19,7 +19,8 @@ from pathlib import Path
 from ..build.engine import load_site
 from ..config import Config, suggest
 from ..errors import Problem, SendError
-from ..outputs.email import EmailParts, render_email
+from ..outputs.email import render_email
+from ..outputs.mime import EmailParts
 from ..render.templates import make_environment
 from ..site import Entry, Site
 from .journal import Journal, JournalState, pending_journals
