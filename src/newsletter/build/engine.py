@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import jinja2
-
 from ..config import Config, load_config
 from ..errors import BuildError, Problem, SourceError
 from ..files import write_atomically
@@ -32,7 +30,7 @@ from ..outputs.units import Output, Unit, digest, make_all
 from ..outputs.web import WebRenderer, static_units
 from ..posts import Post, Status, load_posts
 from ..render.markdown import render_markdown
-from ..render.templates import builtin_templates, make_environment
+from ..render.templates import Environment, builtin_templates, make_environment
 from ..site import Site
 from ..sources import Stamp, scan, stamp_of
 from .cache import (
@@ -81,7 +79,7 @@ def load_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
                 warnings=warnings)
 
 
-def plan(site: Site, env: jinja2.Environment, base_key: str, warm: WarmPremailer | None = None) -> list[Unit]:
+def plan(site: Site, env: Environment, base_key: str, warm: WarmPremailer | None = None) -> list[Unit]:
     """Every unit of the site: pages, feeds, static files, emails (inlined by *warm* if given)."""
     # Emails last: premailer may still be warming up in a process of its own (*warm*).
     return [*WebRenderer(site, env).units(base_key), *feed_units(site, base_key), *static_units(site),

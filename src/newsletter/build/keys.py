@@ -7,21 +7,16 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-import jinja2
-
 from ..config import Config
 from ..outputs.units import digest
+from ..render.templates import Environment, template_files
 
 
-def environment_digest(config: Config, env: jinja2.Environment) -> str:
+def environment_digest(config: Config, env: Environment) -> str:
     """A key over everything every output depends on: code, library versions, config, templates."""
     parts: list[object] = [code_digest(), config.path.read_bytes()]
-    for loader in env.loader.loaders if isinstance(env.loader, jinja2.ChoiceLoader) else [env.loader]:
-        for folder in getattr(loader, "searchpath", []):
-            for path in sorted(Path(folder).rglob("*")):
-                # The preview's own pages live beside the templates but never shape a build.
-                if path.is_file() and "preview" not in path.relative_to(folder).parts[:1]:
-                    parts += [path, path.read_bytes()]
+    for path in template_files(env):
+        parts += [path, path.read_bytes()]
     return digest(*parts)
 
 

@@ -11,14 +11,11 @@ from functools import lru_cache, partial
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-import jinja2
-from markupsafe import Markup
-
 from ..config import Config
 from ..errors import Problem
 from ..render.mailsafe import MailChanges, Removal, Removed, make_safe
 from ..render.markdown import inline_code_styles
-from ..render.templates import render_template
+from ..render.templates import Environment, Markup, render_template
 from ..render.text import plain_text
 from ..render.tree import Fragment
 from ..render.urls import absolute_url, is_site_relative, site_path
@@ -93,7 +90,7 @@ def removal_warning(removed: Removed) -> str:
     return f"removed {what} from the email: mail clients block it"
 
 
-def render_email(site: Site, entry: Entry, env: jinja2.Environment, warm: WarmPremailer | None = None) -> EmailParts:
+def render_email(site: Site, entry: Entry, env: Environment, warm: WarmPremailer | None = None) -> EmailParts:
     """Render one issue's email HTML (styles inlined, links absolute) and its plain-text part."""
     warnings: list[Problem] = []
     # One parse for every step: the body is large and lxml's round trips add up.
@@ -124,7 +121,7 @@ def sample_message_id(config: Config, entry: Entry) -> str:
     return f"<{entry.slug}.{entry.post.date:%Y%m%d}@{host}>"
 
 
-def email_outputs(site: Site, env: jinja2.Environment, entry: Entry,
+def email_outputs(site: Site, env: Environment, entry: Entry,
                   warm: WarmPremailer | None = None) -> tuple[list[Output], list[Problem]]:
     """email/<slug>.html, .txt and .eml for one issue, and the warnings they raised."""
     parts = render_email(site, entry, env, warm)
@@ -139,7 +136,7 @@ def email_outputs(site: Site, env: jinja2.Environment, entry: Entry,
     return outputs, list(parts.warnings)
 
 
-def email_units(site: Site, env: jinja2.Environment, base_key: str, warm: WarmPremailer | None = None) -> list[Unit]:
+def email_units(site: Site, env: Environment, base_key: str, warm: WarmPremailer | None = None) -> list[Unit]:
     """The email files of every built issue, a unit each; *warm* inlines them if given."""
     # premailer takes a third of a second to import and warm up: unless *warm* is doing that
     # already, a worker process does it while the main one makes the pages and feeds.

@@ -6,12 +6,9 @@ from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
-import jinja2
-from markupsafe import Markup
-
 from ..layout import ATOM_PATH, JSON_PATH, RSS_PATH, STYLESHEET, tag_feed_path
 from ..render.markdown import code_css
-from ..render.templates import render_template
+from ..render.templates import Environment, Markup, render_template
 from ..render.tree import rewrite_urls
 from ..render.urls import absolute_url, page_relative_url
 from ..site import Entry, Site, Tag
@@ -45,7 +42,7 @@ def feed_links(site: Site, tag: Tag | None = None) -> list[dict[str, str]]:
 class WebRenderer:
     """Render every web page of a site."""
 
-    def __init__(self, site: Site, env: jinja2.Environment) -> None:
+    def __init__(self, site: Site, env: Environment) -> None:
         self.site = site
         self.env = env
         self.feeds = feed_links(site)

@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import jinja2
-
 from ..errors import NewsletterError
 from ..outputs.email import GMAIL_CLIP_BYTES
-from ..render.templates import builtin_templates
+from ..render.templates import builtin_templates, ui_environment
 from ..send.manifest import SentIssue, load_manifest
 from .emailview import email_document, issue_page, part_text, read_message
 from .state import Builds, State
@@ -110,15 +108,8 @@ class Routes:
     def __init__(self, builds: Builds, root: Path) -> None:
         self.builds = builds
         self.root = root
-        self._ui = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(builtin_templates() / "preview"),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self._ui.filters["kb"] = lambda size: f"{size / 1024:.1f} KB"
-        self._ui.filters["longdate"] = lambda value: f"{value:%B} {value.day}, {value:%Y} · {value:%H:%M}"
+        self._ui = ui_environment(builtin_templates() / "preview", kb=lambda size: f"{size / 1024:.1f} KB",
+                                  longdate=lambda value: f"{value:%B} {value.day}, {value:%Y} · {value:%H:%M}")
 
     def respond(self, target: str) -> Response:
         """Answer a GET for *target* (the request line's path and query)."""

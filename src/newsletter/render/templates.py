@@ -1,4 +1,8 @@
-"""Jinja environment and the web pages: each issue, the archive and tag pages, as Output values."""
+"""The Jinja environments: the newsletter's templates, and the preview's own pages.
+
+The only module that imports Jinja and MarkupSafe; the others name ``Environment`` and ``Markup``
+from here.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from ..config import Config
 from ..errors import TemplateError
@@ -14,6 +19,10 @@ from ..files import write_atomically
 from ..layout import CACHE_DIR, TEMPLATES_DIR
 from ..posts import slugify
 from ..sources import scan
+
+Environment = jinja2.Environment
+__all__ = ["Environment", "Markup", "builtin_templates", "make_environment", "render_template", "template_files",
+           "ui_environment"]
 
 
 def builtin_templates() -> Path:
@@ -91,3 +100,22 @@ def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
     except jinja2.TemplateError as error:
         raise TemplateError(f"{_template_location(error)}: {error}") from None
 
+
+def template_files(env: Environment) -> list[Path]:
+    """Every file the environment can load a template from, folder by folder, in name order."""
+    loaders = env.loader.loaders if isinstance(env.loader, jinja2.ChoiceLoader) else [env.loader]
+    files: list[Path] = []
+    for loader in loaders:
+        for folder in getattr(loader, "searchpath", []):
+            # The preview's own pages live beside the templates but never shape a build.
+            files += [path for path in sorted(Path(folder).rglob("*"))
+                      if path.is_file() and "preview" not in path.relative_to(folder).parts[:1]]
+    return files
+
+
+def ui_environment(folder: Path, **filters: Any) -> Environment:
+    """A strict, autoescaping environment for pages of the tool's own (the preview's), with *filters*."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(folder), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(filters)
+    return env

@@ -1,8 +1,6 @@
-"""Read posts/*.md into validated ``Post`` values.
+"""Turn one post file into a ``Post``, collecting every problem with its line.
 
-A post is Markdown with YAML (``---``) or TOML (``+++``) front matter. Every problem in every post
-is collected and raised together as one ``PostError``; text that XML or mail headers cannot carry
-is removed with a warning.
+The only module that imports PyYAML and python-frontmatter.
 """
 
 from __future__ import annotations
@@ -10,122 +8,29 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-import unicodedata
-from dataclasses import dataclass
-from datetime import date, datetime, time
-from enum import StrEnum
-from functools import cached_property, lru_cache
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
-from zoneinfo import ZoneInfo
+from typing import Any
 
 import frontmatter
 import yaml
 
-from .config import Config, find_key_line, suggest
-from .errors import PostError, Problem
-from .layout import POSTS_DIR, RESERVED_SLUGS
-from .sources import scan
-
-KNOWN_KEYS = (
-    "title", "date", "summary", "tags", "slug", "draft", "author", "image",
-    "preheader", "updated", "id", "feed", "check",
+from ..config import Config, find_key_line, suggest
+from ..errors import Problem
+from ..layout import RESERVED_SLUGS
+from .model import (
+    _DATE_PREFIX,
+    FEED_MODES,
+    KNOWN_KEYS,
+    REQUIRED_KEYS,
+    SLUG_RE,
+    Post,
+    clean_text,
+    one_line,
+    parse_when,
+    slugify,
+    to_datetime,
 )
-REQUIRED_KEYS = ("title", "date")
-FEED_MODES = ("full", "summary")
-
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}(?:-|$)")
-# C0 controls other than tab and newline, DEL-free: what XML 1.0 and mail headers cannot carry.
-_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-class Status(StrEnum):
-    """Where a post stands as of some moment: what the build, the feeds and sending may do with it."""
-
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    PUBLISHED = "published"
-
-    @property
-    def public(self) -> bool:
-        """In the feeds, in archives built without --drafts, and due to be sent."""
-        return self is Status.PUBLISHED
-
-    def built(self, *, drafts: bool, scheduled: bool) -> bool:
-        """Whether a build that includes *drafts* and *scheduled* posts (or not) makes this post."""
-        return self is Status.PUBLISHED or (self is Status.DRAFT and drafts) or (
-            self is Status.SCHEDULED and scheduled)
-
-
-@dataclass(frozen=True)
-class Post:
-    """One post as written: front matter validated, body still Markdown."""
-
-    source: Path
-    display_path: str
-    slug: str
-    title: str
-    date: datetime
-    body: str
-    body_line: int
-    summary: str = ""
-    tags: tuple[str, ...] = ()
-    draft: bool = False
-    author: str = ""
-    image: str = ""
-    preheader: str = ""
-    updated: datetime | None = None
-    id: str = ""
-    feed: str = "full"
-    check_ignore: tuple[str, ...] = ()  # `newsletter check` rules switched off for this post
-    digest: str = ""  # sha256 of the file's bytes: what caches key on
-
-    @cached_property
-    def key(self) -> str:
-        """Changes whenever anything the post's outputs are made from changes (file and name)."""
-        return hashlib.sha256(f"{self.display_path}\0{self.digest}".encode()).hexdigest()
-
-    def status(self, now: datetime) -> Status:
-        """Return where the post stands as of *now*."""
-        if self.draft:
-            return Status.DRAFT
-        if self.date > now:
-            return Status.SCHEDULED
-        return Status.PUBLISHED
-
-
-@lru_cache(maxsize=4096)  # a few tags, named by thousands of posts
-def slugify(text: str) -> str:
-    """Turn any text into a slug of ``[a-z0-9-]``, dropping accents ("Žluťoučký" → "zlutoucky")."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-
-
-def clean_text(text: str) -> tuple[str, bool]:
-    """Remove characters XML 1.0 and mail headers cannot carry; say whether any were removed."""
-    cleaned = _UNSAFE_CHARS.sub("", text)
-    return cleaned, cleaned != text
-
-
-def one_line(text: str) -> str:
-    """Collapse newlines (and the space around them) into single spaces."""
-    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
-
-
-def to_datetime(value: date | datetime, tz: ZoneInfo) -> datetime:
-    """Make a front matter date aware: naive values are in the newsletter's time zone."""
-    if not isinstance(value, datetime):
-        value = datetime.combine(value, time(0, 0))
-    return value.replace(tzinfo=tz) if value.tzinfo is None else value
-
-
-def parse_when(text: str, tz: ZoneInfo) -> datetime:
-    """Parse an ISO date or datetime from the command line or front matter text."""
-    value = datetime.fromisoformat(text.strip())
-    if len(text.strip()) == 10:
-        return to_datetime(value.date(), tz)
-    return to_datetime(value, tz)
 
 
 class _YamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
@@ -398,68 +303,3 @@ def _reader(path: Path, config: Config) -> _PostReader:
     except ValueError:
         display = str(path)
     return _PostReader(path, display, config)
-
-
-def read_post(path: Path, config: Config) -> tuple[Post | None, list[Problem], list[Problem]]:
-    """Read one post file; return the post (None if invalid), its errors and its warnings."""
-    reader = _reader(path, config)
-    post = reader.read()
-    return post, reader.errors, reader.warnings
-
-
-@dataclass(frozen=True)
-class ReadPost:
-    """A valid post with what reading it said: what a cache of posts keeps."""
-
-    post: Post
-    warnings: tuple[Problem, ...]
-    slug_line: int
-
-
-class PostCache(Protocol):
-    """Posts read before, by file: ``get`` returns None when the file may have changed since."""
-
-    def get(self, path: Path) -> ReadPost | None: ...
-
-    def put(self, path: Path, read: ReadPost) -> None: ...
-
-
-def post_paths(config: Config) -> list[Path]:
-    """Every post file, in name order."""
-    return [config.root / source.relative for source in scan(config.root, POSTS_DIR, suffix=".md", recursive=False)]
-
-
-def load_posts(config: Config, cache: PostCache | None = None) -> tuple[list[Post], list[Problem]]:
-    """Read every post under ``posts/``, oldest first; raise ``PostError`` listing every problem."""
-    posts: list[Post] = []
-    errors: list[Problem] = []
-    warnings: list[Problem] = []
-    slug_lines: dict[Path, int] = {}
-    for path in post_paths(config):
-        known = cache.get(path) if cache is not None else None
-        if known is None:
-            reader = _reader(path, config)
-            post = reader.read()
-            errors.extend(reader.errors)
-            if post is None:
-                warnings.extend(reader.warnings)
-                continue
-            known = ReadPost(post, tuple(reader.warnings), reader.line_of("slug") or 1)
-            if cache is not None and not reader.errors:
-                cache.put(path, known)
-        warnings.extend(known.warnings)
-        posts.append(known.post)
-        slug_lines[path] = known.slug_line
-
-    by_slug: dict[str, Post] = {}
-    for post in posts:
-        other = by_slug.get(post.slug)
-        if other is not None:
-            errors.append(Problem(post.display_path,
-                                  f"'{post.slug}' is already the slug of {other.display_path}; "
-                                  "give one of them another 'slug:'", slug_lines[post.source], "slug"))
-        by_slug[post.slug] = post
-    if errors:
-        raise PostError(problems=errors)
-    posts.sort(key=lambda post: (post.date, post.slug))
-    return posts, warnings

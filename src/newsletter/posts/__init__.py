@@ -1,0 +1,86 @@
+"""Read posts/*.md into validated ``Post`` values.
+
+A post is Markdown with YAML (``---``) or TOML (``+++``) front matter. Every problem in every post
+is collected and raised together as one ``PostError``; text that XML or mail headers cannot carry
+is removed with a warning. ``model.py`` holds the values, ``reader.py`` reads one file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from ..config import Config
+from ..errors import PostError, Problem
+from ..layout import POSTS_DIR
+from ..sources import scan
+from .model import KNOWN_KEYS, Post, Status, clean_text, one_line, parse_when, slugify, to_datetime
+from .reader import _reader
+
+__all__ = ["KNOWN_KEYS", "Post", "PostCache", "ReadPost", "Status", "clean_text", "load_posts", "one_line",
+           "parse_when", "post_paths", "read_post", "slugify", "to_datetime"]
+
+def read_post(path: Path, config: Config) -> tuple[Post | None, list[Problem], list[Problem]]:
+    """Read one post file; return the post (None if invalid), its errors and its warnings."""
+    reader = _reader(path, config)
+    post = reader.read()
+    return post, reader.errors, reader.warnings
+
+
+@dataclass(frozen=True)
+class ReadPost:
+    """A valid post with what reading it said: what a cache of posts keeps."""
+
+    post: Post
+    warnings: tuple[Problem, ...]
+    slug_line: int
+
+
+class PostCache(Protocol):
+    """Posts read before, by file: ``get`` returns None when the file may have changed since."""
+
+    def get(self, path: Path) -> ReadPost | None: ...
+
+    def put(self, path: Path, read: ReadPost) -> None: ...
+
+
+def post_paths(config: Config) -> list[Path]:
+    """Every post file, in name order."""
+    return [config.root / source.relative for source in scan(config.root, POSTS_DIR, suffix=".md", recursive=False)]
+
+
+def load_posts(config: Config, cache: PostCache | None = None) -> tuple[list[Post], list[Problem]]:
+    """Read every post under ``posts/``, oldest first; raise ``PostError`` listing every problem."""
+    posts: list[Post] = []
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    slug_lines: dict[Path, int] = {}
+    for path in post_paths(config):
+        known = cache.get(path) if cache is not None else None
+        if known is None:
+            reader = _reader(path, config)
+            post = reader.read()
+            errors.extend(reader.errors)
+            if post is None:
+                warnings.extend(reader.warnings)
+                continue
+            known = ReadPost(post, tuple(reader.warnings), reader.line_of("slug") or 1)
+            if cache is not None and not reader.errors:
+                cache.put(path, known)
+        warnings.extend(known.warnings)
+        posts.append(known.post)
+        slug_lines[path] = known.slug_line
+
+    by_slug: dict[str, Post] = {}
+    for post in posts:
+        other = by_slug.get(post.slug)
+        if other is not None:
+            errors.append(Problem(post.display_path,
+                                  f"'{post.slug}' is already the slug of {other.display_path}; "
+                                  "give one of them another 'slug:'", slug_lines[post.source], "slug"))
+        by_slug[post.slug] = post
+    if errors:
+        raise PostError(problems=errors)
+    posts.sort(key=lambda post: (post.date, post.slug))
+    return posts, warnings

@@ -1,0 +1,122 @@
+"""A post as written, and where it stands: the values every later stage reads."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+from functools import cached_property, lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+KNOWN_KEYS = (
+    "title", "date", "summary", "tags", "slug", "draft", "author", "image",
+    "preheader", "updated", "id", "feed", "check",
+)
+
+
+REQUIRED_KEYS = ("title", "date")
+
+
+FEED_MODES = ("full", "summary")
+
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+_DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}(?:-|$)")
+
+
+# C0 controls other than tab and newline, DEL-free: what XML 1.0 and mail headers cannot carry.
+_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class Status(StrEnum):
+    """Where a post stands as of some moment: what the build, the feeds and sending may do with it."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+
+    @property
+    def public(self) -> bool:
+        """In the feeds, in archives built without --drafts, and due to be sent."""
+        return self is Status.PUBLISHED
+
+    def built(self, *, drafts: bool, scheduled: bool) -> bool:
+        """Whether a build that includes *drafts* and *scheduled* posts (or not) makes this post."""
+        return self is Status.PUBLISHED or (self is Status.DRAFT and drafts) or (
+            self is Status.SCHEDULED and scheduled)
+
+
+@dataclass(frozen=True)
+class Post:
+    """One post as written: front matter validated, body still Markdown."""
+
+    source: Path
+    display_path: str
+    slug: str
+    title: str
+    date: datetime
+    body: str
+    body_line: int
+    summary: str = ""
+    tags: tuple[str, ...] = ()
+    draft: bool = False
+    author: str = ""
+    image: str = ""
+    preheader: str = ""
+    updated: datetime | None = None
+    id: str = ""
+    feed: str = "full"
+    check_ignore: tuple[str, ...] = ()  # `newsletter check` rules switched off for this post
+    digest: str = ""  # sha256 of the file's bytes: what caches key on
+
+    @cached_property
+    def key(self) -> str:
+        """Changes whenever anything the post's outputs are made from changes (file and name)."""
+        return hashlib.sha256(f"{self.display_path}\0{self.digest}".encode()).hexdigest()
+
+    def status(self, now: datetime) -> Status:
+        """Return where the post stands as of *now*."""
+        if self.draft:
+            return Status.DRAFT
+        if self.date > now:
+            return Status.SCHEDULED
+        return Status.PUBLISHED
+
+
+@lru_cache(maxsize=4096)  # a few tags, named by thousands of posts
+def slugify(text: str) -> str:
+    """Turn any text into a slug of ``[a-z0-9-]``, dropping accents ("Žluťoučký" → "zlutoucky")."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def clean_text(text: str) -> tuple[str, bool]:
+    """Remove characters XML 1.0 and mail headers cannot carry; say whether any were removed."""
+    cleaned = _UNSAFE_CHARS.sub("", text)
+    return cleaned, cleaned != text
+
+
+def one_line(text: str) -> str:
+    """Collapse newlines (and the space around them) into single spaces."""
+    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+
+
+def to_datetime(value: date | datetime, tz: ZoneInfo) -> datetime:
+    """Make a front matter date aware: naive values are in the newsletter's time zone."""
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time(0, 0))
+    return value.replace(tzinfo=tz) if value.tzinfo is None else value
+
+
+def parse_when(text: str, tz: ZoneInfo) -> datetime:
+    """Parse an ISO date or datetime from the command line or front matter text."""
+    value = datetime.fromisoformat(text.strip())
+    if len(text.strip()) == 10:
+        return to_datetime(value.date(), tz)
+    return to_datetime(value, tz)
