@@ -31,7 +31,10 @@ def test_each_third_party_library_is_imported_in_one_module():
     importers: dict[str, list[str]] = defaultdict(list)
     for module, tree in _modules().items():
         for library in _third_party(tree):
-            importers[library].append(module)
+            # The command line is one layer of Click code, spread over a few files.
+            owner = "cli/" if module.startswith("cli/") else module
+            if owner not in importers[library]:
+                importers[library].append(owner)
     shared = {library: modules for library, modules in importers.items() if len(modules) > 1}
     assert shared == {}
     # The rule is only worth something if the libraries are really there.
@@ -40,7 +43,7 @@ def test_each_third_party_library_is_imported_in_one_module():
 
 def test_only_the_command_line_imports_click():
     importers = [module for module, tree in _modules().items() if "click" in _third_party(tree)]
-    assert importers == ["cli.py"]
+    assert importers and all(module.startswith("cli/") for module in importers)
 
 
 def test_no_module_is_too_long_to_read_in_one_sitting():

@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..errors import LockError, ManifestError, SendError
 from .lock import SendLock
 from .plan import IssuePlan, SendMode, SendPlan, plan_send
-from .run import execute_plan, prepare_send, smtp_transport
+from .run import execute_plan, prepare_send, smtp_transport, transports_for
 from .sender import IssueResult, Progress
 from .status import PostStatus, post_statuses
 from .transports import DirectoryTransport, Transport
@@ -36,4 +36,5 @@ __all__ = [
     "post_statuses",
     "prepare_send",
     "smtp_transport",
+    "transports_for",
 ]

@@ -17,7 +17,7 @@ from .manifest import Manifest, SentIssue, write_manifest
 from .message import email_hash
 from .plan import FinishedSend, IssuePlan, SendMode, SendPlan, choose, survey
 from .sender import IssueResult, Sender
-from .transports import SmtpTransport, Transport
+from .transports import DirectoryTransport, SmtpTransport, Transport
 
 
 def _archive(journal: Journal, sent_at: str) -> None:
@@ -62,6 +62,14 @@ def smtp_transport(plan: SendPlan, **options: object) -> SmtpTransport:
     assert smtp is not None
     return SmtpTransport(smtp.host, smtp.port, smtp.security, smtp.username, plan.password,
                          **options)  # type: ignore[arg-type]
+
+
+def transports_for(plan: SendPlan, folder: Path | None) -> Callable[[IssuePlan], Transport]:
+    """Where each issue of *plan* goes: a folder of .eml files per issue, or one SMTP connection for all."""
+    if folder is not None:
+        return lambda issue: DirectoryTransport(folder / issue.entry.slug)
+    smtp = smtp_transport(plan)
+    return lambda issue: smtp
 
 
 def _start_record(issue: IssuePlan) -> dict[str, object]:
