@@ -78,7 +78,7 @@ def test_preview_of_an_issue_follows_the_post_on_disk(tmp_path):
             const doc = document.querySelector('iframe#phone').contentDocument;
             return doc && doc.readyState === 'complete' && doc.body &&
                 getComputedStyle(doc.body).backgroundColor === 'rgb(17, 19, 21)';
-        }""", timeout=3000)
+        }""", timeout=15000)
         assert "scheme=dark" in page.url
         page.screenshot(path=tmp_path / "preview-dark-phone.png", full_page=True)
         page.get_by_role("button", name="Forced dark").click()
@@ -86,7 +86,7 @@ def test_preview_of_an_issue_follows_the_post_on_disk(tmp_path):
             const doc = document.querySelector('iframe#phone').contentDocument;
             return doc && doc.readyState === 'complete' &&
                 getComputedStyle(doc.documentElement).filter.includes('invert(1)');
-        }""", timeout=3000)
+        }""", timeout=15000)
         page.get_by_role("button", name="Dark", exact=True).click()
 
         page.get_by_role("button", name="Plain text").click()
@@ -96,7 +96,7 @@ def test_preview_of_an_issue_follows_the_post_on_disk(tmp_path):
 
         # Saved on disk; nothing is done in the browser.
         retitle(root, TITLE, "Rejekts 2025 — Day Two, Revised")
-        expect(page.locator("#issue-title")).to_have_text("Rejekts 2025 — Day Two, Revised", timeout=2000)
+        expect(page.locator("#issue-title")).to_have_text("Rejekts 2025 — Day Two, Revised", timeout=15000)
         assert page.locator("#plain-text").inner_text().startswith("Rejekts 2025 — Day Two, Revised\n")
         assert "view=text" in page.url and "scheme=dark" in page.url  # the reload kept the view
         page.get_by_role("button", name="Email").click()
@@ -119,21 +119,21 @@ def test_a_failed_rebuild_shows_its_error_and_keeps_the_last_good_build(tmp_path
         post.write_text(good.replace("tags: [conferences, kubernetes, rejekts]", "tags: [conferences, kubernetes",
                                      1), encoding="utf-8")
         error = page.locator("#newsletter-preview-error")
-        expect(error).to_be_visible(timeout=2000)
+        expect(error).to_be_visible(timeout=15000)
         message = error.locator("pre").inner_text()
         assert re.match(rf"{re.escape(POST)}:\d+: front matter is not valid YAML", message), message
         assert page.frame_locator("iframe#desktop").locator("h1").inner_text() == TITLE
         # The web page, open in another tab, shows the same error over the last good build.
-        expect(web.locator("#newsletter-preview-error")).to_contain_text(POST, timeout=2000)
+        expect(web.locator("#newsletter-preview-error")).to_contain_text(POST, timeout=15000)
         page.screenshot(path=tmp_path / "preview-error.png")
 
         fresh = browser.new_page(viewport=WINDOW)
         fresh.goto(server.url + f"{SLUG}/")
         assert fresh.locator("h1").first.inner_text() == TITLE
-        expect(fresh.locator("#newsletter-preview-error")).to_contain_text(POST, timeout=2000)
+        expect(fresh.locator("#newsletter-preview-error")).to_contain_text(POST, timeout=15000)
 
         post.write_text(good, encoding="utf-8")
-        expect(error).to_be_hidden(timeout=2000)
+        expect(error).to_be_hidden(timeout=15000)
         assert page.frame_locator("iframe#desktop").locator("h1").inner_text() == TITLE
 
 
@@ -164,7 +164,7 @@ def measure(runs: int) -> None:
             new = f"{TITLE} ({run + 1})"
             saved = time.time()
             retitle(root, title, new)
-            expect(page.locator("#issue-title")).to_have_text(new, timeout=5000)
+            expect(page.locator("#issue-title")).to_have_text(new, timeout=15000)
             seen.append(time.time() - saved)
             # When the reloaded page had its content parsed, by the browser's own clock (the same one).
             loaded = page.evaluate("performance.timeOrigin + "

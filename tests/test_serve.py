@@ -117,7 +117,7 @@ def test_serves_the_build_with_the_reload_script_added(preview):
 
 def test_the_built_files_have_no_reload_script(preview, letter):
     folder = preview.state.build.folder
-    assert folder.is_dir() and not folder.is_relative_to(letter.root)
+    assert folder.is_dir() and folder.is_relative_to(letter.root / ".newsletter" / "preview")
     pages = list(folder.rglob("*.html"))
     assert len(pages) > 5
     assert not [page for page in pages if b"_preview" in page.read_bytes()]
@@ -269,9 +269,27 @@ def test_a_failed_rebuild_keeps_the_last_good_build_and_shows_the_error(preview,
     state = preview.rebuild()
     assert state.error == "" and state.build.number == 2
     assert "Second issue, fixed" in text(preview.respond("/second/"))
-    assert good.folder.exists()  # kept for requests that were under way; older ones go
-    preview.rebuild()
-    assert not good.folder.exists()
+    assert state.build.folder == good.folder  # one folder, brought up to date in place
+
+
+def test_a_second_preview_starts_warm_and_remakes_only_what_a_save_touches(letter):
+    first = Preview(letter.root)
+    try:
+        first.rebuild()
+    finally:
+        first.close()
+    again = Preview(letter.root)
+    try:
+        state = again.rebuild()
+        assert state.build is not None and "Second issue" in text(again.respond("/second/"))
+        assert state.build.made == 0  # nothing changed since the last preview: nothing remade
+        letter.post("2025-04-01-second", 'title: "Second issue, edited"\ndate: 2025-04-01')
+        state = again.rebuild()
+        assert "Second issue, edited" in text(again.respond("/second/"))
+        assert "Second issue, edited" in text(again.respond("/email/second.html"))
+        assert 0 < state.build.made < 12  # the issue's page and email, lists and feeds; not "first"
+    finally:
+        again.close()
 
 
 def test_before_a_first_good_build_every_page_shows_the_error(letter):
@@ -338,8 +356,8 @@ def test_the_server_answers_over_http_and_cleans_up(letter):
         with pytest.raises(ServeError, match="no issue with the slug 'secnd' .did you mean 'second'"):
             server.page_url("secnd")
         workspace = server.preview.workspace
-        assert workspace.is_dir()
-    assert not workspace.exists()
+        assert workspace.is_dir() and workspace.is_relative_to(letter.root)
+    assert (workspace / "site" / "second" / "index.html").is_file()  # kept: the next start is warm
     with pytest.raises(OSError):
         socket.create_connection((host, port), timeout=1)
 
@@ -454,7 +472,7 @@ def test_config_saved_by_rename_and_new_folders_are_watched(letter):
         assert _wait_for(lambda: "said again" in text(preview.respond("/_preview/second/")))
 
 
-def test_ctrl_c_stops_the_preview_and_removes_its_builds(letter, tmp_path, monkeypatch):
+def test_ctrl_c_stops_the_preview(letter, tmp_path, monkeypatch):
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
@@ -463,7 +481,6 @@ def test_ctrl_c_stops_the_preview_and_removes_its_builds(letter, tmp_path, monke
     def report(line: str, err: bool = False) -> None:
         said.append(line)
         if line.startswith("Previewing at "):
-            assert [path.name for path in temp.iterdir()][0].startswith("newsletter-preview-")
             threading.Timer(0.2, _thread.interrupt_main).start()  # as if Ctrl-C were pressed
 
     run_preview(letter.root, slug="second", port=0, open_browser=False, report=report)

@@ -18,6 +18,7 @@ MANIFEST_NAME = "manifest.json"
 STATE_DIR = ".newsletter"
 CACHE_DIR = ".newsletter/cache"
 DRY_RUN_DIR = ".newsletter/dry-run"
+PREVIEW_DIR = ".newsletter/preview"
 DEFAULT_OUT = "dist"
 
 # -- the output folder ------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The build cache in .newsletter/cache: posts read before, rendered bodies, and the last build.
+"""A build cache (.newsletter/cache for `build`): posts read before, rendered bodies, and the last build.
 
 Everything here can be deleted at any time; the next build is then a cold one. Entries are keyed
 so that a stale one is never used: posts by file name, size and modification time, bodies by the
@@ -17,7 +17,6 @@ from pathlib import Path
 
 from ..errors import BuildError, Problem
 from ..files import write_atomically
-from ..layout import CACHE_DIR
 from ..posts import Post, ReadPost
 from ..render.markdown import Outline, RenderedBody
 from ..sources import Stamp, stamp_of
@@ -47,6 +46,18 @@ class BuildRecord:
 
 
 @dataclass(frozen=True)
+class BuiltIssue:
+    """One issue a build made, as those who show the build list it."""
+
+    slug: str
+    title: str
+    date: datetime
+    status: str
+    source: str
+    preheader: str
+
+
+@dataclass(frozen=True)
 class QuickRecord:
     """Enough of the last build to say "nothing changed" without loading anything else.
 
@@ -58,15 +69,15 @@ class QuickRecord:
     build_id: str
     built_at: datetime
     next_due: datetime | None
-    issues: int
+    issues: tuple[BuiltIssue, ...]
     files: int
     warnings: tuple[Problem, ...]
 
 
-def read_quick_record(root: Path, fingerprint: str, now: datetime, marker: str) -> QuickRecord | None:
-    """The last build's quick record if the output it describes is still right as of *now*."""
+def read_quick_record(folder: Path, fingerprint: str, now: datetime, marker: str) -> QuickRecord | None:
+    """The last build's quick record (in the cache *folder*) if its output is still right as of *now*."""
     try:
-        quick = pickle.loads((root / CACHE_DIR / _QUICK).read_bytes())
+        quick = pickle.loads((folder / _QUICK).read_bytes())
     except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return None
     if not isinstance(quick, QuickRecord) or quick.fingerprint != fingerprint or quick.build_id != marker:
@@ -76,8 +87,8 @@ def read_quick_record(root: Path, fingerprint: str, now: datetime, marker: str) 
     return quick
 
 
-def write_quick_record(root: Path, quick: QuickRecord) -> None:
-    write_atomically(root / CACHE_DIR / _QUICK, pickle.dumps(quick, protocol=pickle.HIGHEST_PROTOCOL),
+def write_quick_record(folder: Path, quick: QuickRecord) -> None:
+    write_atomically(folder / _QUICK, pickle.dumps(quick, protocol=pickle.HIGHEST_PROTOCOL),
                      durable=False)
 
 
@@ -92,8 +103,8 @@ class _State:
 class BuildCache:
     """Posts, bodies and the last build's record for one newsletter (a PostCache and a BodyStore)."""
 
-    def __init__(self, root: Path, namespace: str, stamps: dict[str, Stamp | None] | None = None) -> None:
-        self.folder = root / CACHE_DIR
+    def __init__(self, folder: Path, namespace: str, stamps: dict[str, Stamp | None] | None = None) -> None:
+        self.folder = folder
         # Stamps of the post files, taken at the start of the build; others are asked for as needed.
         self.stamps = stamps or {}
         self.state = self._load(namespace)

@@ -15,6 +15,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from ..sources import Stamp, scan, stamp_of
 from .cache import (
     BuildCache,
     BuildRecord,
+    BuiltIssue,
     QuickRecord,
     UnitRecord,
     read_quick_record,
@@ -57,11 +59,29 @@ Progress = Callable[[int, int], None]
 @dataclass(frozen=True)
 class BuildResult:
     out: Path
-    issues: int
+    built: tuple[BuiltIssue, ...]
     files: int
     made: int
     warnings: tuple[Problem, ...]
     seconds: float
+
+    @property
+    def issues(self) -> int:
+        return len(self.built)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a build makes and where: the output folder, its cache folder, which posts it includes.
+
+    ``newsletter build`` makes dist/ with .newsletter/cache; the preview makes its own folder with
+    a cache of its own, drafts and scheduled posts included, so neither undoes the other's work.
+    """
+
+    out: Path
+    cache: Path
+    drafts: bool = False
+    scheduled: bool = False
 
 
 def _now(config: Config, now: datetime | None) -> datetime:
@@ -119,14 +139,14 @@ def input_stamps(config: Config) -> dict[str, Stamp | None]:
     return stamps
 
 
-def input_fingerprint(config: Config, out: Path, drafts: bool, stamps: dict[str, Stamp | None]) -> str:
+def input_fingerprint(config: Config, target: Target, stamps: dict[str, Stamp | None]) -> str:
     """A key over every input file's *stamps*, the config, the code, and how we build.
 
     Equal fingerprints (and no scheduled post come due) mean the last build's output is still right.
     """
     config_stamp = config.path.stat()
-    return digest(code_digest(), out.resolve(), drafts, config.path, config_stamp.st_mtime_ns, config_stamp.st_size,
-                  config_stamp.st_ino, *sorted(stamps.items()))
+    return digest(code_digest(), target.out.resolve(), target.drafts, target.scheduled, config.path,
+                  config_stamp.st_mtime_ns, config_stamp.st_size, config_stamp.st_ino, *sorted(stamps.items()))
 
 
 # -- making units, here or in worker processes ------------------------------------------------------
@@ -176,44 +196,50 @@ def _kept_from_collection() -> Iterator[None]:
 
 
 def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: datetime | None = None,
-          clean: bool = False, jobs: int | None = None, progress: Progress | None = None) -> BuildResult:
+          clean: bool = False, jobs: int | None = None, progress: Progress | None = None,
+          target: Target | None = None, commit: AbstractContextManager[object] | None = None) -> BuildResult:
     """Build the newsletter in *root* into *out* (default root/dist), remaking only what changed.
 
     *clean* throws the cache away first; *jobs* is the number of processes (default: one per core).
+    A *target* replaces *out* and *drafts* (the preview's); *commit* is held while the new files
+    are moved into place, so that a reader holding it never sees half of a build.
     """
     started = time.perf_counter()
-    out = out if out is not None else root / DEFAULT_OUT
+    if target is None:
+        target = Target(out if out is not None else root / DEFAULT_OUT, root / CACHE_DIR, drafts=drafts)
     jobs = jobs or os.cpu_count() or 1
-    check_out(root, out)
+    check_out(root, target.out)
     config = load_config(root)
     if clean:
-        shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
+        shutil.rmtree(target.cache, ignore_errors=True)
     when = _now(config, now)
     stamps = input_stamps(config)
-    fingerprint = input_fingerprint(config, out, drafts, stamps)
-    unchanged = read_quick_record(root, fingerprint, when, marker_id(out))
+    fingerprint = input_fingerprint(config, target, stamps)
+    unchanged = read_quick_record(target.cache, fingerprint, when, marker_id(target.out))
     if unchanged is not None:
-        return BuildResult(out=out, issues=unchanged.issues, files=unchanged.files, made=0,
+        return BuildResult(out=target.out, built=unchanged.issues, files=unchanged.files, made=0,
                            warnings=unchanged.warnings, seconds=time.perf_counter() - started)
     # A build over an earlier one usually remakes an email or two; a full one has workers for them.
-    rebuild = not clean and jobs > 1 and bool(marker_id(out))
+    rebuild = not clean and jobs > 1 and bool(marker_id(target.out))
     frozen_before = gc.get_freeze_count()
     try:
         with warm_premailer(config) if rebuild else contextlib.nullcontext() as warm:
-            return _build(root, out, config, when, fingerprint, stamps, drafts=drafts, jobs=jobs, progress=progress,
-                          started=started, warm=warm)
+            return _build(config, target, when, fingerprint, stamps, jobs=jobs, progress=progress,
+                          started=started, warm=warm, commit=commit or contextlib.nullcontext())
     finally:
         if not frozen_before:
             gc.unfreeze()
 
 
-def _build(root: Path, out: Path, config: Config, when: datetime, fingerprint: str, stamps: dict[str, Stamp | None],
-           *, drafts: bool, jobs: int, progress: Progress | None, started: float,
-           warm: WarmPremailer | None = None) -> BuildResult:
+def _build(config: Config, target: Target, when: datetime, fingerprint: str, stamps: dict[str, Stamp | None],
+           *, jobs: int, progress: Progress | None, started: float, warm: WarmPremailer | None,
+           commit: AbstractContextManager[object]) -> BuildResult:
+    out = target.out
     with _kept_from_collection():
-        cache = BuildCache(root, digest(code_digest(), config.site.timezone), stamps)
+        cache = BuildCache(target.cache, digest(code_digest(), config.site.timezone), stamps)
         posts, post_warnings = load_posts(config, cache)
-        site = Site(config, posts, when, include_drafts=drafts, warnings=post_warnings, bodies=cache)
+        site = Site(config, posts, when, include_drafts=target.drafts, include_scheduled=target.scheduled,
+                    warnings=post_warnings, bodies=cache)
     _render_bodies([post for post in posts if site.is_visible(post) and not cache.has_body(post)], cache, jobs)
 
     env = make_environment(config)
@@ -251,15 +277,16 @@ def _build(root: Path, out: Path, config: Config, when: datetime, fingerprint: s
         _refuse_duplicates(record)
         # Named after the content, so that the same posts still give byte-identical output.
         record.build_id = digest(*sorted(record.hashes.items()))
-        if last is None:
-            write_atomically(staging / MARKER, marker_text(record.build_id))
-            swap_in(staging, out)
-        else:
-            removed = sorted(set(last.hashes) - set(record.hashes))
-            if record.build_id != last.build_id:
+        with commit:
+            if last is None:
                 write_atomically(staging / MARKER, marker_text(record.build_id))
-                staged.append(MARKER)
-            move_in(staging, out, staged, removed)
+                swap_in(staging, out)
+            else:
+                removed = sorted(set(last.hashes) - set(record.hashes))
+                if record.build_id != last.build_id:
+                    write_atomically(staging / MARKER, marker_text(record.build_id))
+                    staged.append(MARKER)
+                move_in(staging, out, staged, removed)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         raise BuildError(f"{error.filename or out}: cannot write the build: {error.strerror}") from None
@@ -271,9 +298,11 @@ def _build(root: Path, out: Path, config: Config, when: datetime, fingerprint: s
     made_warnings = [warning for unit in units for warning in record.units[unit.name].warnings]
     warnings = sorted({*site_warnings, *made_warnings}, key=lambda p: (str(p.path), p.line or 0, p.message))
     scheduled = [post.date for post in posts if post.status(when) is Status.SCHEDULED]
-    write_quick_record(root, QuickRecord(fingerprint, record.build_id, when, min(scheduled, default=None),
-                                         len(site.entries), len(record.hashes), tuple(warnings)))
-    return BuildResult(out=out, issues=len(site.entries), files=len(record.hashes), made=len(todo),
+    built = tuple(BuiltIssue(entry.slug, entry.post.title, entry.post.date, str(entry.status),
+                             entry.post.display_path, entry.preheader) for entry in site.entries)
+    write_quick_record(target.cache, QuickRecord(fingerprint, record.build_id, when, min(scheduled, default=None),
+                                                 built, len(record.hashes), tuple(warnings)))
+    return BuildResult(out=out, built=built, files=len(record.hashes), made=len(todo),
                        warnings=tuple(warnings), seconds=time.perf_counter() - started)
 
 

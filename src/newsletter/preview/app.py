@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
+from ..layout import PREVIEW_DIR
 from .builder import site_builder
 from .routes import Response, Routes
 from .state import Builds, Report, State, quiet
@@ -16,13 +18,15 @@ class Preview:
         self.root = root.absolute()
         self.drafts = drafts
         self.report = report
-        self.builds = Builds(site_builder(self.root, drafts=drafts), report=report)
-        self.routes = Routes(self.builds, self.root)
+        # Held while a build moves its files in, and while a request reads one.
+        self.files = threading.Lock()
+        self.builds = Builds(site_builder(self.root, drafts=drafts, commit=self.files), report=report)
+        self.routes = Routes(self.builds, self.root, files=self.files)
 
     @property
     def workspace(self) -> Path:
-        """The temporary folder that holds the builds."""
-        return self.builds.workspace
+        """The folder under .newsletter/ that holds the preview's build and its cache."""
+        return self.root / PREVIEW_DIR
 
     @property
     def state(self) -> State:
@@ -30,7 +34,7 @@ class Preview:
         return self.builds.state
 
     def rebuild(self) -> State:
-        """Build afresh into a new folder; on success serve it, on failure keep the last good one."""
+        """Build again; on success serve the new build, on failure keep the last good one."""
         return self.builds.rebuild()
 
     def wait(self, since: int, timeout: float) -> State:
@@ -42,5 +46,5 @@ class Preview:
         return self.routes.respond(target)
 
     def close(self) -> None:
-        """Answer every waiting page and remove the temporary builds."""
+        """Answer every waiting page."""
         self.builds.close()

@@ -1,37 +1,49 @@
-"""The preview's builder: the newsletter built with the build machinery and described issue by issue."""
+"""The preview's builder: the build engine making the preview's own folder, described issue by issue."""
 
 from __future__ import annotations
 
-import time
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from ..build.engine import gather, load_site, write_tree
+from ..build.engine import Target
+from ..build.engine import build as build_site
+from ..config import load_config
+from ..layout import EMAIL_DIR, PREVIEW_DIR
 from .state import Build, Builder, Issue
 
 
-def site_builder(root: Path, *, drafts: bool = True) -> Builder:
-    """Make a builder of the newsletter in *root*, with or without its drafts."""
+def preview_target(root: Path, *, drafts: bool = True) -> Target:
+    """The preview's folder and cache under .newsletter/, kept between runs so that a restart is warm.
 
-    def build(folder: Path, number: int) -> Build:
-        started = time.perf_counter()
-        # Scheduled posts are always shown: the preview is where they are checked before their time.
-        site = load_site(root, drafts=drafts, scheduled=True)
-        outputs, warnings = gather(site)
-        write_tree(outputs, folder)
-        by_path = {output.path.as_posix(): output for output in outputs}
+    Scheduled posts are always built: the preview is where they are checked before their time.
+    """
+    folder = root / PREVIEW_DIR
+    return Target(folder / "site", folder / "cache", drafts=drafts, scheduled=True)
+
+
+def site_builder(root: Path, *, drafts: bool = True, commit: AbstractContextManager[object] | None = None,
+                 jobs: int | None = None) -> Builder:
+    """Make a builder of the newsletter in *root*: each call brings the preview's folder up to date.
+
+    *commit* is held while new files are moved into the folder; readers hold it too, so that no
+    page is served from half of a build.
+    """
+    target = preview_target(root, drafts=drafts)
+
+    def build(number: int) -> Build:
+        result = build_site(root, target=target, commit=commit or nullcontext(), jobs=jobs)
+        config = load_config(root)
+        shown = {issue.source for issue in result.built}
         issues = []
-        shown = {entry.post.display_path for entry in site.entries}
-        for entry in site.entries:
+        for made in result.built:
             # The same measure as the build's own warning about Gmail's clip.
-            html = by_path.get(f"email/{entry.slug}.html")
-            size = len(html.data) if html else 0
-            own = tuple(str(warning) for warning in warnings if str(warning.path) == entry.post.display_path)
-            issues.append(Issue(slug=entry.slug, title=entry.post.title, date=entry.post.date,
-                                status=entry.status, source=entry.post.display_path,
-                                preheader=entry.preheader, size=size, warnings=own))
-        general = tuple(str(warning) for warning in warnings if str(warning.path) not in shown)
-        return Build(number=number, folder=folder, site_title=site.config.site.title,
-                     site_url=site.config.site.url, issues=tuple(issues), warnings=general,
-                     seconds=time.perf_counter() - started)
+            email = target.out / EMAIL_DIR / f"{made.slug}.html"
+            size = email.stat().st_size if email.is_file() else 0
+            own = tuple(str(warning) for warning in result.warnings if str(warning.path) == made.source)
+            issues.append(Issue(slug=made.slug, title=made.title, date=made.date, status=made.status,
+                                source=made.source, preheader=made.preheader, size=size, warnings=own))
+        general = tuple(str(warning) for warning in result.warnings if str(warning.path) not in shown)
+        return Build(number=number, folder=target.out, site_title=config.site.title, site_url=config.site.url,
+                     issues=tuple(issues), warnings=general, seconds=result.seconds, made=result.made)
 
     return build

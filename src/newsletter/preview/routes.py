@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mimetypes
 import re
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -105,9 +106,11 @@ def read_sent(root: Path) -> tuple[dict[str, SentIssue], str]:
 class Routes:
     """The answer to every request for the builds of the newsletter in *root*."""
 
-    def __init__(self, builds: Builds, root: Path) -> None:
+    def __init__(self, builds: Builds, root: Path, *, files: AbstractContextManager[object] | None = None) -> None:
         self.builds = builds
         self.root = root
+        # Held while a request reads the build, which a rebuild's commit holds too: no half builds.
+        self.files = files or nullcontext()
         self._ui = ui_environment(builtin_templates() / "preview", kb=lambda size: f"{size / 1024:.1f} KB",
                                   longdate=lambda value: f"{value:%B} {value.day}, {value:%Y} · {value:%H:%M}")
 
@@ -116,13 +119,15 @@ class Routes:
         parts = urlsplit(target)
         path = parts.path or "/"
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        state = self.builds.state
+        if path == PREFIX + "poll":
+            return self._respond(path, query, self.builds.state)  # waits long, and reads no file
         try:
-            return self._respond(path, query, state)
+            with self.files:
+                return self._respond(path, query, self.builds.state)
         except FileNotFoundError:
-            # The build this request began with was pruned meanwhile; the page this gives reloads
-            # itself onto the current build at once.
-            return self._not_found(state, path)
+            # A file the build listed is gone (a cold rebuild swapped the folder): the page this
+            # gives reloads itself onto the current build.
+            return self._not_found(self.builds.state, path)
 
     def _respond(self, path: str, query: dict[str, str], state: State) -> Response:
         if path == PREFIX.rstrip("/"):

@@ -1,16 +1,13 @@
 """The preview's builds: the last good one, the error of the last rebuild, and the epoch pages wait on.
 
 How a build is made is not this module's business: `Builds` is given a builder, a function that
-writes one build into the folder it is handed and describes what it wrote. Each build gets a
-fresh folder in a temporary workspace, the state (build and error) is swapped in one assignment,
-and the epoch goes up so that every page waiting for a change is answered.
+makes build number N and describes what it wrote. The state (build and error) is swapped in one
+assignment, and the epoch goes up so that every page waiting for a change is answered.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import threading
 import traceback
 from collections.abc import Callable
@@ -53,15 +50,15 @@ class Build:
     issues: tuple[Issue, ...]
     warnings: tuple[str, ...]
     seconds: float
+    made: int = 0  # units the build remade; 0 when nothing had changed
 
     def issue(self, slug: str) -> Issue | None:
         """Return the issue with this slug, if the build has it."""
         return next((issue for issue in self.issues if issue.slug == slug), None)
 
 
-# Writes build number N into the (new) folder it is given and describes it; raises NewsletterError
-# when the newsletter does not build.
-Builder = Callable[[Path, int], Build]
+# Makes build number N and describes it; raises NewsletterError when the newsletter does not build.
+Builder = Callable[[int], Build]
 
 
 @dataclass(frozen=True)
@@ -79,12 +76,11 @@ class State:
 
 
 class Builds:
-    """The builds of one newsletter in a temporary workspace, rebuilt on demand by a builder."""
+    """The builds of one newsletter, rebuilt on demand by a builder."""
 
     def __init__(self, builder: Builder, *, report: Report = quiet) -> None:
         self.builder = builder
         self.report = report
-        self.workspace = Path(tempfile.mkdtemp(prefix="newsletter-preview-"))
         self._state = State()
         self._changed = threading.Condition()
         self._building = threading.Lock()
@@ -97,13 +93,13 @@ class Builds:
         return self._state
 
     def rebuild(self) -> State:
-        """Build afresh into a new folder; on success serve it, on failure keep the last good one."""
+        """Build again; on success serve the new build, on failure keep the last good one."""
         with self._building:
             if self._closed:
                 return self._state
             number = self._builds + 1
             try:
-                build = self.builder(self.workspace / f"build-{number}", number)
+                build = self.builder(number)
             except NewsletterError as error:
                 return self._publish(self._state.build, str(error))
             except Exception as error:  # a bug: show it and keep serving rather than die silently
@@ -127,16 +123,7 @@ class Builds:
             plural = "issue" if len(build.issues) == 1 else "issues"
             verb = "Built" if build.number == 1 else "Rebuilt"
             self.report(f"{verb} {len(build.issues)} {plural} in {build.seconds:.2f} s.")
-        self._prune()
         return self._state
-
-    def _prune(self) -> None:
-        # Keep the previous build too: a request that began before the swap may still read from it.
-        current = self._state.build
-        keep = {f"build-{current.number}", f"build-{current.number - 1}"} if current else set()
-        for folder in list(self.workspace.iterdir()):
-            if folder.name not in keep:
-                shutil.rmtree(folder, ignore_errors=True)
 
     def wait(self, since: int, timeout: float) -> State:
         """Return the state once its epoch differs from *since*, or after *timeout* seconds."""
@@ -145,9 +132,9 @@ class Builds:
             return self._state
 
     def close(self) -> None:
-        """Answer every waiting page and remove the temporary builds."""
+        """Answer every waiting page; a build under way finishes first."""
         with self._changed:
             self._closed = True
             self._changed.notify_all()
         with self._building:
-            shutil.rmtree(self.workspace, ignore_errors=True)
+            pass
