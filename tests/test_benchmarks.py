@@ -25,3 +25,12 @@ def test_send_benchmark_smoke_run():
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "msg/s" in result.stdout
+
+
+def test_preview_benchmark_smoke_run():
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "preview.py"), "--posts", "8", "--edits", "1",
+                             "--runs", "1", "--no-hugo"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for line in ("preview: start cold", "preview: start warm", "save → email served", "save → web page served",
+                 "check cold", "check warm", "check, one post edited", "status, every issue sent"):
+        assert line in result.stdout
