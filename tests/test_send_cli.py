@@ -384,6 +384,27 @@ def test_status_shows_drafts_schedules_sends_and_edits(letter, server):
     assert edited["day-two"].endswith("to 3; edited since sent")
 
 
+def test_status_reads_the_last_build_and_renders_only_what_changed_since(letter, server, monkeypatch):
+    from newsletter.outputs import email as email_module
+
+    assert letter.run("send", "--yes").exit_code == 0
+    assert letter.run("build").exit_code == 0
+    rendered: list[str] = []
+    original = email_module.render_email
+    monkeypatch.setattr(email_module, "render_email",
+                        lambda site, entry, *rest: rendered.append(entry.slug) or original(site, entry, *rest))
+    unchanged = {line.split()[2]: line for line in letter.run("status").stdout.splitlines()}
+    assert unchanged["day-two"].endswith("to 3") and rendered == []  # the build's record says it all
+
+    letter.post("2025-04-01-day-two", 'title: "Day Two"\ndate: 2025-04-01 09:00', BODY + "\nA late fix.\n")
+    edited = {line.split()[2]: line for line in letter.run("status").stdout.splitlines()}
+    assert edited["day-two"].endswith("to 3; edited since sent") and rendered == ["day-two"]
+    assert letter.run("build").exit_code == 0
+    rendered.clear()
+    edited = {line.split()[2]: line for line in letter.run("status").stdout.splitlines()}
+    assert edited["day-two"].endswith("to 3; edited since sent") and rendered == []
+
+
 def test_python_dash_m_runs_the_cli(letter):
     result = subprocess.run([sys.executable, "-m", "newsletter", "--dir", str(letter.root), "status"],
                             capture_output=True, text=True, env=dict(os.environ))

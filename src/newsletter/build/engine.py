@@ -84,7 +84,8 @@ class Target:
     scheduled: bool = False
 
 
-def _now(config: Config, now: datetime | None) -> datetime:
+def now_in(config: Config, now: datetime | None) -> datetime:
+    """*now* (default: the current time); a time without an offset is in the site's time zone."""
     when = now or datetime.now(UTC)
     return when.replace(tzinfo=config.site.tz) if when.tzinfo is None else when
 
@@ -95,7 +96,7 @@ def load_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
     config = load_config(root)
     input_stamps(config)  # refuses links that leave the folder, loops and special files, all at once
     posts, warnings = load_posts(config)
-    return Site(config, posts, _now(config, now), include_drafts=drafts, include_scheduled=scheduled,
+    return Site(config, posts, now_in(config, now), include_drafts=drafts, include_scheduled=scheduled,
                 warnings=warnings)
 
 
@@ -212,7 +213,7 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     config = load_config(root)
     if clean:
         shutil.rmtree(target.cache, ignore_errors=True)
-    when = _now(config, now)
+    when = now_in(config, now)
     stamps = input_stamps(config)
     fingerprint = input_fingerprint(config, target, stamps)
     unchanged = read_quick_record(target.cache, fingerprint, when, marker_id(target.out))

@@ -6,13 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ..build.engine import load_site
-from ..outputs.email import render_email
-from ..render.templates import make_environment
+from ..build.records import email_digests, open_site
 from ..site import Entry
 from .journal import JournalState, pending_journals
 from .manifest import SentIssue, load_manifest
-from .message import email_hash
 
 
 @dataclass(frozen=True)
@@ -26,18 +23,23 @@ class PostStatus:
 
 
 def post_statuses(root: Path, now: datetime | None = None) -> list[PostStatus]:
-    """Every post, newest first, with whether and when it was sent and whether it changed since."""
-    site = load_site(root, now=now, drafts=True, scheduled=True)
+    """Every post, newest first, with whether and when it was sent and whether it changed since.
+
+    "Changed since" compares the hash in manifest.json with the email as a build makes it now:
+    taken from the last build's record where nothing the email is made from has changed, so only
+    issues edited since that build are rendered again.
+    """
+    site, cache = open_site(root, now=now, drafts=True, scheduled=True)
     manifest = load_manifest(root)
     journals = pending_journals(root)
-    env = None
+    by_slug = {issue.slug: issue for issue in manifest.issues}
+    by_id = {issue.id: issue for issue in manifest.issues if issue.id}
+    sent_of = {entry.slug: by_slug.get(entry.slug) or by_id.get(entry.id) for entry in site.entries}
+    digests = email_digests(site, cache, [slug for slug, sent in sent_of.items() if sent is not None and sent.sha256])
     statuses = []
     for entry in site.entries:
-        sent = manifest.find(entry.slug, entry.id)
-        edited = False
-        if sent is not None and sent.sha256:
-            env = env or make_environment(site.config)
-            edited = email_hash(render_email(site, entry, env)) != sent.sha256
+        sent = sent_of[entry.slug]
+        edited = sent is not None and entry.slug in digests and not sent.sha256.startswith(digests[entry.slug])
         journal = journals.get(entry.slug)
         statuses.append(PostStatus(entry, sent, edited, journal.read() if journal is not None else None))
     return statuses

@@ -1,0 +1,64 @@
+"""What the last build made, for commands that compare with it instead of building: status, check.
+
+The site is loaded through the build's cache (posts read before, bodies rendered before), and an
+output's digest is taken from the last build's record when its unit's key is unchanged; only
+units whose inputs changed since are made again, in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from ..config import load_config
+from ..layout import CACHE_DIR
+from ..outputs.email import email_units
+from ..outputs.units import digest
+from ..posts import load_posts
+from ..render.markdown import render_markdown
+from ..render.templates import make_environment
+from ..site import Site
+from .cache import BuildCache
+from .engine import now_in
+from .keys import code_digest, environment_digest
+from .tree import content_digest
+
+
+def open_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
+              scheduled: bool = False) -> tuple[Site, BuildCache]:
+    """The site as of *now*, loaded through `newsletter build`'s cache; the cache is not written back."""
+    config = load_config(root)
+    cache = BuildCache(root / CACHE_DIR, digest(code_digest(), config.site.timezone))
+    posts, warnings = load_posts(config, cache)
+    site = Site(config, posts, now_in(config, now), include_drafts=drafts, include_scheduled=scheduled,
+                warnings=warnings, bodies=cache)
+    for post in posts:
+        if site.is_visible(post) and not cache.has_body(post):
+            cache.note_body(post, cache.write_body(post, render_markdown(post.body, post.body_line)))
+    return site, cache
+
+
+def email_digests(site: Site, cache: BuildCache, slugs: Iterable[str]) -> dict[str, str]:
+    """The digest of each issue's email/<slug>.html as a build would make it now, by slug.
+
+    A digest is the first 32 hex digits of the file's sha256.
+    """
+    wanted = {f"email/{slug}.html": slug for slug in slugs}
+    if not wanted:
+        return {}
+    env = make_environment(site.config)
+    base_key = environment_digest(site.config, env)
+    record = cache.record
+    digests: dict[str, str] = {}
+    for unit in email_units(site, env, base_key):
+        slug = wanted.get(unit.name)
+        if slug is None:
+            continue
+        kept = record.units.get(unit.name) if record is not None else None
+        if record is not None and kept is not None and kept.key == unit.key and unit.name in record.hashes:
+            digests[slug] = record.hashes[unit.name]
+            continue
+        outputs, _ = unit.make()
+        digests[slug] = next(content_digest(output) for output in outputs if output.path.as_posix() == unit.name)
+    return digests
