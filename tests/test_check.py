@@ -593,3 +593,56 @@ def test_readme_lists_every_rule():
     end = readme.find("\n## ", start + 1)
     section = readme[start + 1 : end if end >= 0 else len(readme)]
     assert section.strip() == rules_markdown().strip()
+
+
+# --- check on the build engine: warm runs, edits, nothing written outside .newsletter/ ---------
+
+
+def test_a_warm_check_reports_what_a_cold_one_does_and_remakes_nothing(letter, monkeypatch):
+    from newsletter.check import runner
+
+    bad_post(letter, "Some text with a [link](nowhere/).\n\n#### Too deep\n", name="2025-04-02-links")
+    cold = check(letter)
+    assert not letter.dist.exists()  # the check builds in .newsletter/check/, never in dist/
+    assert (letter.root / ".newsletter" / "check" / "site" / "email").is_dir()
+    computed: list[str] = []
+    original = runner.checks
+    monkeypatch.setattr(runner, "checks", lambda scope: computed.append(str(scope)) or original(scope))
+    warm = check(letter)
+    assert warm == cold and warm.findings
+    assert "issue" not in computed and "built issue" not in computed  # every issue came from the memo
+
+
+def test_an_edit_is_checked_again_and_only_that_post(letter, monkeypatch):
+    from newsletter.check import runner
+
+    edited = bad_post(letter, "Fine text.\n", name="2025-04-02-edited")
+    assert check(letter).findings == ()
+    bad_post(letter, "Fine text.\n\n#### Too deep\n", name="2025-04-02-edited")
+    computed: list[str] = []
+    original = runner.checks
+    monkeypatch.setattr(runner, "checks", lambda scope: computed.append(str(scope)) or original(scope))
+    report = check(letter)
+    assert [finding.rule for finding in report.findings if finding.path == edited] == ["heading-skip"]
+    assert lines(report, edited, "heading-skip") == [line_of(letter, edited, "#### Too deep")]
+    assert computed.count("issue") == 1  # the edited post alone; the clean one came from the memo
+
+
+def test_a_damaged_memo_is_started_afresh(letter):
+    bad_post(letter, "Text.\n\n#### Too deep\n", name="2025-04-02-deep")
+    first = check(letter)
+    memo = letter.root / ".newsletter" / "check" / "cache" / "findings.json"
+    assert memo.is_file()
+    memo.write_text("{not json")
+    assert check(letter) == first
+
+
+def test_a_link_breaks_when_the_page_it_points_at_changes(letter):
+    linking = bad_post(letter, "See [the details](target/#details).\n", name="2025-04-02-linking")
+    target = bad_post(letter, "## Details\n\nText.\n", name="2025-04-03-target")
+    assert check(letter).findings == ()
+    bad_post(letter, "## Other things\n\nText.\n", name="2025-04-03-target")
+    report = check(letter)
+    assert [finding.rule for finding in report.findings if finding.path == linking] == ["link-broken"]
+    assert target  # the target's own findings stay empty
+    assert [finding for finding in report.findings if finding.path == target] == []

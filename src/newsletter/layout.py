@@ -19,6 +19,7 @@ STATE_DIR = ".newsletter"
 CACHE_DIR = ".newsletter/cache"
 DRY_RUN_DIR = ".newsletter/dry-run"
 PREVIEW_DIR = ".newsletter/preview"
+CHECK_DIR = ".newsletter/check"
 DEFAULT_OUT = "dist"
 
 # -- the output folder ------------------------------------------------------------------------

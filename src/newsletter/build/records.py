@@ -25,18 +25,19 @@ from .keys import code_digest, environment_digest
 from .tree import content_digest
 
 
-def open_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
-              scheduled: bool = False) -> tuple[Site, BuildCache]:
-    """The site as of *now*, loaded through `newsletter build`'s cache; the cache is not written back."""
+def open_site(root: Path, *, now: datetime | None = None, drafts: bool = False, scheduled: bool = False,
+              cache: Path | None = None) -> tuple[Site, BuildCache]:
+    """The site as of *now*, loaded through a build's cache (default `newsletter build`'s), not written back."""
     config = load_config(root)
-    cache = BuildCache(root / CACHE_DIR, digest(code_digest(), config.site.timezone))
-    posts, warnings = load_posts(config, cache)
+    folder = cache if cache is not None else root / CACHE_DIR
+    store = BuildCache(folder, digest(code_digest(), config.site.timezone))
+    posts, warnings = load_posts(config, store)
     site = Site(config, posts, now_in(config, now), include_drafts=drafts, include_scheduled=scheduled,
-                warnings=warnings, bodies=cache)
+                warnings=warnings, bodies=store)
     for post in posts:
-        if site.is_visible(post) and not cache.has_body(post):
-            cache.note_body(post, cache.write_body(post, render_markdown(post.body, post.body_line)))
-    return site, cache
+        if site.is_visible(post) and not store.has_body(post):
+            store.note_body(post, store.write_body(post, render_markdown(post.body, post.body_line)))
+    return site, store
 
 
 def email_digests(site: Site, cache: BuildCache, slugs: Iterable[str]) -> dict[str, str]:

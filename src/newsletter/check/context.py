@@ -3,6 +3,7 @@ once) and, for each issue, its source and its rendered body and email, parsed wh
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,7 +30,7 @@ class Run:
     site: Site
     dist: Path
     config_text: str = ""
-    outputs: dict[str, bytes] = field(default_factory=dict)
+    outputs: Mapping[str, bytes] = field(default_factory=dict)
     output_sources: dict[str, str] = field(default_factory=dict)
     # post path → src as written → the line of that image in the post, as each issue's body is checked.
     image_lines: dict[str, dict[str, int | None]] = field(default_factory=dict)

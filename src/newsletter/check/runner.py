@@ -1,33 +1,88 @@
-"""Run the check: load and render the newsletter in memory, as ``newsletter build`` would (drafts and
-scheduled issues included, since those are the ones about to ship), write nothing, and call every
-registered rule's function at its stage."""
+"""Run the check: bring the check's own build up to date through the engine (drafts and scheduled
+issues included, since those are the ones about to ship), then call every registered rule's function
+at its stage. dist/ is never written; findings of issues and feed items that did not change since the
+last check are taken from the memo."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import html
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 
-from ..build.engine import gather, load_site
+from ..build.cache import BuildRecord
+from ..build.engine import Target
+from ..build.engine import build as build_site
+from ..build.keys import code_digest
+from ..build.records import open_site
 from ..config import Config
 from ..errors import ConfigError, NewsletterError, PostError, SourceError, TemplateError
-from ..layout import DEFAULT_OUT
+from ..layout import CHECK_DIR, DEFAULT_OUT
+from ..outputs.units import digest
 from .context import Issue, Run
-from .feeds import new_items
+from .feeds import NewItem, new_items
 from .findings import Finding, Report, Scope, checks, order
+from .links import resolve
 from .loading import build_problems, config_problems, post_problems, source_problems, template_problems
+from .memo import IssueMemo, Memo
 from .rules import apply_ignores
+
+# Where a body names another page: enough to key an issue's findings on the pages it links to.
+_URLS = re.compile(r"""\s(?:href|src)=["']([^"']*)["']""")
+
+
+def check_target(root: Path) -> Target:
+    """The check's own build folder and cache under .newsletter/: drafts and scheduled posts included."""
+    folder = root / CHECK_DIR
+    return Target(folder / "site", folder / "cache", drafts=True, scheduled=True)
+
+
+class _BuiltFiles(Mapping[str, bytes]):
+    """The files of the check's build by path, read when a rule first asks for one."""
+
+    def __init__(self, folder: Path, paths: Iterable[str]) -> None:
+        self.folder = folder
+        self.paths = sorted(paths)
+        self._known = set(self.paths)
+        self._read: dict[str, bytes] = {}
+
+    def __getitem__(self, path: str) -> bytes:
+        if path not in self._known:
+            raise KeyError(path)
+        if path not in self._read:
+            self._read[path] = (self.folder / path).read_bytes()
+        return self._read[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._known
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.paths)
+
+    def __len__(self) -> int:
+        return len(self.paths)
 
 
 def check_newsletter(root: Path, *, now: datetime | None = None, dist: Path | None = None,
                      ignore: Iterable[str] = ()) -> Report:
-    """Load and render the newsletter in *root* in memory and report every problem found.
+    """Check the newsletter in *root* and report every problem found; write nothing outside .newsletter/.
 
     *dist* is the last build, whose feeds the new ones are compared with (default root/dist);
     *ignore* adds rule ids to switch off, on top of ``[check] ignore`` in newsletter.toml.
     """
+    target = check_target(root)
+    failed: list[Finding] = []
     try:
-        site = load_site(root, now=now, drafts=True, scheduled=True)
+        try:
+            build_site(root, target=target, now=now)
+        except TemplateError as error:
+            failed = template_problems(root, error)
+        except (ConfigError, PostError, SourceError):
+            raise
+        except NewsletterError as error:
+            failed = build_problems(root, error)
+        site, cache = open_site(root, now=now, drafts=True, scheduled=True, cache=target.cache)
     except ConfigError as error:
         return Report(tuple(sorted(config_problems(root, error), key=order)), 0)
     except PostError as error:
@@ -35,15 +90,22 @@ def check_newsletter(root: Path, *, now: datetime | None = None, dist: Path | No
     except SourceError as error:
         return Report(tuple(sorted(source_problems(root, error), key=order)), 0)
     run = Run(site, dist if dist is not None else root / DEFAULT_OUT)
-    findings = _run_checks(run)
+    memo = Memo.load(target.cache, code_digest())
+    record = cache.record if not failed else None
+    if record is not None:
+        run.outputs = _BuiltFiles(target.out, record.hashes)
+        run.output_sources = {path: source.real for path, source in site.static_sources.items()}
+    findings = [*failed, *_run_checks(run, record, memo)]
+    memo.save()
     findings = apply_ignores(findings, [*_config_ignores(site.config), *ignore],
                              {entry.post.display_path: entry.post.check_ignore for entry in site.entries},
                              config_text=run.config_text)
     return Report(tuple(sorted(set(findings), key=order)), len(site.entries))
 
 
-def _run_checks(run: Run) -> list[Finding]:
-    """Call the rules' functions: on the site and each issue as written, then on what the build would write."""
+def _run_checks(run: Run, record: BuildRecord | None, memo: Memo) -> list[Finding]:
+    """Call the rules' functions: the site's, then each issue's (as written and as built), then the
+    built site's and the feed items'; issues and items whose key did not change come from *memo*."""
     try:
         run.config_text = run.site.config.path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
@@ -52,32 +114,72 @@ def _run_checks(run: Run) -> list[Finding]:
     # The site's checks come first: the loader's warnings are read before anything else renders.
     for check in checks(Scope.SITE):
         findings += check.function(run)
-    issue_checks = checks(Scope.ISSUE)
+    shared = _shared_key(run, record)
     for entry in run.site.entries:
-        issue = Issue(run, entry)
-        for check in issue_checks:
-            findings += check.function(run, issue)
-        run.image_lines[issue.path] = {image.src: image.line for image in issue.images}
-    try:
-        outputs, _ = gather(run.site)
-    except TemplateError as error:
-        return findings + template_problems(run.root, error)
-    except NewsletterError as error:
-        return findings + build_problems(run.root, error)
-    run.outputs = {str(output.path): output.data for output in outputs}
-    run.output_sources = {str(output.path): output.source for output in outputs if output.source}
+        findings += _issue_findings(run, Issue(run, entry), record, memo, shared)
+    if record is None:
+        return findings
     for check in checks(Scope.BUILT_SITE):
         findings += check.function(run)
-    built_checks = checks(Scope.BUILT_ISSUE)
-    for entry in run.site.entries:
-        issue = Issue(run, entry)
-        for check in built_checks:
-            findings += check.function(run, issue)
     item_checks = checks(Scope.FEED_ITEM)
     for item in new_items(run):
-        for check in item_checks:
-            findings += check.function(run, item)
+        key = _item_key(run, item, shared)
+        kept = memo.item(key)
+        if kept is None:
+            kept = tuple(finding for check in item_checks for finding in check.function(run, item))
+            memo.keep_item(key, kept)
+        findings += kept
     return findings
+
+
+def _shared_key(run: Run, record: BuildRecord | None) -> str:
+    """What every issue's findings may depend on: code, config, and what there is to link to."""
+    paths = sorted(record.hashes) if record is not None else []
+    statuses = sorted((entry.slug, str(entry.status)) for entry in run.site.entries)
+    return digest(code_digest(), run.config_text, record is not None, *paths, *statuses,
+                  *sorted(run.site.static_files.items()))
+
+
+def _issue_key(run: Run, issue: Issue, record: BuildRecord | None, shared: str) -> str:
+    """A key over what checking *issue* reads: its post, its email, and every page its links point at."""
+    if record is None:
+        return digest(shared, issue.entry.key)
+    email = record.units.get(f"email/{issue.entry.slug}.html")
+    linked = set()
+    for url in _URLS.findall(issue.entry.body.html):
+        target = resolve(run, html.unescape(url))
+        if target is not None:
+            linked.add((target[0], record.hashes.get(target[0], "")))
+    return digest(shared, issue.entry.key, email.key if email is not None else "", *sorted(linked))
+
+
+def _issue_findings(run: Run, issue: Issue, record: BuildRecord | None, memo: Memo, shared: str) -> list[Finding]:
+    key = _issue_key(run, issue, record, shared)
+    kept = memo.issue(issue.path, key)
+    if kept is not None:
+        run.image_lines[issue.path] = kept.image_lines
+        return list(kept.findings)
+    found: list[Finding] = []
+    for check in checks(Scope.ISSUE):
+        found += check.function(run, issue)
+    run.image_lines[issue.path] = {image.src: image.line for image in issue.images}
+    if record is not None:
+        for check in checks(Scope.BUILT_ISSUE):
+            found += check.function(run, issue)
+    memo.keep_issue(issue.path, IssueMemo(key, tuple(found), run.image_lines[issue.path]))
+    return found
+
+
+def _item_key(run: Run, new: NewItem, shared: str) -> str:
+    item = new.item
+    due: list[bool | None] = []
+    for value in (item.published, item.updated):
+        try:
+            due.append(datetime.fromisoformat(value) > run.site.now)
+        except (ValueError, TypeError):
+            due.append(None)
+    return digest(shared, new.entry.key, item.id, item.link, item.title, item.content, item.summary,
+                  item.published, item.updated, *due)
 
 
 def _config_ignores(config: Config) -> tuple[str, ...]:

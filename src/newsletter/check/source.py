@@ -21,6 +21,8 @@ class Source:
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         closing = next((index for index in range(1, len(lines)) if lines[index].strip() in ("---", "+++")), 0)
         self.front = "\n".join(lines[1:closing])
+        # A post from the build's cache carries no Markdown (its rendered body stands in for it).
+        self.body = post.body or "\n".join(lines[post.body_line - 1:])
 
     def key_line(self, key: str) -> int | None:
         """Return the line of a top-level front matter key, if it is there."""
@@ -33,10 +35,10 @@ class Source:
             return None
         start = -1
         for _ in range(occurrence + 1):
-            start = self.post.body.find(needle, start + 1)
+            start = self.body.find(needle, start + 1)
             if start < 0:
                 return None
-        return self.post.body_line + self.post.body.count("\n", 0, start)
+        return self.post.body_line + self.body.count("\n", 0, start)
 
     def url_line(self, url: str, occurrence: int = 0) -> int | None:
         """Return the line where a link or image URL is written (Markdown may have re-encoded it)."""
@@ -49,7 +51,7 @@ class Source:
     def heading_line(self, level: int, text: str) -> int | None:
         """Return the line of an ATX heading ('## Text') of *level* whose text starts like *text*."""
         first = text.split()[0] if text.split() else ""
-        for number, line in enumerate(self.post.body.split("\n"), start=self.post.body_line):
+        for number, line in enumerate(self.body.split("\n"), start=self.post.body_line):
             marks, _, rest = line.strip().partition(" ")
             if marks == "#" * level and first in rest:
                 return number

@@ -1,0 +1,96 @@
+"""Findings kept between checks, each under a key over everything it was computed from.
+
+A warm `newsletter check` recomputes only the issues and feed items whose key changed: an issue's
+key covers its post, its built page and email (their units' keys), the config, the code, and what
+every issue can link to (the build's paths and each issue's status). Kept as JSON, which loads
+nothing but data, beside the check's build cache; a file that does not parse is started afresh.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..files import write_atomically
+from .findings import Finding
+
+_NAME = "findings.json"
+
+
+@dataclass(frozen=True)
+class IssueMemo:
+    """What checking one issue found, and the lines of its images (the site-wide image rules read them)."""
+
+    key: str
+    findings: tuple[Finding, ...]
+    image_lines: dict[str, int | None]
+
+
+def _finding(raw: Any) -> Finding:
+    path, line, rule, message = raw
+    return Finding(str(path), line if isinstance(line, int) else None, str(rule), str(message))
+
+
+def _row(finding: Finding) -> list[object]:
+    return [finding.path, finding.line, finding.rule, finding.message]
+
+
+@dataclass
+class Memo:
+    """The findings of the last check by issue and by feed item; only what this check used is kept."""
+
+    folder: Path
+    namespace: str
+    issues: dict[str, IssueMemo] = field(default_factory=dict)
+    items: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
+    _used_issues: dict[str, IssueMemo] = field(default_factory=dict)
+    _used_items: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, folder: Path, namespace: str) -> Memo:
+        memo = cls(folder, namespace)
+        try:
+            data = json.loads((folder / _NAME).read_text(encoding="utf-8"))
+            if data.get("namespace") != namespace:
+                return memo
+            for path, raw in data["issues"].items():
+                memo.issues[path] = IssueMemo(raw["key"], tuple(_finding(row) for row in raw["findings"]),
+                                              {src: line for src, line in raw["images"]})
+            for key, rows in data["items"].items():
+                memo.items[key] = tuple(_finding(row) for row in rows)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return cls(folder, namespace)
+        return memo
+
+    def issue(self, path: str, key: str) -> IssueMemo | None:
+        found = self.issues.get(path)
+        if found is None or found.key != key:
+            return None
+        self._used_issues[path] = found
+        return found
+
+    def keep_issue(self, path: str, memo: IssueMemo) -> None:
+        self._used_issues[path] = memo
+
+    def item(self, key: str) -> tuple[Finding, ...] | None:
+        found = self.items.get(key)
+        if found is not None:
+            self._used_items[key] = found
+        return found
+
+    def keep_item(self, key: str, findings: tuple[Finding, ...]) -> None:
+        self._used_items[key] = findings
+
+    def save(self) -> None:
+        """Write what this check used; a memo that cannot be written only costs time next time."""
+        data = {"namespace": self.namespace,
+                "issues": {path: {"key": memo.key, "findings": [_row(f) for f in memo.findings],
+                                  "images": [[src, line] for src, line in memo.image_lines.items()]}
+                           for path, memo in sorted(self._used_issues.items())},
+                "items": {key: [_row(f) for f in findings] for key, findings in sorted(self._used_items.items())}}
+        try:
+            write_atomically(self.folder / _NAME, json.dumps(data).encode("utf-8"), durable=False)
+        except OSError:
+            pass
