@@ -60,8 +60,9 @@ def rules_markdown() -> str:
     return f"""\
 ## Check
 
-`newsletter check` loads and renders everything in memory, drafts and scheduled issues included,
-writes nothing, and reports what would break in inboxes and feed readers, one line per problem:
+`newsletter check` builds the newsletter, drafts and scheduled issues included, into a folder of its
+own under `.newsletter/check/` (never `dist/`), with the same incremental engine as `newsletter build`,
+and reports what would break in inboxes and feed readers, one line per problem:
 
 ```
 {_EXAMPLE}
@@ -69,8 +70,9 @@ writes nothing, and reports what would break in inboxes and feed readers, one li
 
 It exits 1 when there are errors (with `--strict`, warnings count too) and 0 otherwise;
 `--format json` prints the same findings as JSON for CI. It compares feed ids with the last build
-in `dist/`, so run it before `newsletter build`. Switch a rule off for the whole newsletter in
-`newsletter.toml`, or for one post in its front matter:
+in `dist/`, so run it before `newsletter build`. It keeps its findings per issue, so a second run
+checks again only the issues whose post, email or linked pages changed. Switch a rule off for the
+whole newsletter in `newsletter.toml`, or for one post in its front matter:
 
 ```toml
 [check]
