@@ -183,3 +183,14 @@ def test_links_in_posts_are_page_relative_on_the_web(newsletter):
     page = (newsletter.dist / "good/index.html").read_text()
     assert 'href="../other/"' in page and 'src="../static/p.png"' in page
     assert 'href="https://a.org/"' in page and 'href="#x"' in page
+
+
+def test_a_located_error_keeps_its_file_and_line_across_processes():
+    import pickle
+
+    from newsletter.errors import Problem, TemplateError
+
+    error = TemplateError(problems=[Problem("templates/email.html", "'nope' is undefined", 12)])
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is TemplateError and copy.problems == error.problems
+    assert str(copy) == "templates/email.html:12: 'nope' is undefined"

@@ -49,6 +49,10 @@ class NewsletterError(Exception):
             message = "\n".join(str(problem) for problem in self.problems)
         super().__init__(message)
 
+    def __reduce__(self) -> tuple[type[NewsletterError], tuple[str, list[Problem]]]:
+        # Errors cross from build workers to the builder pickled: keep the located problems.
+        return type(self), (str(self), list(self.problems))
+
 
 class ConfigError(NewsletterError):
     """newsletter.toml is missing, unreadable or invalid."""

@@ -63,8 +63,10 @@ def load_warnings(run: Run) -> Iterator[Hit]:
 
 @rule("template", ERROR, "a template fails to render", scope=Scope.LOADER, ignorable=False)
 def template_problems(root: Path, error: TemplateError) -> Iterator[Hit]:
-    """Report a template that fails to render."""
-    return (_message_hit(root, line, "templates") for line in str(error).splitlines())
+    """Report a template that fails to render, at the template's file and line."""
+    if error.problems:
+        return (_problem_hit(root, problem) for problem in error.problems)
+    return (Hit("templates", None, line) for line in str(error).splitlines())
 
 
 @rule("build", ERROR, "the build would fail, e.g. two outputs want the same path", scope=Scope.LOADER,

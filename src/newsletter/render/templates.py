@@ -14,7 +14,7 @@ import jinja2
 from markupsafe import Markup
 
 from ..config import Config
-from ..errors import TemplateError
+from ..errors import Problem, TemplateError
 from ..files import write_atomically
 from ..layout import CACHE_DIR, TEMPLATES_DIR
 from ..posts import slugify
@@ -77,13 +77,17 @@ class _CompiledTemplates(jinja2.BytecodeCache):
             pass  # a cache that cannot be written only costs time
 
 
-def _template_location(error: BaseException) -> str:
-    """'file:line' of the innermost template frame in a rendering error's traceback."""
+def _template_location(error: BaseException) -> tuple[str, int | None]:
+    """File and line of the innermost template frame in a rendering error's traceback."""
     frames = [frame for frame in traceback.extract_tb(error.__traceback__)
               if frame.filename and not frame.filename.endswith(".py")]
     if frames:
-        return f"{frames[-1].filename}:{frames[-1].lineno}"
-    return "template"
+        return frames[-1].filename, frames[-1].lineno
+    return "template", None
+
+
+def _located(path: str, line: int | None, message: str) -> TemplateError:
+    return TemplateError(problems=[Problem(path, message, line)])
 
 
 def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
@@ -91,14 +95,14 @@ def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as error:
-        raise TemplateError(f"{error.filename or name}:{error.lineno}: {error.message}") from None
+        raise _located(error.filename or name, error.lineno, error.message or "syntax error") from None
     except jinja2.TemplateNotFound as error:
         raise TemplateError(f"template {error.name!r} not found in templates/ or the built-in templates") from None
     except jinja2.UndefinedError as error:
-        raise TemplateError(f"{_template_location(error)}: {error.message}; check the variable's "
-                            "name (see the built-in templates for what each page gets)") from None
+        raise _located(*_template_location(error), f"{error.message}; check the variable's name (see the "
+                       "built-in templates for what each page gets)") from None
     except jinja2.TemplateError as error:
-        raise TemplateError(f"{_template_location(error)}: {error}") from None
+        raise _located(*_template_location(error), str(error)) from None
 
 
 def template_files(env: Environment) -> list[Path]:
