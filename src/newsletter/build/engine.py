@@ -26,7 +26,7 @@ from ..files import write_atomically
 from ..layout import CACHE_DIR, DEFAULT_OUT
 from ..outputs.email import email_units
 from ..outputs.feeds import feed_units
-from ..outputs.inline import WarmPremailer, warm_premailer
+from ..outputs.inline import WarmPremailer, uses_premailer, warm_premailer
 from ..outputs.units import Output, Unit, digest, make_all
 from ..outputs.web import WebRenderer, static_units
 from ..posts import Post, Status, load_posts
@@ -198,12 +198,14 @@ def _kept_from_collection() -> Iterator[None]:
 
 def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: datetime | None = None,
           clean: bool = False, jobs: int | None = None, progress: Progress | None = None,
-          target: Target | None = None, commit: AbstractContextManager[object] | None = None) -> BuildResult:
+          target: Target | None = None, commit: AbstractContextManager[object] | None = None,
+          premailer: WarmPremailer | None = None) -> BuildResult:
     """Build the newsletter in *root* into *out* (default root/dist), remaking only what changed.
 
     *clean* throws the cache away first; *jobs* is the number of processes (default: one per core).
     A *target* replaces *out* and *drafts* (the preview's); *commit* is held while the new files
-    are moved into place, so that a reader holding it never sees half of a build.
+    are moved into place, so that a reader holding it never sees half of a build. A process that
+    builds again and again passes the *premailer* it keeps warm instead of starting one each time.
     """
     started = time.perf_counter()
     if target is None:
@@ -224,7 +226,9 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     rebuild = not clean and jobs > 1 and bool(marker_id(target.out))
     frozen_before = gc.get_freeze_count()
     try:
-        with warm_premailer(config) if rebuild else contextlib.nullcontext() as warm:
+        kept = premailer if premailer is not None and uses_premailer(config) else None
+        starting = warm_premailer(config) if rebuild and kept is None else contextlib.nullcontext(kept)
+        with starting as warm:
             return _build(config, target, when, fingerprint, stamps, jobs=jobs, progress=progress,
                           started=started, warm=warm, commit=commit or contextlib.nullcontext())
     finally:

@@ -6,6 +6,7 @@ Items are made once per build however many feeds (current, archive pages, tag fe
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -81,8 +82,26 @@ def _feed_url(url: str, site_url: str, page_url: str) -> str:
     return absolute_url(stripped, site_url)
 
 
+# The feed HTML of the issues made last, by what it is made from. A process that builds again and
+# again (the preview) remakes the feeds that carry an edited issue, but not the items of the others.
+_MADE: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+_KEEP = 512
+
+
 def feed_html(entry: Entry, site_url: str) -> str:
     """An issue's web HTML as feeds carry it: no scripts or inline styles, every URL absolute."""
+    key = (entry.key, entry.url, site_url)
+    made = _MADE.get(key)
+    if made is None:
+        made = _MADE[key] = _feed_html(entry, site_url)
+        if len(_MADE) > _KEEP:
+            _MADE.popitem(last=False)
+    else:
+        _MADE.move_to_end(key)
+    return made
+
+
+def _feed_html(entry: Entry, site_url: str) -> str:
     fragment = Fragment(entry.body.html)
     make_safe(fragment)
     fragment.without_styles().rewrite_urls(lambda url: _feed_url(url, site_url, entry.url))

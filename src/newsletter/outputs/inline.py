@@ -171,6 +171,11 @@ def _serve_premailer(connection: Connection, theirs: Connection, config: Config)
         connection.send(inlined)
 
 
+def uses_premailer(config: Config) -> bool:
+    """Whether the newsletter's emails are inlined with premailer."""
+    return inliner(config) == PREMAILER
+
+
 @contextlib.contextmanager
 def warm_premailer(config: Config) -> Iterator[WarmPremailer | None]:
     """A premailer process started now for the emails inlined while this lasts, stopped after.

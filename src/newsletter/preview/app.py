@@ -20,7 +20,8 @@ class Preview:
         self.report = report
         # Held while a build moves its files in, and while a request reads one.
         self.files = threading.Lock()
-        self.builds = Builds(site_builder(self.root, drafts=drafts, commit=self.files), report=report)
+        self.builder = site_builder(self.root, drafts=drafts, commit=self.files)
+        self.builds = Builds(self.builder, report=report)
         self.routes = Routes(self.builds, self.root, files=self.files)
 
     @property
@@ -46,5 +47,6 @@ class Preview:
         return self.routes.respond(target)
 
     def close(self) -> None:
-        """Answer every waiting page."""
+        """Answer every waiting page; stop the builder's helper process."""
         self.builds.close()
+        self.builder.close()

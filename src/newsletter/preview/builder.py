@@ -9,7 +9,8 @@ from ..build.engine import Target
 from ..build.engine import build as build_site
 from ..config import load_config
 from ..layout import EMAIL_DIR, PREVIEW_DIR
-from .state import Build, Builder, Issue
+from ..outputs.inline import WarmPremailer, uses_premailer
+from .state import Build, Issue
 
 
 def preview_target(root: Path, *, drafts: bool = True) -> Target:
@@ -21,18 +22,28 @@ def preview_target(root: Path, *, drafts: bool = True) -> Target:
     return Target(folder / "site", folder / "cache", drafts=drafts, scheduled=True)
 
 
-def site_builder(root: Path, *, drafts: bool = True, commit: AbstractContextManager[object] | None = None,
-                 jobs: int | None = None) -> Builder:
-    """Make a builder of the newsletter in *root*: each call brings the preview's folder up to date.
+class EngineBuilder:
+    """Builds of the newsletter in *root*: each call brings the preview's folder up to date.
 
     *commit* is held while new files are moved into the folder; readers hold it too, so that no
-    page is served from half of a build.
+    page is served from half of a build. A premailer process is kept warm between builds, so that
+    a save's email is inlined at once.
     """
-    target = preview_target(root, drafts=drafts)
 
-    def build(number: int) -> Build:
-        result = build_site(root, target=target, commit=commit or nullcontext(), jobs=jobs)
+    def __init__(self, root: Path, *, drafts: bool = True, commit: AbstractContextManager[object] | None = None,
+                 jobs: int | None = None) -> None:
+        self.root = root
+        self.target = preview_target(root, drafts=drafts)
+        self.commit = commit or nullcontext()
+        self.jobs = jobs
+        self.premailer: WarmPremailer | None = None
+
+    def __call__(self, number: int) -> Build:
+        root, target = self.root, self.target
         config = load_config(root)
+        if self.premailer is None and uses_premailer(config):
+            self.premailer = WarmPremailer(config)
+        result = build_site(root, target=target, commit=self.commit, jobs=self.jobs, premailer=self.premailer)
         shown = {issue.source for issue in result.built}
         issues = []
         for made in result.built:
@@ -46,4 +57,13 @@ def site_builder(root: Path, *, drafts: bool = True, commit: AbstractContextMana
         return Build(number=number, folder=target.out, site_title=config.site.title, site_url=config.site.url,
                      issues=tuple(issues), warnings=general, seconds=result.seconds, made=result.made)
 
-    return build
+    def close(self) -> None:
+        if self.premailer is not None:
+            self.premailer.stop()
+            self.premailer = None
+
+
+def site_builder(root: Path, *, drafts: bool = True, commit: AbstractContextManager[object] | None = None,
+                 jobs: int | None = None) -> EngineBuilder:
+    """Make a builder of the newsletter in *root* (see EngineBuilder)."""
+    return EngineBuilder(root, drafts=drafts, commit=commit, jobs=jobs)
