@@ -49,6 +49,11 @@ class Run:
         return self.sources[path]
 
     @cached_property
+    def published_by_url(self) -> dict[str, Entry]:
+        """Index the published issues by their web address, as feed items link to them."""
+        return {entry.url: entry for entry in self.site.published}
+
+    @cached_property
     def entries_by_slug(self) -> dict[str, Entry]:
         """Index the issues by slug (the first, should two share one)."""
         index: dict[str, Entry] = {}
@@ -74,7 +79,10 @@ class Issue:
         self.entry = entry
         self.post = entry.post
         self.path = entry.post.display_path
-        self.source = run.source(entry.post)
+
+    @cached_property
+    def source(self) -> Source:
+        return self.run.source(self.entry.post)
 
     @cached_property
     def body(self) -> Node:

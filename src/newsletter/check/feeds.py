@@ -9,7 +9,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
 from ..layout import ARCHIVE_DIR, ATOM_PATH
@@ -69,20 +68,26 @@ def atom_items(data: bytes) -> list[FeedItem]:
     return items
 
 
-def _feed_documents(paths: Iterable[PurePosixPath]) -> list[PurePosixPath]:
+def feed_documents(paths: Iterable[str]) -> list[str]:
     """Pick feed.xml and the archive documents, the Atom files that hold every published issue."""
-    return [path for path in paths
-            if path == ATOM_PATH or (path.parent == ARCHIVE_DIR and path.suffix == ".xml")]
+    archive = ARCHIVE_DIR.as_posix() + "/"
+    return [path for path in paths if path == ATOM_PATH.as_posix() or (
+        path.startswith(archive) and path.endswith(".xml") and "/" not in path[len(archive):])]
+
+
+def items_in(run: Run, document: str) -> Iterator[NewItem]:
+    """Yield the items of one feed document of the build that are published issues."""
+    by_url = run.published_by_url
+    for item in atom_items(run.outputs[document]):
+        entry = by_url.get(item.link)
+        if entry is not None:
+            yield NewItem(run, entry, item)
 
 
 def new_items(run: Run) -> Iterator[NewItem]:
     """Yield the items of the feeds the build would write that are published issues."""
-    by_url = {entry.url: entry for entry in run.site.published}
-    for document in _feed_documents(PurePosixPath(path) for path in run.outputs):
-        for item in atom_items(run.outputs[str(document)]):
-            entry = by_url.get(item.link)
-            if entry is not None:
-                yield NewItem(run, entry, item)
+    for document in feed_documents(run.outputs):
+        yield from items_in(run, document)
 
 
 def _slug_of(link: str) -> str:

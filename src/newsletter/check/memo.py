@@ -26,6 +26,9 @@ class IssueMemo:
     key: str
     findings: tuple[Finding, ...]
     image_lines: dict[str, int | None]
+    # What the issue's body links to, valid while the post is the same (its entry key).
+    entry_key: str = ""
+    links: tuple[str, ...] = ()
 
 
 def _finding(raw: Any) -> Finding:
@@ -57,12 +60,18 @@ class Memo:
                 return memo
             for path, raw in data["issues"].items():
                 memo.issues[path] = IssueMemo(raw["key"], tuple(_finding(row) for row in raw["findings"]),
-                                              {src: line for src, line in raw["images"]})
+                                              {src: line for src, line in raw["images"]}, raw["entry"],
+                                              tuple(raw["links"]))
             for key, rows in data["items"].items():
                 memo.items[key] = tuple(_finding(row) for row in rows)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(folder, namespace)
         return memo
+
+    def links(self, path: str, entry_key: str) -> tuple[str, ...] | None:
+        """What the issue's body linked to when last checked, if its post is still the same."""
+        found = self.issues.get(path)
+        return found.links if found is not None and found.entry_key == entry_key else None
 
     def issue(self, path: str, key: str) -> IssueMemo | None:
         found = self.issues.get(path)
@@ -87,7 +96,8 @@ class Memo:
         """Write what this check used; a memo that cannot be written only costs time next time."""
         data = {"namespace": self.namespace,
                 "issues": {path: {"key": memo.key, "findings": [_row(f) for f in memo.findings],
-                                  "images": [[src, line] for src, line in memo.image_lines.items()]}
+                                  "images": [[src, line] for src, line in memo.image_lines.items()],
+                                  "entry": memo.entry_key, "links": list(memo.links)}
                            for path, memo in sorted(self._used_issues.items())},
                 "items": {key: [_row(f) for f in findings] for key, findings in sorted(self._used_items.items())}}
         try:

@@ -21,7 +21,7 @@ from ..errors import ConfigError, NewsletterError, PostError, SourceError, Templ
 from ..layout import CHECK_DIR, DEFAULT_OUT
 from ..outputs.units import digest
 from .context import Issue, Run
-from .feeds import NewItem, new_items
+from .feeds import feed_documents, items_in
 from .findings import Finding, Report, Scope, checks, order
 from .links import resolve
 from .loading import build_problems, config_problems, post_problems, source_problems, template_problems
@@ -122,11 +122,13 @@ def _run_checks(run: Run, record: BuildRecord | None, memo: Memo) -> list[Findin
     for check in checks(Scope.BUILT_SITE):
         findings += check.function(run)
     item_checks = checks(Scope.FEED_ITEM)
-    for item in new_items(run):
-        key = _item_key(run, item, shared)
+    for document in feed_documents(record.hashes):
+        # A feed document whose bytes did not change holds the same items: its findings stand.
+        key = digest(shared, document, record.hashes[document])
         kept = memo.item(key)
         if kept is None:
-            kept = tuple(finding for check in item_checks for finding in check.function(run, item))
+            kept = tuple(finding for item in items_in(run, document) for check in item_checks
+                         for finding in check.function(run, item))
             memo.keep_item(key, kept)
         findings += kept
     return findings
@@ -136,25 +138,32 @@ def _shared_key(run: Run, record: BuildRecord | None) -> str:
     """What every issue's findings may depend on: code, config, and what there is to link to."""
     paths = sorted(record.hashes) if record is not None else []
     statuses = sorted((entry.slug, str(entry.status)) for entry in run.site.entries)
-    return digest(code_digest(), run.config_text, record is not None, *paths, *statuses,
+    # Published issues are dated in the past; only an 'updated:' can be in the future, and that
+    # is a finding (feed-future-date) until the time comes.
+    ahead = sorted(entry.slug for entry in run.site.published if entry.updated > run.site.now)
+    return digest(code_digest(), run.config_text, record is not None, *paths, *statuses, *ahead,
                   *sorted(run.site.static_files.items()))
 
 
-def _issue_key(run: Run, issue: Issue, record: BuildRecord | None, shared: str) -> str:
-    """A key over what checking *issue* reads: its post, its email, and every page its links point at."""
-    if record is None:
-        return digest(shared, issue.entry.key)
-    email = record.units.get(f"email/{issue.entry.slug}.html")
-    linked = set()
-    for url in _URLS.findall(issue.entry.body.html):
-        target = resolve(run, html.unescape(url))
-        if target is not None:
-            linked.add((target[0], record.hashes.get(target[0], "")))
-    return digest(shared, issue.entry.key, email.key if email is not None else "", *sorted(linked))
+def _links(run: Run, issue: Issue, memo: Memo) -> tuple[str, ...]:
+    """The build paths the issue's body links to (kept in the memo while the post is unchanged)."""
+    known = memo.links(issue.path, issue.entry.key)
+    if known is not None:
+        return known
+    targets = {target[0] for url in _URLS.findall(issue.entry.body.html)
+               if (target := resolve(run, html.unescape(url))) is not None}
+    return tuple(sorted(targets))
 
 
 def _issue_findings(run: Run, issue: Issue, record: BuildRecord | None, memo: Memo, shared: str) -> list[Finding]:
-    key = _issue_key(run, issue, record, shared)
+    """Check one issue, or take its findings from *memo* when nothing they were computed from changed.
+
+    The key covers the post, its email, and the bytes of every page its links point at.
+    """
+    links = _links(run, issue, memo) if record is not None else ()
+    email = record.units.get(f"email/{issue.entry.slug}.html") if record is not None else None
+    key = digest(shared, issue.entry.key, email.key if email is not None else "",
+                 *((path, record.hashes.get(path, "")) for path in links if record is not None))
     kept = memo.issue(issue.path, key)
     if kept is not None:
         run.image_lines[issue.path] = kept.image_lines
@@ -166,20 +175,8 @@ def _issue_findings(run: Run, issue: Issue, record: BuildRecord | None, memo: Me
     if record is not None:
         for check in checks(Scope.BUILT_ISSUE):
             found += check.function(run, issue)
-    memo.keep_issue(issue.path, IssueMemo(key, tuple(found), run.image_lines[issue.path]))
+    memo.keep_issue(issue.path, IssueMemo(key, tuple(found), run.image_lines[issue.path], issue.entry.key, links))
     return found
-
-
-def _item_key(run: Run, new: NewItem, shared: str) -> str:
-    item = new.item
-    due: list[bool | None] = []
-    for value in (item.published, item.updated):
-        try:
-            due.append(datetime.fromisoformat(value) > run.site.now)
-        except (ValueError, TypeError):
-            due.append(None)
-    return digest(shared, new.entry.key, item.id, item.link, item.title, item.content, item.summary,
-                  item.published, item.updated, *due)
 
 
 def _config_ignores(config: Config) -> tuple[str, ...]:
