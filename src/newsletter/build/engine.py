@@ -239,75 +239,103 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
 def _build(config: Config, target: Target, when: datetime, fingerprint: str, stamps: dict[str, Stamp | None],
            *, jobs: int, progress: Progress | None, started: float, warm: WarmPremailer | None,
            commit: AbstractContextManager[object]) -> BuildResult:
-    out = target.out
+    """Run the phases of a build: load, plan, diff, make, commit, record."""
+    site, cache = _load(config, target, when, stamps, jobs)
+    env = make_environment(config)
+    with _kept_from_collection():
+        units = plan(site, env, environment_digest(config, env), warm)
+    site_warnings = list(site.warnings)  # reading bodies' outlines adds the alt-text warnings
+    del site.warnings[:]
+    last = _last_build(cache, target.out)
+    todo = [unit for unit in units if last is None or unit.name not in last.units
+            or last.units[unit.name].key != unit.key]
+    staging = Staging(target.out.parent / f".{target.out.name}.new-{os.getpid()}",
+                      last.hashes if last is not None else {})
+    shutil.rmtree(staging.folder, ignore_errors=True)
+    try:
+        staging.folder.mkdir(parents=True)
+        record, staged = _make(site, staging, target.out, units, todo, last, jobs, progress)
+        with commit:
+            _commit(staging.folder, target.out, record, last, staged)
+    except OSError as error:
+        shutil.rmtree(staging.folder, ignore_errors=True)
+        raise BuildError(f"{error.filename or target.out}: cannot write the build: {error.strerror}") from None
+    except BaseException:
+        shutil.rmtree(staging.folder, ignore_errors=True)
+        raise
+    cache.save(record)
+    return _record(site, target, when, fingerprint, units, record, site_warnings, made=len(todo),
+                   started=started)
+
+
+def _load(config: Config, target: Target, when: datetime, stamps: dict[str, Stamp | None],
+          jobs: int) -> tuple[Site, BuildCache]:
+    """Read the posts through the cache and render the bodies it does not have."""
     with _kept_from_collection():
         cache = BuildCache(target.cache, digest(code_digest(), config.site.timezone), stamps)
         posts, post_warnings = load_posts(config, cache)
         site = Site(config, posts, when, include_drafts=target.drafts, include_scheduled=target.scheduled,
                     warnings=post_warnings, bodies=cache)
     _render_bodies([post for post in posts if site.is_visible(post) and not cache.has_body(post)], cache, jobs)
+    return site, cache
 
-    env = make_environment(config)
-    with _kept_from_collection():
-        units = plan(site, env, environment_digest(config, env), warm)
-    site_warnings = list(site.warnings)  # reading bodies' outlines adds the alt-text warnings
-    del site.warnings[:]
+
+def _last_build(cache: BuildCache, out: Path) -> BuildRecord | None:
+    """The last build's record, if the output folder still holds that build; else None: write it all."""
     last = cache.record
     if last is None or last.out != str(out.resolve()) or not last.build_id or marker_id(out) != last.build_id:
-        last = None  # the output is not what the cache remembers: write all of it
-    todo = [unit for unit in units if last is None or unit.name not in last.units
-            or last.units[unit.name].key != unit.key]
+        return None
+    return last
 
+
+def _make(site: Site, staging: Staging, out: Path, units: list[Unit], todo: list[Unit], last: BuildRecord | None,
+          jobs: int, progress: Progress | None) -> tuple[BuildRecord, list[str]]:
+    """Make the units in *todo* into *staging*; keep the others' records from the *last* build."""
     record = BuildRecord(build_id="", out=str(out.resolve()))
-    staging = out.parent / f".{out.name}.new-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
     staged: list[str] = []
-    staging_files = Staging(staging, last.hashes if last is not None else {})
-    try:
-        staging.mkdir(parents=True)
-        for done, (unit, written, warnings) in enumerate(_make_units(site, staging_files, todo, jobs), start=1):
-            for output in written:
-                record.hashes[output.path] = output.content
-                if output.staged:
-                    staged.append(output.path)
-            record.units[unit.name] = UnitRecord(unit.key, tuple(output.path for output in written),
-                                                 tuple(warnings))
-            if progress is not None:
-                progress(done, len(todo))
-        for unit in units:
-            if unit.name not in record.units and last is not None:
-                kept = last.units[unit.name]
-                record.units[unit.name] = kept
-                record.hashes.update({path: last.hashes[path] for path in kept.paths})
-        _refuse_duplicates(record)
-        # Named after the content, so that the same posts still give byte-identical output.
-        record.build_id = digest(*sorted(record.hashes.items()))
-        with commit:
-            if last is None:
-                write_atomically(staging / MARKER, marker_text(record.build_id))
-                swap_in(staging, out)
-            else:
-                removed = sorted(set(last.hashes) - set(record.hashes))
-                if record.build_id != last.build_id:
-                    write_atomically(staging / MARKER, marker_text(record.build_id))
-                    staged.append(MARKER)
-                move_in(staging, out, staged, removed)
-    except OSError as error:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise BuildError(f"{error.filename or out}: cannot write the build: {error.strerror}") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    cache.save(record)
+    for done, (unit, written, warnings) in enumerate(_make_units(site, staging, todo, jobs), start=1):
+        for output in written:
+            record.hashes[output.path] = output.content
+            if output.staged:
+                staged.append(output.path)
+        record.units[unit.name] = UnitRecord(unit.key, tuple(output.path for output in written), tuple(warnings))
+        if progress is not None:
+            progress(done, len(todo))
+    for unit in units:
+        if unit.name not in record.units and last is not None:
+            kept = last.units[unit.name]
+            record.units[unit.name] = kept
+            record.hashes.update({path: last.hashes[path] for path in kept.paths})
+    _refuse_duplicates(record)
+    # Named after the content, so that the same posts still give byte-identical output.
+    record.build_id = digest(*sorted(record.hashes.items()))
+    return record, staged
 
+
+def _commit(staging: Path, out: Path, record: BuildRecord, last: BuildRecord | None, staged: list[str]) -> None:
+    """Swap a whole new build in, or move the changed files of an incremental one into place."""
+    if last is None:
+        write_atomically(staging / MARKER, marker_text(record.build_id))
+        swap_in(staging, out)
+        return
+    removed = sorted(set(last.hashes) - set(record.hashes))
+    if record.build_id != last.build_id:
+        write_atomically(staging / MARKER, marker_text(record.build_id))
+        staged.append(MARKER)
+    move_in(staging, out, staged, removed)
+
+
+def _record(site: Site, target: Target, when: datetime, fingerprint: str, units: list[Unit], record: BuildRecord,
+            site_warnings: list[Problem], *, made: int, started: float) -> BuildResult:
+    """Note what was built, so that the next build with nothing changed can say so at once."""
     made_warnings = [warning for unit in units for warning in record.units[unit.name].warnings]
     warnings = sorted({*site_warnings, *made_warnings}, key=lambda p: (str(p.path), p.line or 0, p.message))
-    scheduled = [post.date for post in posts if post.status(when) is Status.SCHEDULED]
+    scheduled = [post.date for post in site.posts if post.status(when) is Status.SCHEDULED]
     built = tuple(BuiltIssue(entry.slug, entry.post.title, entry.post.date, str(entry.status),
                              entry.post.display_path, entry.preheader) for entry in site.entries)
     write_quick_record(target.cache, QuickRecord(fingerprint, record.build_id, when, min(scheduled, default=None),
                                                  built, len(record.hashes), tuple(warnings)))
-    return BuildResult(out=out, built=built, files=len(record.hashes), made=len(todo),
+    return BuildResult(out=target.out, built=built, files=len(record.hashes), made=made,
                        warnings=tuple(warnings), seconds=time.perf_counter() - started)
 
 
