@@ -145,12 +145,22 @@ class Site:
 
     @cached_property
     def tags(self) -> tuple[Tag, ...]:
-        """Tags of the listed entries, by name."""
-        by_slug: dict[str, list[Entry]] = {}
-        names: dict[str, str] = {}
-        for entry in self.entries:
-            for name in entry.post.tags:
-                slug = slugify(name)
-                names.setdefault(slug, name)
-                by_slug.setdefault(slug, []).append(entry)
-        return tuple(Tag(names[slug], slug, tuple(entries)) for slug, entries in sorted(by_slug.items()))
+        """Tags of the built entries (drafts too when drafts are built), by slug."""
+        return group_tags(self.entries)
+
+    @cached_property
+    def published_tags(self) -> tuple[Tag, ...]:
+        """Tags of the published entries, by slug: what the tag feeds carry."""
+        return group_tags(self.published)
+
+
+def group_tags(entries: tuple[Entry, ...]) -> tuple[Tag, ...]:
+    """The tags of *entries* by slug, each named as it is first written, its entries in their order."""
+    by_slug: dict[str, list[Entry]] = {}
+    names: dict[str, str] = {}
+    for entry in entries:
+        for name in entry.post.tags:
+            slug = slugify(name)
+            names.setdefault(slug, name)
+            by_slug.setdefault(slug, []).append(entry)
+    return tuple(Tag(names[slug], slug, tuple(tagged)) for slug, tagged in sorted(by_slug.items()))

@@ -41,7 +41,6 @@ from ..layout import (
     TEMPLATES_DIR,
     tag_feed_path,
 )
-from ..posts import slugify
 from ..render.templates import builtin_templates
 from ..render.urls import absolute_url
 from ..site import Entry, Site
@@ -255,16 +254,12 @@ def _tag_feed(site: Site, items: Items, slug: str, name: str, entries: Sequence[
 
 def _tag_units(site: Site, items: Items, base_key: str) -> list[Unit]:
     limit = site.config.feeds.limit
-    by_slug: dict[str, list[Entry]] = {}
-    names: dict[str, str] = {}
-    for entry in site.published:
-        for tag in entry.post.tags:
-            slug = slugify(tag)
-            names.setdefault(slug, xml_text(tag))
-            by_slug.setdefault(slug, []).append(entry)
-    return [unit_of(partial(_tag_feed, site, items, slug, names[slug], by_slug[slug][:limit]), str(tag_feed_path(slug)),
-                    digest(base_key, "tag-feed", slug, names[slug], *(entry.key for entry in by_slug[slug][:limit])))
-            for slug in sorted(by_slug)]
+    units = []
+    for tag in site.published_tags:
+        name, newest = xml_text(tag.name), tag.entries[:limit]
+        units.append(unit_of(partial(_tag_feed, site, items, tag.slug, name, newest), str(tag_feed_path(tag.slug)),
+                             digest(base_key, "tag-feed", tag.slug, name, *(entry.key for entry in newest))))
+    return units
 
 
 def _stylesheet(site: Site) -> Output:
