@@ -104,6 +104,16 @@ def unsubscribe_url(config: Config, recipient: str, token: str = "") -> str:
         "{token}", quote(token))
 
 
+def unsubscribe_link(config: Config, recipient: str, token: str = "") -> str:
+    """What the email's unsubscribe link points at: the https URL, else a mailto.
+
+    With no unsubscribe endpoint configured, a reply to the sender is the way out.
+    """
+    url = unsubscribe_url(config, recipient, token)
+    mailto = config.email.unsubscribe_mailto if config.email is not None else ""
+    return url or f"mailto:{mailto or parseaddr(sender(config))[1]}?subject=unsubscribe"
+
+
 def list_unsubscribe(config: Config, recipient: str, token: str = "") -> str:
     """The List-Unsubscribe header value (mailto and/or https), or '' when none is configured."""
     targets = []
@@ -125,9 +135,7 @@ def build_message(config: Config, parts: EmailParts, *, to: str | Address, messa
     """Assemble the multipart/alternative message one recipient receives."""
     address = to.addr_spec if isinstance(to, Address) else parseaddr(to)[1] or to
     url = unsubscribe_url(config, address, token)
-    mailto = config.email.unsubscribe_mailto if config.email is not None else ""
-    # With no unsubscribe endpoint configured, a reply to the sender is the way out.
-    unsubscribe = url or f"mailto:{mailto or parseaddr(sender(config))[1]}?subject=unsubscribe"
+    unsubscribe = unsubscribe_link(config, address, token)
     message = EmailMessage(policy=MESSAGE_POLICY)
     # Addresses and the subject may need encoding: the policy parses and checks them. The other
     # fields are made here from values that are ASCII already; parsing them would cost more than

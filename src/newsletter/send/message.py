@@ -25,7 +25,7 @@ from ..outputs.mime import (
     multipart_body,
     quoted_printable,
     sender,
-    unsubscribe_url,
+    unsubscribe_link,
 )
 from .subscribers import Subscriber, fill_merge_fields, merge_fields
 
@@ -168,10 +168,7 @@ class IssueMail:
         parts = self.personal_parts(subscriber)
         token = unsubscribe_token(self.secret, subscriber.email) if self.secret else ""
         address = subscriber.email
-        url = unsubscribe_url(self.config, address, token)
-        mailto = self.config.email.unsubscribe_mailto if self.config.email is not None else ""
-        # As build_message fills {unsubscribe_url}: the https URL, else a mailto.
-        unsubscribe = url or f"mailto:{mailto or self.envelope_from}?subject=unsubscribe"
+        unsubscribe = unsubscribe_link(self.config, address, token)  # as build_message fills it
         values = {"to": formataddr((subscriber.name, address)), "date": format_datetime(date),
                   "message-id": self.message_id(subscriber),
                   "list-unsubscribe": list_unsubscribe(self.config, address, token).replace(">, <", ">,\r\n <")}
