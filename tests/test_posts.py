@@ -296,6 +296,11 @@ def test_an_unsafe_slug_is_refused(newsletter, slug):
     assert message.startswith(f"{FILE}:4: slug: {slug!r} is not a safe slug: use lowercase letters, digits")
 
 
+def test_a_slug_ending_in_a_newline_is_refused(newsletter):
+    message = one_error(newsletter, '---\ntitle: T\ndate: 2025-04-01\nslug: "day-two\\n"\n---\n')
+    assert message.startswith(f"{FILE}:4: slug: 'day-two\\n' is not a safe slug")
+
+
 def test_a_slug_that_is_not_text_is_refused(newsletter):
     assert one_error(newsletter, "---\ntitle: T\ndate: 2025-04-01\nslug: [a]\n---\n").startswith(
         f"{FILE}:4: slug: ['a'] is not a safe slug")

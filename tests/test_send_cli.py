@@ -205,6 +205,23 @@ def test_to_sends_a_test_copy_only_there_and_records_nothing(letter, server):
     assert server.recorder.rcpt_counts()["ann@example.com"] == 2
 
 
+def test_send_outside_a_newsletter_leaves_nothing_behind(tmp_path):
+    from click.testing import CliRunner
+
+    from newsletter.cli import main
+
+    result = CliRunner().invoke(main, ["--dir", str(tmp_path), "send", "--yes"])
+    assert result.exit_code == 1 and "newsletter.toml: not found" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_address_with_a_trailing_newline_is_refused(letter, server):
+    result = letter.run("send", SLUG, "--to", "me@example.com\n", "--yes")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.startswith("error: ") and "is not an address" in result.stderr
+    assert server.recorder.received == []
+
+
 def test_drafts_and_scheduled_posts_are_never_sent(letter, server):
     letter.post("2025-04-02-draft", 'title: "Draft"\ndate: 2025-04-02\ndraft: true')
     letter.post("2099-01-01-future", 'title: "Future"\ndate: 2099-01-01')

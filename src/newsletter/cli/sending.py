@@ -190,6 +190,7 @@ def send(root: Path, slug: str | None, yes: bool, dry_run: bool, out: Path | Non
         raise click.UsageError("--out is only for --dry-run")
     mode = SendMode.DRY_RUN if dry_run else SendMode.TEST if test_to else SendMode.SEND
     folder = (out.absolute() if out else root / DRY_RUN_DIR) if dry_run else None
+    load_config(root)  # outside a newsletter, say so before the lock makes a .newsletter/ folder
     with contextlib.ExitStack() as held:
         if mode is SendMode.SEND:
             lock = held.enter_context(SendLock(root))

@@ -280,7 +280,7 @@ class _PostReader:
 
     def slug(self, value: Any, title: str) -> str | None:
         if value is not None:
-            if not isinstance(value, str) or not SLUG_RE.match(value):
+            if not isinstance(value, str) or not SLUG_RE.fullmatch(value):
                 self.error(f"{value!r} is not a safe slug: use lowercase letters, digits and single "
                            f"hyphens, like 'rejekts-day-two'", "slug")
                 return None

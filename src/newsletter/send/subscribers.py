@@ -71,7 +71,7 @@ def address_problem(address: str) -> str | None:
         return "is empty"
     if not address.isascii():
         return f"{address!r} has non-ASCII characters; write the domain in its xn-- (punycode) form"
-    if not _ADDRESS_RE.match(address):
+    if not _ADDRESS_RE.fullmatch(address):
         return f"{address!r} is not an address like 'jana@example.com'"
     return None
 
@@ -128,7 +128,7 @@ def _columns(reader: Iterator[list[str]], shown: str) -> list[str]:
                               "a header like 'email,name'")
     problems: list[Problem] = []
     for column in columns:
-        if not _FIELD_NAME_RE.match(column):
+        if not _FIELD_NAME_RE.fullmatch(column):
             problems.append(Problem(shown, f"column name {column!r} must be letters, digits and "
                                     "underscores, so templates can use it as {subscriber.<name>}", 1))
     if len(set(columns)) != len(columns):
