@@ -236,3 +236,44 @@ def test_a_failed_rebuild_stops_its_premailer_process_and_restores_the_collector
         build(newsletter.root, now=NOW, jobs=2)
     assert len(started) == 1 and not started[0].process.is_alive()
     assert gc.isenabled() and gc.get_freeze_count() == 0 and started[0].connection.closed
+
+
+def test_a_build_stopped_while_moving_files_in_is_completed_by_the_next(newsletter, tmp_path, monkeypatch):
+    from newsletter.build import tree
+
+    for day in range(1, 6):
+        _post(newsletter, day, f"Issue {day}")
+    build(newsletter.root, jobs=1)
+    _post(newsletter, 3, "Issue 3, edited", "A new body.\n")
+    _post(newsletter, 7, "Issue 7")
+    replaced = 0
+    real_replace = tree.os.replace
+
+    def stopping_replace(source: object, target: object) -> None:
+        nonlocal replaced
+        moving_in = Path(str(target)).parent.is_relative_to(newsletter.dist) and not str(target).endswith("build")
+        replaced += moving_in
+        if moving_in and replaced == 3:  # as if the build were killed between two renames into dist/
+            raise KeyboardInterrupt
+        real_replace(source, target)
+
+    monkeypatch.setattr(tree.os, "replace", stopping_replace)
+    with pytest.raises(KeyboardInterrupt):
+        build(newsletter.root, jobs=1)
+    monkeypatch.setattr(tree.os, "replace", real_replace)
+    assert (newsletter.dist / ".newsletter-build").read_text().startswith("unfinished")
+
+    result = build(newsletter.root, jobs=1)  # recognised as ours, and written whole again
+    assert result.made > 0
+    assert _files(newsletter.dist) == _cold(newsletter.root, tmp_path)
+    assert not list(newsletter.root.glob(".dist.*"))
+
+
+def test_staging_folders_left_by_killed_builds_are_removed(newsletter):
+    _post(newsletter, 1, "Issue 1")
+    left = newsletter.root / ".dist.new-999999999"
+    (left / "email").mkdir(parents=True)
+    (left / "email" / "x.html").write_text("half")
+    build(newsletter.root, jobs=1)
+    assert not left.exists()
+    assert (newsletter.dist / "index.html").is_file()

@@ -45,7 +45,19 @@ from .cache import (
 )
 from .keys import code_digest, environment_digest
 from .pool import make_in_workers, make_unit, render_in_workers
-from .tree import MARKER, Staging, Written, check_out, check_paths, marker_id, marker_text, move_in, swap_in, write_tree
+from .tree import (
+    MARKER,
+    Staging,
+    Written,
+    check_out,
+    check_paths,
+    marker_id,
+    marker_text,
+    move_in,
+    remove_stale_staging,
+    swap_in,
+    write_tree,
+)
 
 # The preview writes its builds with this; it lives in tree.py.
 __all__ = ["BuildResult", "build", "gather", "input_stamps", "load_site", "plan", "write_tree"]
@@ -212,6 +224,7 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
         target = Target(out if out is not None else root / DEFAULT_OUT, root / CACHE_DIR, drafts=drafts)
     jobs = jobs or os.cpu_count() or 1
     check_out(root, target.out)
+    remove_stale_staging(target.out)
     config = load_config(root)
     if clean:
         shutil.rmtree(target.cache, ignore_errors=True)

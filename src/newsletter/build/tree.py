@@ -14,10 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import BuildError
+from ..files import write_atomically
 from ..outputs.units import Output
 
 # Written into every build; an existing folder without it is never replaced.
 MARKER = ".newsletter-build"
+# What the marker says while an incremental build moves its files in: a build stopped then left a
+# folder that is ours but holds no one build, and the next build writes all of it again.
+_UNFINISHED = "unfinished"
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,30 @@ def check_out(root: Path, out: Path) -> None:
 def marker_id(out: Path) -> str:
     """The id of the build in *out*, or '' when it has no complete build."""
     try:
-        return (out / MARKER).read_text(encoding="utf-8").split()[0]
-    except (OSError, IndexError):
+        found = (out / MARKER).read_text(encoding="utf-8").split()[0]
+    except (OSError, IndexError, UnicodeDecodeError):
         return ""
+    return "" if found == _UNFINISHED else found
+
+
+def remove_stale_staging(out: Path) -> None:
+    """Remove the staging and retired folders that builds stopped before their end left beside *out*."""
+    for folder in out.parent.glob(f".{out.name}.*-*"):
+        kind, _, pid = folder.name[len(out.name) + 2:].rpartition("-")
+        if kind in ("new", "old") and pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def marker_text(build_id: str) -> bytes:
@@ -131,11 +156,12 @@ def swap_in(staging: Path, out: Path) -> None:
 def move_in(staging: Path, out: Path, staged: list[str], removed: list[str]) -> None:
     """Move each new file into *out* with an atomic rename; delete the files no longer made.
 
-    The marker goes first and comes back last: a build stopped half-way leaves no marker, so the
-    next build writes everything again instead of trusting a half-updated folder.
+    The marker says "unfinished" first and names the new build last: a build stopped half-way
+    leaves a folder the next build recognises as its own and writes whole again, instead of
+    trusting a half-updated folder or refusing it.
     """
     if staged or removed:
-        (out / MARKER).unlink(missing_ok=True)
+        write_atomically(out / MARKER, f"{_UNFINISHED}\n".encode())
     for path in staged:
         target = out / path
         target.parent.mkdir(parents=True, exist_ok=True)
