@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, partial
@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from .config import Config
 from .errors import Problem
+from .layout import STATIC_DIR
 from .posts import Post, Status, slugify
 from .render.markdown import Outline, RenderedBody, render_markdown
 from .sources import Source, Stamp, scan
@@ -95,6 +96,8 @@ class Site:
     include_scheduled: bool = False
     warnings: list[Problem] = field(default_factory=list)
     bodies: BodyStore | None = None
+    # The listing of static/ when whoever made the site has made it already.
+    scanned_static: Sequence[Source] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
@@ -103,8 +106,10 @@ class Site:
     @cached_property
     def static_sources(self) -> dict[str, Source]:
         """Every file under static/ that may be published, by its path from the newsletter folder."""
-        private = self.config.private_files
-        return {source.relative: source for source in scan(self.config.root, "static", private=private)}
+        scanned = self.scanned_static
+        if scanned is None:
+            scanned = scan(self.config.root, STATIC_DIR, private=self.config.private_files)
+        return {source.relative: source for source in scanned}
 
     @cached_property
     def static_files(self) -> dict[str, Stamp]:

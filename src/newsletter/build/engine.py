@@ -23,17 +23,17 @@ from pathlib import Path
 from ..config import Config, load_config
 from ..errors import BuildError, Problem, SourceError
 from ..files import write_atomically
-from ..layout import CACHE_DIR, DEFAULT_OUT
+from ..layout import CACHE_DIR, DEFAULT_OUT, POSTS_DIR, STATIC_DIR, TEMPLATES_DIR
 from ..outputs.email import email_units
 from ..outputs.feeds import feed_units
 from ..outputs.inline import WarmPremailer, uses_premailer, warm_premailer
-from ..outputs.units import Output, Unit, digest, make_all
+from ..outputs.units import Unit, digest
 from ..outputs.web import WebRenderer, static_units
 from ..posts import Post, Status, load_posts
 from ..render.markdown import render_markdown
 from ..render.templates import Environment, builtin_templates, make_environment
 from ..site import Site
-from ..sources import Stamp, scan, stamp_of
+from ..sources import Source, Stamp, scan, stamp_of
 from .cache import (
     BuildCache,
     BuildRecord,
@@ -50,17 +50,12 @@ from .tree import (
     Staging,
     Written,
     check_out,
-    check_paths,
     marker_id,
     marker_text,
     move_in,
     remove_stale_staging,
     swap_in,
-    write_tree,
 )
-
-# The preview writes its builds with this; it lives in tree.py.
-__all__ = ["BuildResult", "build", "gather", "input_stamps", "load_site", "plan", "write_tree"]
 
 # Below this many heavy units a pool of processes costs more than it saves.
 PARALLEL_MINIMUM = 24
@@ -106,10 +101,10 @@ def load_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
               scheduled: bool = False) -> Site:
     """Load config and posts into a Site as of *now* (default: the current time); nothing cached."""
     config = load_config(root)
-    input_stamps(config)  # refuses links that leave the folder, loops and special files, all at once
-    posts, warnings = load_posts(config)
+    inputs = scan_inputs(config)  # refuses links that leave the folder, loops and special files, all at once
+    posts, warnings = load_posts(config, scanned=inputs.scanned[POSTS_DIR])
     return Site(config, posts, now_in(config, now), include_drafts=drafts, include_scheduled=scheduled,
-                warnings=warnings)
+                warnings=warnings, scanned_static=inputs.scanned[STATIC_DIR])
 
 
 def plan(site: Site, env: Environment, base_key: str, warm: WarmPremailer | None = None) -> list[Unit]:
@@ -119,28 +114,30 @@ def plan(site: Site, env: Environment, base_key: str, warm: WarmPremailer | None
             *email_units(site, env, base_key, warm)]
 
 
-def gather(site: Site) -> tuple[list[Output], list[Problem]]:
-    """Every output of the site made in memory, paths checked; and every warning raised."""
-    outputs, warnings = make_all(plan(site, make_environment(site.config), ""))
-    check_paths(outputs)
-    return outputs, [*site.warnings, *warnings]
+@dataclass(frozen=True)
+class Inputs:
+    """Every input file, listed once for a whole build: by folder, and each one's stamp by path."""
+
+    scanned: dict[str, list[Source]]
+    stamps: dict[str, Stamp | None]
 
 
-def input_stamps(config: Config) -> dict[str, Stamp | None]:
-    """Every input file (posts, static files, templates) by path: its time, size and inode.
+def scan_inputs(config: Config) -> Inputs:
+    """List posts/, static/ and templates/ (and the built-in templates' stamps).
 
-    Raise ``SourceError`` for a link that leads outside the newsletter folder, a loop or a FIFO.
+    Raise ``SourceError`` for every link that leads outside the newsletter folder, loop or FIFO.
     """
+    scanned: dict[str, list[Source]] = {}
     stamps: dict[str, Stamp | None] = {}
     problems: list[Problem] = []
     root = str(config.root)
-    for folder in ("posts", "static", "templates"):
+    for folder in (POSTS_DIR, STATIC_DIR, TEMPLATES_DIR):
         try:
-            sources = scan(config.root, folder, private=config.private_files)
+            scanned[folder] = scan(config.root, folder, private=config.private_files)
         except SourceError as error:
             problems.extend(error.problems)
             continue
-        for source in sources:
+        for source in scanned[folder]:
             stamps[os.path.join(root, source.relative)] = source.stamp
     if problems:
         raise SourceError(problems=problems)
@@ -149,7 +146,7 @@ def input_stamps(config: Config) -> dict[str, Stamp | None]:
         for name in names:
             path = os.path.join(parent, name)
             stamps[path] = stamp_of(os.stat(path))
-    return stamps
+    return Inputs(scanned, stamps)
 
 
 def input_fingerprint(config: Config, target: Target, stamps: dict[str, Stamp | None]) -> str:
@@ -229,8 +226,8 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     if clean:
         shutil.rmtree(target.cache, ignore_errors=True)
     when = now_in(config, now)
-    stamps = input_stamps(config)
-    fingerprint = input_fingerprint(config, target, stamps)
+    inputs = scan_inputs(config)
+    fingerprint = input_fingerprint(config, target, inputs.stamps)
     unchanged = read_quick_record(target.cache, fingerprint, when, marker_id(target.out))
     if unchanged is not None:
         return BuildResult(out=target.out, built=unchanged.issues, files=unchanged.files, made=0,
@@ -242,18 +239,18 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
         kept = premailer if premailer is not None and uses_premailer(config) else None
         starting = warm_premailer(config) if rebuild and kept is None else contextlib.nullcontext(kept)
         with starting as warm:
-            return _build(config, target, when, fingerprint, stamps, jobs=jobs, progress=progress,
+            return _build(config, target, when, fingerprint, inputs, jobs=jobs, progress=progress,
                           started=started, warm=warm, commit=commit or contextlib.nullcontext())
     finally:
         if not frozen_before:
             gc.unfreeze()
 
 
-def _build(config: Config, target: Target, when: datetime, fingerprint: str, stamps: dict[str, Stamp | None],
+def _build(config: Config, target: Target, when: datetime, fingerprint: str, inputs: Inputs,
            *, jobs: int, progress: Progress | None, started: float, warm: WarmPremailer | None,
            commit: AbstractContextManager[object]) -> BuildResult:
     """Run the phases of a build: load, plan, diff, make, commit, record."""
-    site, cache = _load(config, target, when, stamps, jobs)
+    site, cache = _load(config, target, when, inputs, jobs)
     env = make_environment(config)
     with _kept_from_collection():
         units = plan(site, env, environment_digest(config, env), warm)
@@ -281,14 +278,14 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, sta
                    started=started)
 
 
-def _load(config: Config, target: Target, when: datetime, stamps: dict[str, Stamp | None],
+def _load(config: Config, target: Target, when: datetime, inputs: Inputs,
           jobs: int) -> tuple[Site, BuildCache]:
     """Read the posts through the cache and render the bodies it does not have."""
     with _kept_from_collection():
-        cache = BuildCache(target.cache, digest(code_digest(), config.site.timezone), stamps)
-        posts, post_warnings = load_posts(config, cache)
+        cache = BuildCache(target.cache, digest(code_digest(), config.site.timezone), inputs.stamps)
+        posts, post_warnings = load_posts(config, cache, inputs.scanned[POSTS_DIR])
         site = Site(config, posts, when, include_drafts=target.drafts, include_scheduled=target.scheduled,
-                    warnings=post_warnings, bodies=cache)
+                    warnings=post_warnings, bodies=cache, scanned_static=inputs.scanned[STATIC_DIR])
     _render_bodies([post for post in posts if site.is_visible(post) and not cache.has_body(post)], cache, jobs)
     return site, cache
 

@@ -76,16 +76,6 @@ def check_path(path: PurePosixPath) -> None:
         raise BuildError(f"refusing to write {str(path)!r}: outside the output folder")
 
 
-def check_paths(outputs: list[Output]) -> None:
-    """Refuse any output path that could leave the output folder, and any path written twice."""
-    seen: set[PurePosixPath] = set()
-    for output in outputs:
-        check_path(output.path)
-        if output.path in seen:
-            raise BuildError(f"two outputs want the same path {output.path}; rename one of the posts or static files")
-        seen.add(output.path)
-
-
 def check_out(root: Path, out: Path) -> None:
     """Refuse an output folder that is the newsletter's own, or one that a build did not make."""
     resolved_root, resolved_out = root.resolve(), out.resolve()
@@ -130,18 +120,6 @@ def _running(pid: int) -> bool:
 
 def marker_text(build_id: str) -> bytes:
     return f"{build_id}\nThis folder is written by 'newsletter build'; edits to it are overwritten.\n".encode()
-
-
-def write_tree(outputs: list[Output], folder: Path) -> None:
-    """Write outputs into a new folder that nothing reads until it is complete (the preview's builds)."""
-    try:
-        staging = Staging(folder)
-        for output in outputs:
-            check_path(output.path)
-            staging.write(output)
-    except OSError as error:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise BuildError(f"{error.filename or folder}: cannot write the build: {error.strerror}") from None
 
 
 def swap_in(staging: Path, out: Path) -> None:

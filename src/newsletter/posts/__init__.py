@@ -7,6 +7,7 @@ is removed with a warning. ``model.py`` holds the values, ``reader.py`` reads on
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -14,7 +15,7 @@ from typing import Protocol
 from ..config import Config
 from ..errors import PostError, Problem
 from ..layout import POSTS_DIR
-from ..sources import scan
+from ..sources import Source, scan
 from .model import KNOWN_KEYS, Post, Status, clean_text, one_line, parse_when, slugify, to_datetime
 from .reader import _reader
 
@@ -45,18 +46,25 @@ class PostCache(Protocol):
     def put(self, path: Path, read: ReadPost) -> None: ...
 
 
-def post_paths(config: Config) -> list[Path]:
-    """Every post file, in name order."""
-    return [config.root / source.relative for source in scan(config.root, POSTS_DIR, suffix=".md", recursive=False)]
+def post_paths(config: Config, scanned: Sequence[Source] | None = None) -> list[Path]:
+    """Every post file, in name order; from the listing of posts/ *scanned* already, if given."""
+    if scanned is None:
+        scanned = scan(config.root, POSTS_DIR, suffix=".md", recursive=False)
+    return [config.root / source.relative for source in scanned
+            if source.relative.endswith(".md") and source.relative.count("/") == 1]
 
 
-def load_posts(config: Config, cache: PostCache | None = None) -> tuple[list[Post], list[Problem]]:
-    """Read every post under ``posts/``, oldest first; raise ``PostError`` listing every problem."""
+def load_posts(config: Config, cache: PostCache | None = None,
+               scanned: Sequence[Source] | None = None) -> tuple[list[Post], list[Problem]]:
+    """Read every post under ``posts/``, oldest first; raise ``PostError`` listing every problem.
+
+    *scanned* is the listing of posts/ when the caller has made it already.
+    """
     posts: list[Post] = []
     errors: list[Problem] = []
     warnings: list[Problem] = []
     slug_lines: dict[Path, int] = {}
-    for path in post_paths(config):
+    for path in post_paths(config, scanned):
         known = cache.get(path) if cache is not None else None
         if known is None:
             reader = _reader(path, config)
