@@ -51,8 +51,7 @@ class EngineBuilder:
             email = target.out / EMAIL_DIR / f"{made.slug}.html"
             size = email.stat().st_size if email.is_file() else 0
             own = tuple(str(warning) for warning in result.warnings if str(warning.path) == made.source)
-            issues.append(Issue(slug=made.slug, title=made.title, date=made.date, status=made.status,
-                                source=made.source, preheader=made.preheader, size=size, warnings=own))
+            issues.append(Issue(**vars(made), size=size, warnings=own))
         general = tuple(str(warning) for warning in result.warnings if str(warning.path) not in shown)
         return Build(number=number, folder=target.out, site_title=config.site.title, site_url=config.site.url,
                      issues=tuple(issues), warnings=general, seconds=result.seconds, made=result.made)

@@ -12,10 +12,10 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..build.cache import BuiltIssue
 from ..errors import NewsletterError
 
 Report = Callable[..., None]
@@ -26,17 +26,11 @@ def quiet(*_args: Any, **_kwargs: Any) -> None:
 
 
 @dataclass(frozen=True)
-class Issue:
-    """One issue as the preview lists it."""
+class Issue(BuiltIssue):
+    """One issue as the preview lists it: as the build made it, with its email's size and warnings."""
 
-    slug: str
-    title: str
-    date: datetime
-    status: str
-    source: str
-    preheader: str
-    size: int
-    warnings: tuple[str, ...]
+    size: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
