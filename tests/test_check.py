@@ -15,11 +15,11 @@ import pytest
 from newsletter.check import (
     RULES,
     RULES_BY_ID,
-    Finding,
     Report,
     apply_ignores,
     check_newsletter,
     contrast_ratio,
+    finding,
     parse_colour,
     rules_markdown,
 )
@@ -162,8 +162,8 @@ def test_json_format_carries_the_same_findings(letter):
 
 
 def test_warnings_fail_only_with_strict():
-    warning = Finding("posts/a.md", 3, "summary-missing", "no summary")
-    error = Finding("posts/a.md", 4, "link-broken", "nothing there")
+    warning = finding("posts/a.md", 3, "summary-missing", "no summary")
+    error = finding("posts/a.md", 4, "link-broken", "nothing there")
     assert not Report((warning,), 1).failed() and Report((warning,), 1).failed(strict=True)
     assert Report((error,), 1).failed() and Report((error, warning), 1).failed(strict=False)
     assert json.loads(Report((warning,), 1).to_json(strict=True))["ok"] is False
@@ -177,11 +177,11 @@ def test_ignored_rules_are_dropped_for_the_site_or_one_post(letter):
     assert lines(check(letter), bad, "link-text")
     assert lines(check(letter, ignore=["link-text"]), bad, "link-text") == []
 
-    findings = [Finding(bad, 3, "link-text", "vague"), Finding(CLEAN, 5, "link-text", "vague"),
-                Finding(bad, 1, "front-matter", "bad date")]
+    findings = [finding(bad, 3, "link-text", "vague"), finding(CLEAN, 5, "link-text", "vague"),
+                finding(bad, 1, "front-matter", "bad date")]
     kept = apply_ignores(findings, [], {bad: ("link-text", "front-matter"), CLEAN: ()})
     # front-matter stops the build, so it cannot be switched off.
-    assert kept == [Finding(CLEAN, 5, "link-text", "vague"), Finding(bad, 1, "front-matter", "bad date")]
+    assert kept == [finding(CLEAN, 5, "link-text", "vague"), finding(bad, 1, "front-matter", "bad date")]
 
 
 def test_rule_check_ignore(letter):
@@ -189,7 +189,7 @@ def test_rule_check_ignore(letter):
     assert lines(report, "newsletter.toml", "check-ignore") == [None]
     assert messages(report, "check-ignore") == ["[check] ignore: unknown rule 'contrats' (did you mean 'contrast'?)"]
     kept = apply_ignores([], [], {CLEAN: ("image-widht",)})
-    assert kept == [Finding(CLEAN, None, "check-ignore", "check: unknown rule 'image-widht' (did you mean "
+    assert kept == [finding(CLEAN, None, "check-ignore", "check: unknown rule 'image-widht' (did you mean "
                                                           "'image-width'?)")]
     assert check(letter, ignore=["contrast"]).findings == ()
 
@@ -646,3 +646,30 @@ def test_a_link_breaks_when_the_page_it_points_at_changes(letter):
     assert [finding.rule for finding in report.findings if finding.path == linking] == ["link-broken"]
     assert target  # the target's own findings stay empty
     assert [finding for finding in report.findings if finding.path == target] == []
+
+
+def test_rule_image_missing(newsletter):
+    """The build warns of an `image:` naming no file, check reports it, and ignore lists hide it in both."""
+    post = newsletter.post("2025-04-01-one", "title: One\ndate: 2025-04-01\nimage: static/missing.jpg",
+                           "A chart: ![](static/chart.png)\n")
+    newsletter.write("static/chart.png", "not really a png")
+    result = newsletter.run("build", "--now", NOW.isoformat())
+    assert result.exit_code == 0
+    warned = result.stderr.splitlines()
+    assert "posts/2025-04-01-one.md:7: warning: image-alt: image 'static/chart.png' has no alt text; describe it " \
+           "for readers who cannot see it" in warned
+    assert "posts/2025-04-01-one.md:4: warning: image-missing: image: 'static/missing.jpg' is not a file under " \
+           "static/; feeds announce the image without its size" in warned
+    # check reports the build's own warning at the same place, under the same rule.
+    report = check_newsletter(newsletter.root, now=NOW)
+    assert [(f.path, f.line) for f in report.findings if f.rule == "image-missing"] == [("posts/2025-04-01-one.md", 4)]
+
+    newsletter.write("newsletter.toml", (newsletter.root / "newsletter.toml").read_text() +
+                     '\n[check]\nignore = ["image-alt"]\n')
+    result = newsletter.run("build", "--now", NOW.isoformat())
+    assert "image-alt" not in result.stderr and "image-missing" in result.stderr
+    post.write_text(post.read_text().replace("image: static/missing.jpg", "image: static/missing.jpg\n"
+                                             "check: [image-missing]"))
+    result = newsletter.run("build", "--now", NOW.isoformat())
+    assert result.exit_code == 0 and "warning" not in result.stderr
+    assert not [f for f in check_newsletter(newsletter.root, now=NOW).findings if f.rule in ("image-alt", "image-missing")]

@@ -83,7 +83,7 @@ def test_preheader_comes_first_and_is_hidden(newsletter):
 
 def test_build_warns_about_what_it_removed_and_missing_alt(newsletter):
     result = _build(newsletter)
-    assert "posts/2025-04-01-day-two.md: removed <iframe> (turned into a link)" in result.stderr
+    assert "posts/2025-04-01-day-two.md: warning: email-removed: removed <iframe> (turned into a link)" in result.stderr
     assert "removed <form>" in result.stderr and "onmouseover" in result.stderr
 
 

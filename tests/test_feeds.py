@@ -467,7 +467,7 @@ def test_a_missing_feed_image_is_a_warning(newsletter):
     newsletter.post("2025-04-01-one", "title: One\ndate: 2025-04-01\nimage: static/missing.jpg")
     result = newsletter.run("build", "--now", NOW.isoformat())
     assert result.exit_code == 0
-    assert "posts/2025-04-01-one.md:4: image: 'static/missing.jpg' is not a file under static/" in result.output
+    assert "posts/2025-04-01-one.md:4: warning: image-missing: image: 'static/missing.jpg' is not a file under static/" in result.output
     rss = etree.fromstring((newsletter.dist / "rss.xml").read_bytes(), STRICT)
     assert rss.find("channel/item/enclosure") is None
     assert rss.find("channel/item/media:content", NS).attrib == {

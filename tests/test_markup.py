@@ -17,7 +17,7 @@ class _Safe:
 
     def __init__(self, html: str) -> None:
         fragment = Fragment(html)
-        self.notes = tuple(mail_safety_warnings(make_safe(fragment)))
+        self.notes = tuple(note.message for note in mail_safety_warnings(make_safe(fragment), "post.md"))
         self.html = fragment.html()
 
 

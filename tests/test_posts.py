@@ -155,7 +155,7 @@ def test_posts_load_oldest_first_with_their_warnings(newsletter):
     (newsletter.root / "posts" / "notes.txt").write_text("not a post")
     posts, warnings = load_posts(load_config(newsletter.root))
     assert [post.slug for post in posts] == ["c", "b", "a"]
-    assert [str(w) for w in warnings] == ["posts/c.md:5: removed control characters that feeds and mail cannot carry"]
+    assert [str(w) for w in warnings] == ["posts/c.md:5: warning: load-warning: removed control characters that feeds and mail cannot carry"]
 
 
 # --- encodings, line endings and line numbers -----------------------------------------------------
@@ -354,7 +354,7 @@ def test_control_characters_in_the_title_are_removed_with_a_warning(newsletter, 
     post, errors, warnings = read(newsletter, f'---\ndate: 2025-04-01\ntitle: "Day{escaped} two"\n---\n')
     assert errors == []
     assert post.title == "Day two"
-    assert warnings == [f"{FILE}:3: title: removed control characters that feeds and mail headers cannot carry"]
+    assert warnings == [f"{FILE}:3: warning: load-warning: title: removed control characters that feeds and mail headers cannot carry"]
 
 
 def test_raw_control_characters_in_front_matter_and_body_are_removed(newsletter):
@@ -364,9 +364,9 @@ def test_raw_control_characters_in_front_matter_and_body_are_removed(newsletter)
     assert (post.title, post.summary) == ("Day two", "Bell here")
     assert post.body.strip() == "One\ttab.\nBad page."
     assert warnings == [
-        f"{FILE}:2: removed control characters that feeds and mail headers cannot carry",
-        f"{FILE}:4: summary: removed control characters that feeds and mail headers cannot carry",
-        f"{FILE}:8: removed control characters that feeds and mail cannot carry",
+        f"{FILE}:2: warning: load-warning: removed control characters that feeds and mail headers cannot carry",
+        f"{FILE}:4: warning: load-warning: summary: removed control characters that feeds and mail headers cannot carry",
+        f"{FILE}:8: warning: load-warning: removed control characters that feeds and mail cannot carry",
     ]
 
 
@@ -457,8 +457,8 @@ def test_cli_build_warns_about_removed_control_characters(newsletter):
     write_raw(newsletter, NAME, GOOD.replace("Day two", "Day\x02 two").replace("Hello", "Hel\x1blo"))
     result = newsletter.run("build")
     assert result.exit_code == 0, result.output
-    assert f"warning: {FILE}:2: removed control characters" in result.stderr
-    assert f"warning: {FILE}:7: removed control characters" in result.stderr
+    assert f"{FILE}:2: warning: load-warning: removed control characters" in result.stderr
+    assert f"{FILE}:7: warning: load-warning: removed control characters" in result.stderr
     page = (newsletter.dist / "day-two" / "index.html").read_text()
     assert "Day two" in page and "Hello from day two." in page
     assert "\x02" not in page and "\x1b" not in page

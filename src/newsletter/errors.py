@@ -22,22 +22,49 @@ turns them into a recipient's state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
+
+
+class Severity(StrEnum):
+    """How bad a problem is: errors stop a build (and fail a check), warnings only with --strict."""
+
+    ERROR = "error"
+    WARNING = "warning"
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong (or worth a warning) in one file, at one line where there is one."""
+    """One thing wrong (or worth a warning) in one file, at one line where there is one.
+
+    The one located diagnostic of the package: loader and build errors, the warnings units return,
+    and `check`'s findings. *rule* names the check rule a warning belongs to, so that ``[check]
+    ignore`` switches it off wherever it shows up.
+    """
 
     path: Path | str
     message: str
     line: int | None = None
     field: str | None = None
+    rule: str | None = None
+    severity: Severity = Severity.ERROR
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else f"{self.path}"
         what = f"{self.field}: {self.message}" if self.field else self.message
+        if self.rule:
+            return f"{where}: {self.severity}: {self.rule}: {what}"
         return f"{where}: {what}"
+
+    def as_dict(self) -> dict[str, object]:
+        """The problem as plain data, for JSON reports."""
+        return {"path": str(self.path), "line": self.line, "severity": str(self.severity), "rule": self.rule,
+                "message": f"{self.field}: {self.message}" if self.field else self.message}
+
+
+def warning(path: Path | str, message: str, line: int | None, rule: str, field: str | None = None) -> Problem:
+    """A problem that does not stop the build, filed under the check rule that covers it."""
+    return Problem(path, message, line, field, rule, Severity.WARNING)
 
 
 class NewsletterError(Exception):

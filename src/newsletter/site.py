@@ -94,7 +94,8 @@ class Site:
     now: datetime
     include_drafts: bool = False
     include_scheduled: bool = False
-    warnings: list[Problem] = field(default_factory=list)
+    # What the loader had to change in posts (control characters removed and the like).
+    load_warnings: tuple[Problem, ...] = ()
     bodies: BodyStore | None = None
     # The listing of static/ when whoever made the site has made it already.
     scanned_static: Sequence[Source] | None = field(default=None, repr=False)
@@ -116,6 +117,18 @@ class Site:
         """Every file under static/ that may be published, with its stamp."""
         return {relative: source.stamp for relative, source in self.static_sources.items()}
 
+    @cached_property
+    def _ignored_by_post(self) -> dict[str, tuple[str, ...]]:
+        return {post.display_path: post.check_ignore for post in self.posts}
+
+    def keeps(self, problem: Problem) -> bool:
+        """Say whether to report a warning: not when its rule is switched off for the site or its post."""
+        if problem.rule is None:
+            return True
+        if problem.rule in self.config.check.ignore:
+            return False
+        return problem.rule not in self._ignored_by_post.get(str(problem.path), ())
+
     def url_for(self, path: str) -> str:
         """Absolute URL of a path inside the site."""
         return self.url + path.lstrip("/")
@@ -136,10 +149,6 @@ class Site:
             outline, load_html = body.outline, lambda: body.html
         else:
             outline, load_html = self.bodies.outline(post), partial(self.bodies.html, post)
-        for image in outline.images:
-            if not image.alt.strip():
-                self.warnings.append(Problem(post.display_path, f"image {image.src!r} has no alt text; "
-                                             "describe it for readers who cannot see it", image.line))
         return Entry(post=post, outline=outline, url=self.url_for(post.slug + "/"), status=post.status(self.now),
                      load_html=load_html)
 

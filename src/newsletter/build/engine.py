@@ -104,7 +104,7 @@ def load_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
     inputs = scan_inputs(config)  # refuses links that leave the folder, loops and special files, all at once
     posts, warnings = load_posts(config, scanned=inputs.scanned[POSTS_DIR])
     return Site(config, posts, now_in(config, now), include_drafts=drafts, include_scheduled=scheduled,
-                warnings=warnings, scanned_static=inputs.scanned[STATIC_DIR])
+                load_warnings=tuple(warnings), scanned_static=inputs.scanned[STATIC_DIR])
 
 
 def plan(site: Site, env: Environment, base_key: str, warm: WarmPremailer | None = None) -> list[Unit]:
@@ -254,8 +254,7 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     env = make_environment(config)
     with _kept_from_collection():
         units = plan(site, env, environment_digest(config, env), warm)
-    site_warnings = list(site.warnings)  # reading bodies' outlines adds the alt-text warnings
-    del site.warnings[:]
+    site_warnings = list(site.load_warnings)
     last = _last_build(cache, target.out)
     todo = [unit for unit in units if last is None or unit.name not in last.units
             or last.units[unit.name].key != unit.key]
@@ -285,7 +284,7 @@ def _load(config: Config, target: Target, when: datetime, inputs: Inputs,
         cache = BuildCache(target.cache, digest(code_digest(), config.site.timezone), inputs.stamps)
         posts, post_warnings = load_posts(config, cache, inputs.scanned[POSTS_DIR])
         site = Site(config, posts, when, include_drafts=target.drafts, include_scheduled=target.scheduled,
-                    warnings=post_warnings, bodies=cache, scanned_static=inputs.scanned[STATIC_DIR])
+                    load_warnings=tuple(post_warnings), bodies=cache, scanned_static=inputs.scanned[STATIC_DIR])
     _render_bodies([post for post in posts if site.is_visible(post) and not cache.has_body(post)], cache, jobs)
     return site, cache
 
@@ -339,7 +338,8 @@ def _record(site: Site, target: Target, when: datetime, fingerprint: str, units:
             site_warnings: list[Problem], *, made: int, started: float) -> BuildResult:
     """Note what was built, so that the next build with nothing changed can say so at once."""
     made_warnings = [warning for unit in units for warning in record.units[unit.name].warnings]
-    warnings = sorted({*site_warnings, *made_warnings}, key=lambda p: (str(p.path), p.line or 0, p.message))
+    warnings = sorted({warning for warning in (*site_warnings, *made_warnings) if site.keeps(warning)},
+                      key=lambda p: (str(p.path), p.line or 0, p.message))
     scheduled = [post.date for post in site.posts if post.status(when) is Status.SCHEDULED]
     built = tuple(BuiltIssue(entry.slug, entry.post.title, entry.post.date, str(entry.status),
                              entry.post.display_path, entry.preheader) for entry in site.entries)

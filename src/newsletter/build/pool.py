@@ -23,14 +23,10 @@ from .tree import Staging, Written
 def make_unit(unit: Unit, site: Site, staging: Staging) -> tuple[list[Written], list[Problem]]:
     """Make one unit and stage the outputs whose bytes changed, with the warnings it raised.
 
-    Runs in whichever process makes the unit, so that writing files is shared out too; warnings
-    include those the unit noted on the site as it went (feeds' images do).
+    Runs in whichever process makes the unit, so that writing files is shared out too.
     """
-    before = len(site.warnings)
     outputs, warnings = unit.make()
-    noted = site.warnings[before:]
-    del site.warnings[before:]
-    return [staging.put(output) for output in outputs], [*warnings, *noted]
+    return [staging.put(output) for output in outputs], warnings
 
 
 @dataclass(frozen=True)

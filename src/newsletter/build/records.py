@@ -33,7 +33,7 @@ def open_site(root: Path, *, now: datetime | None = None, drafts: bool = False, 
     store = BuildCache(folder, digest(code_digest(), config.site.timezone))
     posts, warnings = load_posts(config, store)
     site = Site(config, posts, now_in(config, now), include_drafts=drafts, include_scheduled=scheduled,
-                warnings=warnings, bodies=store)
+                load_warnings=tuple(warnings), bodies=store)
     for post in posts:
         if site.is_visible(post) and not store.has_body(post):
             store.note_body(post, store.write_body(post, render_markdown(post.body, post.body_line)))

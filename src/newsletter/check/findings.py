@@ -15,14 +15,9 @@ from enum import StrEnum
 from functools import wraps
 from typing import NamedTuple, ParamSpec
 
+from ..errors import Problem, Severity
+
 P = ParamSpec("P")
-
-
-class Severity(StrEnum):
-    """How bad a finding is: errors fail the check, warnings only with --strict."""
-
-    ERROR = "error"
-    WARNING = "warning"
 
 
 ERROR = Severity.ERROR
@@ -33,6 +28,7 @@ class Scope(StrEnum):
     """When the runner calls a rule's function, and with what."""
 
     LOADER = "loader"  # not run by the runner: the entry point reports it when loading or building fails
+    BUILD = "build"  # once, with the warnings the build's units returned: the build finds these itself
     SITE = "site"  # once, with the loaded site
     ISSUE = "issue"  # for each issue, with its source and rendered body
     BUILT_SITE = "built site"  # once, with everything the build would write
@@ -57,33 +53,16 @@ class Hit(NamedTuple):
     message: str
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One problem: where (path relative to the newsletter, line when the source has one), which rule, what."""
-
-    path: str
-    line: int | None
-    rule: str
-    message: str
-
-    @property
-    def severity(self) -> Severity:
-        return _REGISTERED[self.rule].rule.severity
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.severity}: {self.rule}: {self.message}"
-
-    def as_dict(self) -> dict[str, object]:
-        return {"path": self.path, "line": self.line, "severity": self.severity, "rule": self.rule,
-                "message": self.message}
+def finding(path: str, line: int | None, rule_id: str, message: str) -> Problem:
+    """A finding of a registered rule: a problem carrying the rule's id and severity."""
+    return Problem(path, message, line, rule=rule_id, severity=_REGISTERED[rule_id].rule.severity)
 
 
 @dataclass(frozen=True)
 class Report:
     """Every finding, sorted by file and line, and how many issues were checked."""
 
-    findings: tuple[Finding, ...]
+    findings: tuple[Problem, ...]
     issues: int
 
     @property
@@ -130,9 +109,9 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'s' if count != 1 else ''}"
 
 
-def order(finding: Finding) -> tuple[str, int, str, str]:
+def order(finding: Problem) -> tuple[str, int, str, str]:
     """Sort findings by file, line, rule and message."""
-    return finding.path, finding.line or 0, finding.rule, finding.message
+    return str(finding.path), finding.line or 0, finding.rule or "", finding.message
 
 
 # --- the registry -----------------------------------------------------------------------------
@@ -144,7 +123,7 @@ class Check:
 
     rule: str
     scope: Scope
-    function: Callable[..., list[Finding]]
+    function: Callable[..., list[Problem]]
 
 
 @dataclass(frozen=True)
@@ -159,7 +138,7 @@ _CHECKS: list[Check] = []
 
 
 def rule(rule_id: str, severity: Severity, description: str, *, scope: Scope,
-         ignorable: bool = True) -> Callable[[Callable[P, Iterable[Hit]]], Callable[P, list[Finding]]]:
+         ignorable: bool = True) -> Callable[[Callable[P, Iterable[Hit]]], Callable[P, list[Problem]]]:
     """Register a rule with the function that computes it; the function then returns its findings.
 
     *ignorable* is False for rules that stop the build itself, which an ignore list cannot hide.
@@ -167,28 +146,28 @@ def rule(rule_id: str, severity: Severity, description: str, *, scope: Scope,
     if rule_id in _REGISTERED:
         raise ValueError(f"rule {rule_id!r} is registered twice; use @extends for another part of it")
 
-    def register(function: Callable[P, Iterable[Hit]]) -> Callable[P, list[Finding]]:
+    def register(function: Callable[P, Iterable[Hit]]) -> Callable[P, list[Problem]]:
         _REGISTERED[rule_id] = _Registered(Rule(rule_id, severity, description), function.__module__, ignorable)
         return _stamped(rule_id, scope, function)
 
     return register
 
 
-def extends(rule_id: str, *, scope: Scope) -> Callable[[Callable[P, Iterable[Hit]]], Callable[P, list[Finding]]]:
+def extends(rule_id: str, *, scope: Scope) -> Callable[[Callable[P, Iterable[Hit]]], Callable[P, list[Problem]]]:
     """Register another function computing findings of a rule registered with ``@rule``."""
     if rule_id not in _REGISTERED:
         raise ValueError(f"rule {rule_id!r} must be registered with @rule before it is extended")
 
-    def register(function: Callable[P, Iterable[Hit]]) -> Callable[P, list[Finding]]:
+    def register(function: Callable[P, Iterable[Hit]]) -> Callable[P, list[Problem]]:
         return _stamped(rule_id, scope, function)
 
     return register
 
 
-def _stamped(rule_id: str, scope: Scope, function: Callable[P, Iterable[Hit]]) -> Callable[P, list[Finding]]:
+def _stamped(rule_id: str, scope: Scope, function: Callable[P, Iterable[Hit]]) -> Callable[P, list[Problem]]:
     @wraps(function)
-    def findings(*args: P.args, **kwargs: P.kwargs) -> list[Finding]:
-        return [Finding(hit.path, hit.line, rule_id, hit.message) for hit in function(*args, **kwargs)]
+    def findings(*args: P.args, **kwargs: P.kwargs) -> list[Problem]:
+        return [finding(hit.path, hit.line, rule_id, hit.message) for hit in function(*args, **kwargs)]
 
     _CHECKS.append(Check(rule_id, scope, findings))
     return findings

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from ..errors import Problem
 from ..outputs.email import EMAIL_COLUMN_PX
 from ..render.urls import is_site_relative
 from .context import Issue, Run, display
@@ -29,6 +30,16 @@ def image_http(run: Run, issue: Issue) -> Iterator[Hit]:
                 yield Hit(issue.path, image.line, f"image {url!r} is loaded over plain http; mail "
                           "clients and browsers block or flag it: use https")
                 break
+
+
+@rule("image-missing", WARNING, "the post's `image:` is not a file under `static/`, so feeds announce it "
+                               "without its size", scope=Scope.BUILD)
+def image_missing(run: Run, built: Sequence[Problem]) -> Iterator[Hit]:
+    """Report what the build said about `image:` keys naming no file."""
+    for problem in built:
+        if problem.rule == "image-missing":
+            message = f"{problem.field}: {problem.message}" if problem.field else problem.message
+            yield Hit(display(run.root, problem.path), problem.line, message)
 
 
 @rule("image-alt", WARNING, "an image with no or empty `alt` text", scope=Scope.ISSUE)

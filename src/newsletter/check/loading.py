@@ -58,7 +58,7 @@ def post_problems(root: Path, error: PostError) -> Iterator[Hit]:
       scope=Scope.SITE)
 def load_warnings(run: Run) -> Iterator[Hit]:
     """Report what the loader had to change; rendering adds warnings of its own that other rules cover."""
-    return (_problem_hit(run.root, problem) for problem in list(run.site.warnings))
+    return (_problem_hit(run.root, problem) for problem in run.site.load_warnings)
 
 
 @rule("template", ERROR, "a template fails to render", scope=Scope.LOADER, ignorable=False)

@@ -1,4 +1,4 @@
-"""Findings kept between checks, each under a key over everything it was computed from.
+"""Problems kept between checks, each under a key over everything it was computed from.
 
 A warm `newsletter check` recomputes only the issues and feed items whose key changed: an issue's
 key covers its post, its built page and email (their units' keys), the config, the code, and what
@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import Problem
 from ..files import write_atomically
-from .findings import Finding
+from .findings import finding
 
 _NAME = "findings.json"
 
@@ -24,20 +25,20 @@ class IssueMemo:
     """What checking one issue found, and the lines of its images (the site-wide image rules read them)."""
 
     key: str
-    findings: tuple[Finding, ...]
+    findings: tuple[Problem, ...]
     image_lines: dict[str, int | None]
     # What the issue's body links to, valid while the post is the same (its entry key).
     entry_key: str = ""
     links: tuple[str, ...] = ()
 
 
-def _finding(raw: Any) -> Finding:
+def _finding(raw: Any) -> Problem:
     path, line, rule, message = raw
-    return Finding(str(path), line if isinstance(line, int) else None, str(rule), str(message))
+    return finding(str(path), line if isinstance(line, int) else None, str(rule), str(message))
 
 
-def _row(finding: Finding) -> list[object]:
-    return [finding.path, finding.line, finding.rule, finding.message]
+def _row(found: Problem) -> list[object]:
+    return [str(found.path), found.line, found.rule, found.message]
 
 
 @dataclass
@@ -47,9 +48,9 @@ class Memo:
     folder: Path
     namespace: str
     issues: dict[str, IssueMemo] = field(default_factory=dict)
-    items: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
+    items: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
     _used_issues: dict[str, IssueMemo] = field(default_factory=dict)
-    _used_items: dict[str, tuple[Finding, ...]] = field(default_factory=dict)
+    _used_items: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, folder: Path, namespace: str) -> Memo:
@@ -83,13 +84,13 @@ class Memo:
     def keep_issue(self, path: str, memo: IssueMemo) -> None:
         self._used_issues[path] = memo
 
-    def item(self, key: str) -> tuple[Finding, ...] | None:
+    def item(self, key: str) -> tuple[Problem, ...] | None:
         found = self.items.get(key)
         if found is not None:
             self._used_items[key] = found
         return found
 
-    def keep_item(self, key: str, findings: tuple[Finding, ...]) -> None:
+    def keep_item(self, key: str, findings: tuple[Problem, ...]) -> None:
         self._used_items[key] = findings
 
     def save(self) -> None:

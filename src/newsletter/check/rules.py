@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from ..config import find_key_line, suggest
+from ..errors import Problem
 from ..layout import CONFIG_NAME
 from . import accessibility, contrast, email, feeds, images, links, loading, posts
-from .findings import WARNING, Finding, Hit, Rule, Scope, is_ignorable, registered_ids, registered_rules, rule
+from .findings import WARNING, Hit, Rule, Scope, is_ignorable, registered_ids, registered_rules, rule
 
 
 @rule("check-ignore", WARNING, "an ignore list names a rule that does not exist", scope=Scope.LOADER,
@@ -38,13 +39,13 @@ if len(RULES) != len(registered_ids()):
 NOT_IGNORABLE = frozenset(rule.id for rule in RULES if not is_ignorable(rule.id))
 
 
-def apply_ignores(findings: Iterable[Finding], site_ignore: Iterable[str],
-                  post_ignores: dict[str, tuple[str, ...]], *, config_text: str = "") -> list[Finding]:
+def apply_ignores(findings: Iterable[Problem], site_ignore: Iterable[str],
+                  post_ignores: dict[str, tuple[str, ...]], *, config_text: str = "") -> list[Problem]:
     """Drop findings switched off for the site or for their post; report unknown rule ids."""
     site_ignore = tuple(site_ignore)
     kept = [finding for finding in findings
             if finding.rule in NOT_IGNORABLE
-            or (finding.rule not in site_ignore and finding.rule not in post_ignores.get(finding.path, ()))]
+            or (finding.rule not in site_ignore and finding.rule not in post_ignores.get(str(finding.path), ()))]
     return kept + unknown_ignores(site_ignore, post_ignores, config_text)
 
 
@@ -83,7 +84,8 @@ ignore = ["image-heavy", "code-width"]
 check: [image-width]
 ```
 
-{locked_text} stop the build itself and cannot be switched off.
+The same lists switch off the matching warnings of `newsletter build`, which names the rule
+of each warning it prints. {locked_text} stop the build itself and cannot be switched off.
 
 | rule | severity | what it catches |
 | --- | --- | --- |

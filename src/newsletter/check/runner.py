@@ -17,12 +17,12 @@ from ..build.engine import build as build_site
 from ..build.keys import code_digest
 from ..build.records import open_site
 from ..config import Config
-from ..errors import ConfigError, NewsletterError, PostError, SourceError, TemplateError
+from ..errors import ConfigError, NewsletterError, PostError, Problem, SourceError, TemplateError
 from ..layout import CHECK_DIR, DEFAULT_OUT
 from ..outputs.units import digest
 from .context import Issue, Run
 from .feeds import feed_documents, items_in
-from .findings import Finding, Report, Scope, checks, order
+from .findings import Report, Scope, checks, order
 from .links import resolve
 from .loading import build_problems, config_problems, post_problems, source_problems, template_problems
 from .memo import IssueMemo, Memo
@@ -72,10 +72,11 @@ def check_newsletter(root: Path, *, now: datetime | None = None, dist: Path | No
     *ignore* adds rule ids to switch off, on top of ``[check] ignore`` in newsletter.toml.
     """
     target = check_target(root)
-    failed: list[Finding] = []
+    failed: list[Problem] = []
+    built: tuple[Problem, ...] = ()
     try:
         try:
-            build_site(root, target=target, now=now)
+            built = build_site(root, target=target, now=now).warnings
         except TemplateError as error:
             failed = template_problems(root, error)
         except (ConfigError, PostError, SourceError):
@@ -96,6 +97,8 @@ def check_newsletter(root: Path, *, now: datetime | None = None, dist: Path | No
         run.outputs = _BuiltFiles(target.out, record.hashes)
         run.output_sources = {path: source.real for path, source in site.static_sources.items()}
     findings = [*failed, *_run_checks(run, record, memo)]
+    for check in checks(Scope.BUILD):
+        findings += check.function(run, built)
     memo.save()
     findings = apply_ignores(findings, [*_config_ignores(site.config), *ignore],
                              {entry.post.display_path: entry.post.check_ignore for entry in site.entries},
@@ -103,14 +106,14 @@ def check_newsletter(root: Path, *, now: datetime | None = None, dist: Path | No
     return Report(tuple(sorted(set(findings), key=order)), len(site.entries))
 
 
-def _run_checks(run: Run, record: BuildRecord | None, memo: Memo) -> list[Finding]:
+def _run_checks(run: Run, record: BuildRecord | None, memo: Memo) -> list[Problem]:
     """Call the rules' functions: the site's, then each issue's (as written and as built), then the
     built site's and the feed items'; issues and items whose key did not change come from *memo*."""
     try:
         run.config_text = run.site.config.path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
         run.config_text = ""
-    findings: list[Finding] = []
+    findings: list[Problem] = []
     # The site's checks come first: the loader's warnings are read before anything else renders.
     for check in checks(Scope.SITE):
         findings += check.function(run)
@@ -155,7 +158,7 @@ def _links(run: Run, issue: Issue, memo: Memo) -> tuple[str, ...]:
     return tuple(sorted(targets))
 
 
-def _issue_findings(run: Run, issue: Issue, record: BuildRecord | None, memo: Memo, shared: str) -> list[Finding]:
+def _issue_findings(run: Run, issue: Issue, record: BuildRecord | None, memo: Memo, shared: str) -> list[Problem]:
     """Check one issue, or take its findings from *memo* when nothing they were computed from changed.
 
     The key covers the post, its email, and the bytes of every page its links point at.
@@ -168,7 +171,7 @@ def _issue_findings(run: Run, issue: Issue, record: BuildRecord | None, memo: Me
     if kept is not None:
         run.image_lines[issue.path] = kept.image_lines
         return list(kept.findings)
-    found: list[Finding] = []
+    found: list[Problem] = []
     for check in checks(Scope.ISSUE):
         found += check.function(run, issue)
     run.image_lines[issue.path] = {image.src: image.line for image in issue.images}

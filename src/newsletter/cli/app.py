@@ -33,7 +33,9 @@ class _Newsletter(click.Group):
 
 def report_warnings(warnings: Iterable[Problem]) -> None:
     for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
+        # A warning filed under a check rule says so ('path:line: warning: rule: ...'), which is
+        # the id `[check] ignore` takes; the others are marked at the start.
+        click.echo(str(warning) if warning.rule else f"warning: {warning}", err=True)
 
 
 def _parse_now(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:

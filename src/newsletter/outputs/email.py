@@ -11,14 +11,14 @@ from functools import lru_cache, partial
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from ..config import Config
-from ..errors import Problem
+from ..config import Config, find_key_line
+from ..errors import Problem, warning
 from ..render.mailsafe import MailChanges, Removal, Removed, make_safe
 from ..render.markdown import inline_code_styles
 from ..render.templates import Environment, Markup, render_template
 from ..render.text import plain_text
 from ..render.tree import Fragment
-from ..render.urls import absolute_url, is_site_relative, site_path
+from ..render.urls import absolute_url, is_elsewhere, is_site_relative, site_path
 from ..site import Entry, Site
 from ..sources import Stamp
 from .inline import WarmPremailer, inline, inliner, starts_slowly
@@ -70,11 +70,32 @@ def _column_width(path: str, stamp: Stamp) -> int | None:
     return min(width, EMAIL_COLUMN_PX) if width else None
 
 
-def mail_safety_warnings(changes: MailChanges) -> list[str]:
-    """What the email's warnings say about the changes that made an issue safe for mail."""
-    missing_alt = [f"<img src={src!r}> has no alt attribute; describe the image with alt=\"...\" "
-                   "(an empty one was added)" for src in changes.alt_added]
-    return [*missing_alt, *(removal_warning(removed) for removed in changes.removed)]
+def mail_safety_warnings(changes: MailChanges, path: str) -> list[Problem]:
+    """The warnings about the changes that made an issue of the post at *path* safe for mail."""
+    missing_alt = [warning(path, f"<img src={src!r}> has no alt attribute; describe the image with alt=\"...\" "
+                           "(an empty one was added)", None, "image-alt") for src in changes.alt_added]
+    return [*missing_alt, *(warning(path, removal_warning(removed), None, "email-removed")
+                            for removed in changes.removed)]
+
+
+def _image_warnings(site: Site, entry: Entry) -> list[Problem]:
+    """Images the issue names that readers and feeds will miss: no alt text, or `image:` not in static/."""
+    path = entry.post.display_path
+    found = [warning(path, f"image {image.src!r} has no alt text; describe it for readers who cannot see it",
+                     image.line, "image-alt") for image in entry.outline.images if not image.alt.strip()]
+    image = entry.post.image.strip()
+    if image and not is_elsewhere(image) and (_static_image(site, image) or ("", None))[1] is None:
+        found.append(warning(path, f"{image!r} is not a file under static/; feeds announce the image without its "
+                             "size", _line_of(entry, "image"), "image-missing", "image"))
+    return found
+
+
+def _line_of(entry: Entry, key: str) -> int | None:
+    """The line of a front matter key in the post's file, for warnings."""
+    try:
+        return find_key_line(entry.post.source.read_text(encoding="utf-8-sig"), key)
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def removal_warning(removed: Removed) -> str:
@@ -92,10 +113,10 @@ def removal_warning(removed: Removed) -> str:
 
 def render_email(site: Site, entry: Entry, env: Environment, warm: WarmPremailer | None = None) -> EmailParts:
     """Render one issue's email HTML (styles inlined, links absolute) and its plain-text part."""
-    warnings: list[Problem] = []
+    warnings = _image_warnings(site, entry)
     # One parse for every step: the body is large and lxml's round trips add up.
     fragment = Fragment(entry.body.html)
-    warnings.extend(Problem(entry.post.display_path, note) for note in mail_safety_warnings(make_safe(fragment)))
+    warnings.extend(mail_safety_warnings(make_safe(fragment), entry.post.display_path))
     fragment.style_code(inline_code_styles())
     fragment.size_images(lambda src: _email_width(site, src))
     fragment.rewrite_urls(lambda url: absolute_url(url, site.url))
@@ -108,8 +129,8 @@ def render_email(site: Site, entry: Entry, env: Environment, warm: WarmPremailer
     html = inline(page, inliner(site.config), warm)
     size = len(html.encode("utf-8"))
     if size > GMAIL_CLIP_BYTES:
-        warnings.append(Problem(entry.post.display_path, f"the email is {size / 1024:.0f} KB; Gmail clips "
-                                "messages over 102 KB behind a 'View entire message' link"))
+        warnings.append(warning(entry.post.display_path, f"the email is {size / 1024:.0f} KB; Gmail clips "
+                                "messages over 102 KB behind a 'View entire message' link", None, "email-size"))
     text = render_template(env, "email.txt", site=site.config.site, entry=entry, body=text_body,
                            links=links, unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER)
     return EmailParts(entry=entry, subject=entry.post.title, html=html, text=text, warnings=tuple(warnings))
@@ -141,7 +162,8 @@ def email_units(site: Site, env: Environment, base_key: str, warm: WarmPremailer
     # premailer takes a third of a second to import and warm up: unless *warm* is doing that
     # already, a worker process does it while the main one makes the pages and feeds.
     slow_start = starts_slowly(inliner(site.config), warm)
-    return [Unit(f"email/{entry.slug}.html", digest(base_key, "email", entry.key, *_image_stamps(site, entry)),
+    return [Unit(f"email/{entry.slug}.html", digest(base_key, "email", entry.key, *_image_stamps(site, entry),
+                                                    _static_image(site, entry.post.image.strip())),
                  partial(email_outputs, site, env, entry, warm), heavy=True, slow_start=slow_start)
             for entry in site.entries]
 

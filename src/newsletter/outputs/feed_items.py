@@ -12,8 +12,6 @@ from datetime import datetime
 from pathlib import PurePosixPath
 from urllib.parse import urlsplit
 
-from ..config import find_key_line
-from ..errors import Problem
 from ..posts import clean_text
 from ..render.mailsafe import make_safe
 from ..render.tree import Fragment
@@ -122,19 +120,9 @@ def _image(site: Site, entry: Entry) -> FeedImage | None:
     static = (site.config.root / "static").resolve()
     file = (site.config.root / path).resolve()
     if static not in file.parents or not file.is_file():
-        site.warnings.append(Problem(entry.post.display_path, f"{image!r} is not a file under static/; "
-                                     "feeds announce the image without its size", _line_of(entry, "image"),
-                                     "image"))
+        # The email's unit warns about it (outputs/email.py), once per issue rather than per feed.
         return FeedImage(url, media_type, None)
     return FeedImage(url, media_type or "application/octet-stream", file.stat().st_size)
-
-
-def _line_of(entry: Entry, key: str) -> int | None:
-    """The line of a front matter key in the post's file, for warnings."""
-    try:
-        return find_key_line(entry.post.source.read_text(encoding="utf-8-sig"), key)
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def _item(site: Site, entry: Entry) -> Item:

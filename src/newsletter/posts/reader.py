@@ -16,7 +16,7 @@ import frontmatter
 import yaml
 
 from ..config import Config, find_key_line, suggest
-from ..errors import Problem
+from ..errors import Problem, warning
 from ..layout import RESERVED_SLUGS
 from .model import (
     _DATE_PREFIX,
@@ -101,7 +101,7 @@ class _PostReader:
         self.errors.append(Problem(self.display, message, line or self.line_of(key), key))
 
     def warn(self, message: str, key: str | None = None, line: int | None = None) -> None:
-        self.warnings.append(Problem(self.display, message, line or self.line_of(key), key))
+        self.warnings.append(warning(self.display, message, line or self.line_of(key), "load-warning", key))
 
     def line_of(self, key: str | None) -> int | None:
         if key is None:

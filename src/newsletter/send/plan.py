@@ -219,7 +219,7 @@ def choose(ground: Groundwork, slug: str | None = None, *, resend: bool = False,
         entries, notes = _due_entries(ground, resend)
     config = ground.site.config
     env = make_environment(config)
-    warnings: list[Problem] = list(ground.site.warnings)
+    warnings: list[Problem] = list(ground.site.load_warnings)
     issues: list[IssuePlan] = []
     for entry in entries:
         parts = render_email(ground.site, entry, env)
