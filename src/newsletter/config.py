@@ -266,23 +266,23 @@ def load_config(root: Path) -> Config:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"{path}: not found; run 'newsletter init' to create a newsletter here, "
-                          "or pass --dir to point at one") from None
+        raise ConfigError(problems=[Problem(path, "not found; run 'newsletter init' to create a newsletter here, "
+                                                  "or pass --dir to point at one")]) from None
     except OSError as error:
-        raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
+        raise ConfigError(problems=[Problem(path, f"cannot be read: {error.strerror}")]) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 text ({error.reason} at byte {error.start}); "
-                          "save it as UTF-8") from None
+        raise ConfigError(problems=[Problem(path, f"not UTF-8 text ({error.reason} at byte {error.start}); "
+                                                  "save it as UTF-8", line)]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         match = re.search(r"at line (\d+)", str(error))
-        where = f":{match.group(1)}" if match else ""
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))
-        raise ConfigError(f"{path}{where}: not valid TOML: {message}") from None
+        raise ConfigError(problems=[Problem(path, f"not valid TOML: {message}",
+                                            int(match.group(1)) if match else None)]) from None
 
     problems: list[Problem] = []
     sections: dict[str, Any] = {}

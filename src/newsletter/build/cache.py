@@ -171,8 +171,8 @@ class BuildCache:
         try:
             return self._body_path(post).read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise BuildError(f"{self._body_path(post)}: the build cache changed during the build; "
-                             "run 'newsletter build --clean'") from None
+            raise BuildError(problems=[Problem(self._body_path(post), "the build cache changed during the build; "
+                                                                "run 'newsletter build --clean'")]) from None
 
     def write_body(self, post: Post, body: RenderedBody) -> Outline:
         """Keep a rendered body's HTML on disk (from any process); note its outline with note_body."""

@@ -268,7 +268,8 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
             _commit(staging.folder, target.out, record, last, staged)
     except OSError as error:
         shutil.rmtree(staging.folder, ignore_errors=True)
-        raise BuildError(f"{error.filename or target.out}: cannot write the build: {error.strerror}") from None
+        raise BuildError(problems=[Problem(error.filename or target.out,
+                                           f"cannot write the build: {error.strerror}")]) from None
     except BaseException:
         shutil.rmtree(staging.folder, ignore_errors=True)
         raise

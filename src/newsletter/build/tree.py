@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..errors import BuildError
+from ..errors import BuildError, Problem
 from ..files import write_atomically
 from ..outputs.units import Output
 
@@ -80,13 +80,13 @@ def check_out(root: Path, out: Path) -> None:
     """Refuse an output folder that is the newsletter's own, or one that a build did not make."""
     resolved_root, resolved_out = root.resolve(), out.resolve()
     if resolved_out == resolved_root or resolved_out in resolved_root.parents:
-        raise BuildError(f"{out}: the output folder cannot be the newsletter folder or one above it; "
-                         "use a folder of its own like 'dist'")
+        raise BuildError(problems=[Problem(out, "the output folder cannot be the newsletter folder or one above "
+                                                "it; use a folder of its own like 'dist'")])
     if out.exists() and not out.is_dir():
-        raise BuildError(f"{out}: exists and is not a folder; remove it or choose another --out")
+        raise BuildError(problems=[Problem(out, "exists and is not a folder; remove it or choose another --out")])
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise BuildError(f"{out}: exists and was not made by 'newsletter build'; "
-                         "remove it or choose another --out")
+        raise BuildError(problems=[Problem(out, "exists and was not made by 'newsletter build'; "
+                                                "remove it or choose another --out")])
 
 
 def marker_id(out: Path) -> str:

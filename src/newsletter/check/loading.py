@@ -4,7 +4,6 @@ these when loading or building fails, with the functions here."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,30 +12,23 @@ from ..layout import CONFIG_NAME
 from .context import Run, display
 from .findings import ERROR, WARNING, Hit, Scope, rule
 
-_LOCATED = re.compile(r"^(?P<path>.+?)(?::(?P<line>\d+))?: (?P<message>.*)$")
-
 
 def _problem_hit(root: Path, problem: Problem) -> Hit:
     message = f"{problem.field}: {problem.message}" if problem.field else problem.message
     return Hit(display(root, problem.path), problem.line, message)
 
 
-def _message_hit(root: Path, text: str, default_path: str) -> Hit:
-    """Locate an error whose message starts 'path[:line]: ...'; others are put at *default_path*."""
-    match = _LOCATED.match(text)
-    if match and ("/" in match.group("path") or "." in match.group("path")) and " " not in match.group("path"):
-        line = int(match.group("line")) if match.group("line") else None
-        return Hit(display(root, match.group("path")), line, match.group("message"))
-    return Hit(default_path, None, text)
+def _hits(root: Path, error: NewsletterError, default_path: str) -> Iterator[Hit]:
+    """The error's located problems; an error that names no file is put at *default_path*."""
+    if error.problems:
+        return (_problem_hit(root, problem) for problem in error.problems)
+    return (Hit(default_path, None, line) for line in str(error).splitlines())
 
 
 @rule("config", ERROR, "`newsletter.toml` is missing or invalid", scope=Scope.LOADER, ignorable=False)
 def config_problems(root: Path, error: ConfigError) -> Iterator[Hit]:
     """Report what is wrong with newsletter.toml."""
-    if error.problems:
-        yield from (_problem_hit(root, problem) for problem in error.problems)
-    else:
-        yield from (_message_hit(root, line, CONFIG_NAME) for line in str(error).splitlines())
+    return _hits(root, error, CONFIG_NAME)
 
 
 @rule("source", ERROR, "a file in `posts/`, `static/` or `templates/` that may not be read: a link outside "
@@ -64,13 +56,11 @@ def load_warnings(run: Run) -> Iterator[Hit]:
 @rule("template", ERROR, "a template fails to render", scope=Scope.LOADER, ignorable=False)
 def template_problems(root: Path, error: TemplateError) -> Iterator[Hit]:
     """Report a template that fails to render, at the template's file and line."""
-    if error.problems:
-        return (_problem_hit(root, problem) for problem in error.problems)
-    return (Hit("templates", None, line) for line in str(error).splitlines())
+    return _hits(root, error, "templates")
 
 
 @rule("build", ERROR, "the build would fail, e.g. two outputs want the same path", scope=Scope.LOADER,
       ignorable=False)
 def build_problems(root: Path, error: NewsletterError) -> Iterator[Hit]:
     """Report why the build would fail."""
-    return (_message_hit(root, line, ".") for line in str(error).splitlines())
+    return _hits(root, error, ".")
