@@ -114,9 +114,14 @@ def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
 
 
 def find_key_line(text: str, key: str, section: str | None = None) -> int | None:
-    """Return the 1-based line where *key* is set (inside [section] when given), if it can be found."""
+    """Return the 1-based line where *key* is set (inside [section] when given), if it can be found.
+
+    Works for TOML and for YAML front matter alike. A key at the start of its line wins over an
+    indented one, which may be text inside a block value.
+    """
     current: str | None = None
-    pattern = re.compile(rf"""^\s*["']?{re.escape(key)}["']?\s*[=:]""")
+    indented: int | None = None
+    pattern = re.compile(rf"""^(\s*)["']?{re.escape(key)}["']?\s*[=:]""")
     for number, line in enumerate(text.splitlines(), start=1):
         header = re.match(r"^\s*\[\[?([^\]]+)\]", line)  # [table] or [[array of tables]]
         if header:
@@ -124,9 +129,11 @@ def find_key_line(text: str, key: str, section: str | None = None) -> int | None
             if section is None and current == key:
                 return number
             continue
-        if (section is None or current == section) and pattern.match(line):
-            return number
-    return None
+        if (section is None or current == section) and (match := pattern.match(line)):
+            if not match.group(1):
+                return number
+            indented = indented or number
+    return indented
 
 
 def _field_name(key: str) -> str:

@@ -106,13 +106,8 @@ class _PostReader:
     def line_of(self, key: str | None) -> int | None:
         if key is None:
             return None
-        # A top-level key starts its line; an indented match may be text inside a block value.
-        top_level = re.compile(rf"""["']?{re.escape(key)}["']?\s*[:=]""")
-        for number, line in enumerate(self.front_text.split("\n"), start=2):  # 2: after the fence
-            if top_level.match(line):
-                return number
         found = find_key_line(self.front_text, key)
-        return found + 1 if found else 1
+        return found + 1 if found else 1  # +1: the front matter starts after the fence
 
     def read(self) -> Post | None:
         try:
