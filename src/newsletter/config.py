@@ -8,6 +8,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -317,3 +318,9 @@ def load_config(root: Path) -> Config:
         feeds=sections.get("feeds") or FeedsConfig(),
         check=sections.get("check") or CheckConfig(),
     )
+
+
+def now_in(config: Config, now: datetime | None) -> datetime:
+    """*now* (default: the current time); a time without an offset is in the site's time zone."""
+    when = now or datetime.now(UTC)
+    return when.replace(tzinfo=config.site.tz) if when.tzinfo is None else when

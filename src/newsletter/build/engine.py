@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from ..config import Config, load_config
+from ..config import Config, load_config, now_in
 from ..errors import BuildError, Problem, SourceError
 from ..files import write_atomically
 from ..layout import CACHE_DIR, DEFAULT_OUT, POSTS_DIR, STATIC_DIR, TEMPLATES_DIR
@@ -89,12 +89,6 @@ class Target:
     cache: Path
     drafts: bool = False
     scheduled: bool = False
-
-
-def now_in(config: Config, now: datetime | None) -> datetime:
-    """*now* (default: the current time); a time without an offset is in the site's time zone."""
-    when = now or datetime.now(UTC)
-    return when.replace(tzinfo=config.site.tz) if when.tzinfo is None else when
 
 
 def load_site(root: Path, *, now: datetime | None = None, drafts: bool = False,

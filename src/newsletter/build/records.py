@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
-from ..config import load_config
+from ..config import load_config, now_in
 from ..layout import CACHE_DIR
 from ..outputs.email import email_units
 from ..outputs.units import digest
@@ -20,7 +20,6 @@ from ..render.markdown import render_markdown
 from ..render.templates import make_environment
 from ..site import Site
 from .cache import BuildCache
-from .engine import now_in
 from .keys import code_digest, environment_digest
 from .tree import content_digest
 

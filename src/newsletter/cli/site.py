@@ -10,7 +10,6 @@ from typing import Any
 
 import click
 
-from ..build.engine import build as build_site
 from ..config import PREVIEW_HOST, PREVIEW_PORT
 from ..scaffold import create_newsletter, create_post
 from .app import main, now_option, report_warnings
@@ -97,6 +96,9 @@ def build(root: Path, out: Path | None, drafts: bool, now: datetime | None, clea
         newsletter build --drafts --out /tmp/preview
         newsletter build --now 2025-12-24T09:00+01:00
     """
+    # Imported when used: `newsletter status` and `send` need not load the whole build.
+    from ..build.engine import build as build_site
+
     with _BuildProgress() as progress:
         result = build_site(root, out.absolute() if out else None, drafts=drafts, now=now, clean=clean,
                             jobs=jobs, progress=progress.update)

@@ -10,13 +10,29 @@ what the command line uses.
 
 from __future__ import annotations
 
-from ..errors import LockError, ManifestError, SendError
-from .lock import SendLock
-from .plan import IssuePlan, SendMode, SendPlan, plan_send
-from .run import execute_plan, prepare_send, smtp_transport, transports_for
-from .sender import IssueResult, Progress
-from .status import PostStatus, post_statuses
-from .transports import DirectoryTransport, Transport
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..errors import LockError, ManifestError, SendError
+    from .lock import SendLock
+    from .plan import IssuePlan, SendMode, SendPlan, plan_send
+    from .run import execute_plan, prepare_send, smtp_transport, transports_for
+    from .sender import IssueResult, Progress
+    from .status import PostStatus, post_statuses
+    from .transports import DirectoryTransport, Transport
+
+# Each name is imported from its module when first asked for: `newsletter status` reads records and
+# need not load the SMTP machinery.
+_HOMES = {
+    "LockError": "..errors", "ManifestError": "..errors", "SendError": "..errors",
+    "SendLock": ".lock",
+    "IssuePlan": ".plan", "SendMode": ".plan", "SendPlan": ".plan", "plan_send": ".plan",
+    "execute_plan": ".run", "prepare_send": ".run", "smtp_transport": ".run", "transports_for": ".run",
+    "IssueResult": ".sender", "Progress": ".sender",
+    "PostStatus": ".status", "post_statuses": ".status",
+    "DirectoryTransport": ".transports", "Transport": ".transports",
+}
 
 __all__ = [
     "DirectoryTransport",
@@ -38,3 +54,10 @@ __all__ = [
     "smtp_transport",
     "transports_for",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(home, __name__), name)
