@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from newsletter.check import check_newsletter
 from newsletter.errors import ConfigError
 from newsletter.outputs.email import GMAIL_CLIP_BYTES
 from newsletter.preview import Preview, run_preview
@@ -96,6 +97,7 @@ def letter(newsletter):
 def preview(letter):
     preview = Preview(letter.root)
     preview.rebuild()
+    checked(preview)  # the check of the build wakes pages too: let it finish first
     yield preview
     preview.close()
 
@@ -194,7 +196,37 @@ def test_the_issue_page_shows_text_headers_size_and_warnings(letter):
     assert "<th>List-Unsubscribe</th>" not in page  # this newsletter configures no unsubscribe
     assert "text/html (quoted-printable," in page
     assert "to spare before Gmail clips it" in page
-    assert "posts/2025-04-02-pictures.md:" in page and "has no alt text" in page
+    assert "image-alt" in page and "has no alt text" in page
+
+
+def checked(preview, timeout: float = 60.0):
+    """Wait until the check of the served build has run; return the state."""
+    deadline = time.monotonic() + timeout
+    state = preview.state
+    while not (state.build and state.build.checked) and time.monotonic() < deadline:
+        state = preview.wait(state.epoch, 1.0)
+    assert state.build and state.build.checked, "the preview never checked its build"
+    return state
+
+
+def test_the_panel_shows_what_check_finds_for_the_issue(letter):
+    name = "posts/2025-04-02-pictures.md"
+    letter.post("2025-04-02-pictures", 'title: "Pictures"\ndate: 2025-04-02',
+                "![](static/a.png)\n\nRead more [here](https://example.org/).\n")
+    preview = Preview(letter.root)
+    try:
+        preview.rebuild()
+        state = checked(preview)
+        page = text(preview.respond("/_preview/pictures/"))
+    finally:
+        preview.close()
+    expected = [finding for finding in check_newsletter(letter.root).findings if finding.path == name]
+    assert {finding.rule for finding in expected} >= {"image-alt", "link-text"}
+    shown = state.build.issue("pictures").findings
+    assert shown == tuple(f"line {f.line}: {f.severity}: {f.rule}: {f.message}" if f.line
+                          else f"{f.severity}: {f.rule}: {f.message}" for f in expected)
+    assert 'id="preview-findings" data-checked="1"' in page and "Checking" not in page
+    assert all(line in html.unescape(page) for line in shown)
 
 
 def test_the_email_frame_is_the_message_as_sent_with_local_links(preview):
@@ -263,7 +295,7 @@ def test_a_failed_rebuild_keeps_the_last_good_build_and_shows_the_error(preview,
     assert "The last rebuild failed — still showing build 1" in page
     assert html.escape(state.error, quote=False) in page
     poll = json.loads(preview.respond("/_preview/poll?since=-1").body)
-    assert poll == {"epoch": 2, "build": 1, "error": state.error}
+    assert poll == {"epoch": 3, "build": 1, "checked": True, "error": state.error}  # 2: the check of build 1
 
     letter.post("2025-04-01-second", 'title: "Second issue, fixed"\ndate: 2025-04-01')
     state = preview.rebuild()
@@ -447,7 +479,7 @@ def test_a_taken_port_is_a_clear_error(letter):
 
 def test_saving_a_post_rebuilds_and_wakes_pages(letter):
     with start_preview(letter.root, port=0) as server:
-        epoch = server.preview.state.epoch
+        epoch = checked(server.preview).epoch
         letter.post("2025-04-01-second", 'title: "Second, edited"\ndate: 2025-04-01')
         state = server.preview.wait(epoch, timeout=3)
         assert state.epoch > epoch and state.build.issue("second").title == "Second, edited"

@@ -75,21 +75,27 @@ def check_newsletter(root: Path, *, now: datetime | None = None, dist: Path | No
     failed: list[Problem] = []
     built: tuple[Problem, ...] = ()
     try:
-        try:
-            built = build_site(root, target=target, now=now).warnings
-        except TemplateError as error:
-            failed = template_problems(root, error)
-        except (ConfigError, PostError, SourceError):
-            raise
-        except NewsletterError as error:
-            failed = build_problems(root, error)
-        site, cache = open_site(root, now=now, drafts=True, scheduled=True, cache=target.cache)
-    except ConfigError as error:
-        return Report(tuple(sorted(config_problems(root, error), key=order)), 0)
-    except PostError as error:
-        return Report(tuple(sorted(post_problems(root, error), key=order)), 0)
-    except SourceError as error:
-        return Report(tuple(sorted(source_problems(root, error), key=order)), 0)
+        built = build_site(root, target=target, now=now).warnings
+    except TemplateError as error:
+        failed = template_problems(root, error)
+    except (ConfigError, PostError, SourceError) as error:
+        return _load_failed(root, error)
+    except NewsletterError as error:
+        failed = build_problems(root, error)
+    return check_built(root, target, built, now=now, dist=dist, ignore=ignore, failed=failed)
+
+
+def check_built(root: Path, target: Target, built: Iterable[Problem], *, now: datetime | None = None,
+                dist: Path | None = None, ignore: Iterable[str] = (), failed: Iterable[Problem] = ()) -> Report:
+    """Check what a build of *root* into *target* made, given the warnings it returned (*built*).
+
+    The preview checks its own build this way; *failed* are the findings of a build that failed.
+    """
+    failed = list(failed)
+    try:
+        site, cache = open_site(root, now=now, drafts=target.drafts, scheduled=target.scheduled, cache=target.cache)
+    except (ConfigError, PostError, SourceError) as error:
+        return _load_failed(root, error)
     run = Run(site, dist if dist is not None else root / DEFAULT_OUT)
     memo = Memo.load(target.cache, code_digest())
     record = cache.record if not failed else None
@@ -97,6 +103,7 @@ def check_newsletter(root: Path, *, now: datetime | None = None, dist: Path | No
         run.outputs = _BuiltFiles(target.out, record.hashes)
         run.output_sources = {path: source.real for path, source in site.static_sources.items()}
     findings = [*failed, *_run_checks(run, record, memo)]
+    built = tuple(built)
     for check in checks(Scope.BUILD):
         findings += check.function(run, built)
     memo.save()
@@ -104,6 +111,17 @@ def check_newsletter(root: Path, *, now: datetime | None = None, dist: Path | No
                              {entry.post.display_path: entry.post.check_ignore for entry in site.entries},
                              config_text=run.config_text)
     return Report(tuple(sorted(set(findings), key=order)), len(site.entries))
+
+
+def _load_failed(root: Path, error: ConfigError | PostError | SourceError) -> Report:
+    """The report when the newsletter does not load at all: what stops it, and nothing else."""
+    if isinstance(error, ConfigError):
+        found = config_problems(root, error)
+    elif isinstance(error, PostError):
+        found = post_problems(root, error)
+    else:
+        found = source_problems(root, error)
+    return Report(tuple(sorted(found, key=order)), 0)
 
 
 def _run_checks(run: Run, record: BuildRecord | None, memo: Memo) -> list[Problem]:

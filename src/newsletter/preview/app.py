@@ -21,7 +21,7 @@ class Preview:
         # Held while a build moves its files in, and while a request reads one.
         self.files = threading.Lock()
         self.builder = site_builder(self.root, drafts=drafts, commit=self.files)
-        self.builds = Builds(self.builder, report=report)
+        self.builds = Builds(self.builder, report=report, checker=self.builder.check)
         self.routes = Routes(self.builds, self.root, files=self.files)
 
     @property

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from pathlib import Path
 
 from ..build.engine import Target
 from ..build.engine import build as build_site
+from ..check.runner import check_built
 from ..config import load_config
+from ..errors import Problem
 from ..layout import EMAIL_DIR, PREVIEW_DIR
 from ..outputs.inline import WarmPremailer, uses_premailer
 from .state import Build, Issue
@@ -54,12 +57,29 @@ class EngineBuilder:
             issues.append(Issue(**vars(made), size=size, warnings=own))
         general = tuple(str(warning) for warning in result.warnings if str(warning.path) not in shown)
         return Build(number=number, folder=target.out, site_title=config.site.title, site_url=config.site.url,
-                     issues=tuple(issues), warnings=general, seconds=result.seconds, made=result.made)
+                     issues=tuple(issues), warnings=general, seconds=result.seconds, made=result.made,
+                     problems=result.warnings)
+
+    def check(self, build: Build) -> Build:
+        """Run `newsletter check` over *build*: the same findings, on each issue they belong to."""
+        report = check_built(self.root, self.target, build.problems)
+        by_path: dict[str, list[str]] = {}
+        for finding in report.findings:
+            by_path.setdefault(str(finding.path), []).append(_shown(finding))
+        issues = tuple(replace(issue, findings=tuple(by_path.pop(issue.source, ()))) for issue in build.issues)
+        general = tuple(f"{path}: {text}" for path, found in sorted(by_path.items()) for text in found)
+        return replace(build, issues=issues, findings=general, checked=True)
 
     def close(self) -> None:
         if self.premailer is not None:
             self.premailer.stop()
             self.premailer = None
+
+
+def _shown(finding: Problem) -> str:
+    """A finding as the preview's panel lists it: the file is the issue's own, so the line comes first."""
+    where = f"line {finding.line}: " if finding.line else ""
+    return f"{where}{finding.severity}: {finding.rule}: {finding.message}"
 
 
 def site_builder(root: Path, *, drafts: bool = True, commit: AbstractContextManager[object] | None = None,

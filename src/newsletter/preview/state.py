@@ -7,6 +7,7 @@ assignment, and the epoch goes up so that every page waiting for a change is ans
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import traceback
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..build.cache import BuiltIssue
-from ..errors import NewsletterError
+from ..errors import NewsletterError, Problem
 
 Report = Callable[..., None]
 
@@ -27,10 +28,15 @@ def quiet(*_args: Any, **_kwargs: Any) -> None:
 
 @dataclass(frozen=True)
 class Issue(BuiltIssue):
-    """One issue as the preview lists it: as the build made it, with its email's size and warnings."""
+    """One issue as the preview lists it: as the build made it, with its email's size and warnings.
+
+    *findings* are `newsletter check`'s findings for the issue's post, once the check of its build
+    has run (None until then); the preview shows them in place of the build's warnings.
+    """
 
     size: int = 0
     warnings: tuple[str, ...] = ()
+    findings: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,9 @@ class Build:
     warnings: tuple[str, ...]
     seconds: float
     made: int = 0  # units the build remade; 0 when nothing had changed
+    problems: tuple[Problem, ...] = ()  # the build's warnings as it returned them, for the check
+    checked: bool = False  # the check of this build has run and its findings are on the issues
+    findings: tuple[str, ...] = ()  # the check's findings that belong to no issue (config, templates)
 
     def issue(self, slug: str) -> Issue | None:
         """Return the issue with this slug, if the build has it."""
@@ -53,6 +62,8 @@ class Build:
 
 # Makes build number N and describes it; raises NewsletterError when the newsletter does not build.
 Builder = Callable[[int], Build]
+# Checks a build and returns it with the findings on it.
+Checker = Callable[[Build], Build]
 
 
 @dataclass(frozen=True)
@@ -66,15 +77,19 @@ class State:
     def to_json(self) -> bytes:
         """Tell a waiting page the epoch, the build it should show, and any error."""
         build = self.build.number if self.build else None
-        return json.dumps({"epoch": self.epoch, "build": build, "error": self.error}).encode("utf-8")
+        checked = bool(self.build and self.build.checked)
+        return json.dumps({"epoch": self.epoch, "build": build, "checked": checked,
+                           "error": self.error}).encode("utf-8")
 
 
 class Builds:
     """The builds of one newsletter, rebuilt on demand by a builder."""
 
-    def __init__(self, builder: Builder, *, report: Report = quiet) -> None:
+    def __init__(self, builder: Builder, *, report: Report = quiet, checker: Checker | None = None) -> None:
         self.builder = builder
         self.report = report
+        self.checker = checker
+        self._checking: threading.Thread | None = None
         self._state = State()
         self._changed = threading.Condition()
         self._building = threading.Lock()
@@ -101,7 +116,39 @@ class Builds:
                 return self._publish(self._state.build, f"internal error while building: "
                                                         f"{type(error).__name__}: {error}")
             self._builds = number
-            return self._publish(build, "")
+            state = self._publish(build, "")
+        if self.checker is not None and self._checking is None:
+            self._checking = threading.Thread(target=self._check_builds, name="preview-check", daemon=True)
+            self._checking.start()
+        return state
+
+    def _unchecked(self) -> Build | None:
+        build = self._state.build
+        return build if build is not None and not build.checked else None
+
+    def _check_builds(self) -> None:
+        """Check each build once it is served, so the page shows at once and its findings follow.
+
+        A build replaced while it was being checked is not shown with the old findings: the next
+        round checks the new one.
+        """
+        assert self.checker is not None
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._closed or self._unchecked() is not None)
+                build = self._unchecked()
+                if self._closed or build is None:
+                    return
+            try:
+                checked = self.checker(build)
+            except Exception as error:  # noqa: BLE001 - the preview keeps serving; the panel says why
+                self.report(traceback.format_exc().rstrip(), err=True)
+                checked = dataclasses.replace(build, checked=True,
+                                              findings=(f"the check failed: {type(error).__name__}: {error}",))
+            with self._changed:
+                if self._state.build is build:
+                    self._state = State(epoch=self._state.epoch + 1, build=checked, error=self._state.error)
+                    self._changed.notify_all()
 
     def _publish(self, build: Build | None, error: str) -> State:
         with self._changed:
@@ -132,3 +179,5 @@ class Builds:
             self._changed.notify_all()
         with self._building:
             pass
+        if self._checking is not None:
+            self._checking.join(timeout=30)

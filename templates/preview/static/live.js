@@ -32,6 +32,20 @@
     box.hidden = !error;
   }
 
+  // The check of a build finishes after the build is served: swap in the page's findings panel
+  // from the checked page rather than reload the whole page (and the email in it).
+  function findings() {
+    var panel = document.getElementById("preview-findings");
+    if (!panel || panel.dataset.checked === "1") { return; }
+    fetch(location.href, { cache: "no-store" })
+      .then(function (response) { return response.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("preview-findings");
+        if (fresh && fresh.dataset.checked === "1") { panel.replaceWith(fresh); }
+      })
+      .catch(function () {});
+  }
+
   function status(online) {
     var live = document.getElementById("preview-live");
     if (live) { live.classList.toggle("offline", !online); }
@@ -51,6 +65,7 @@
           return;
         }
         banner(state.error);
+        if (state.checked) { findings(); }
         since = state.epoch;
         poll();
       })
