@@ -4,7 +4,7 @@ would from inline styles and the dark-mode style sheet, and flag what is below W
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from .colours import Colour, contrast_ratio, hex_colour, known_colour, over, parse_colour
@@ -86,22 +86,30 @@ def _block_of(node: Node) -> Node:
     return node
 
 
-Declarations = dict[str, tuple[str, bool]]
+Declarations = Mapping[str, tuple[str, bool]]
 
 
 class _Painter:
     """Paint an email's elements in light and dark mode, as a mail client with its style sheet would."""
 
     def __init__(self, document: Node) -> None:
-        self.dark_rules: list[CssRule] = dark_rules(document)
         self.found: list[_LowContrast] = []
+        # The dark rules that set each property, by the tag their selector's last part names ('*' for
+        # any): an element is matched only against the few rules that could select it.
+        self.setting: dict[tuple[str, str], list[tuple[CssRule, tuple[str, bool]]]] = {}
+        for css_rule in dark_rules(document):
+            for prop in ("background", "color"):
+                declared = (background(css_rule.declarations) if prop == "background"
+                            else css_rule.declarations.get(prop))
+                if declared is not None:
+                    key = (prop, css_rule.selector.parts[-1][0])
+                    self.setting.setdefault(key, []).append((css_rule, declared))
 
     def dark_value(self, node: Node, prop: str, inline: tuple[str, bool] | None) -> str | None:
         """Return the value the dark-mode sheet gives *prop* on *node*, if it beats the inline one."""
         best: tuple[tuple[int, tuple[int, int, int], int], str] | None = None
-        for css_rule in self.dark_rules:
-            declared = background(css_rule.declarations) if prop == "background" else css_rule.declarations.get(prop)
-            if declared is None or not css_rule.selector.matches(node):
+        for css_rule, declared in (*self.setting.get((prop, node.tag), ()), *self.setting.get((prop, "*"), ())):
+            if not css_rule.selector.matches(node):
                 continue
             # An !important sheet rule beats an inline style; a plain one loses to it.
             if not declared[1] and inline is not None:

@@ -4,7 +4,9 @@ email's dark-mode ``@media`` blocks."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .colours import parse_colour
 from .tree import Node
@@ -12,8 +14,12 @@ from .tree import Node
 _COLOUR_TOKEN = re.compile(r"#[0-9a-fA-F]{3,8}\b|rgba?\([^)]*\)|\b[a-zA-Z]+\b")
 
 
-def declarations(style: str) -> dict[str, tuple[str, bool]]:
-    """Parse CSS declarations into property → (value, !important); later ones win as in CSS."""
+@lru_cache(maxsize=4096)
+def declarations(style: str) -> Mapping[str, tuple[str, bool]]:
+    """Parse CSS declarations into property → (value, !important); later ones win as in CSS.
+
+    Kept per style text: an inlined email repeats the same few styles on every paragraph.
+    """
     result: dict[str, tuple[str, bool]] = {}
     for declaration in style.split(";"):
         name, _, value = declaration.partition(":")
@@ -27,7 +33,7 @@ def declarations(style: str) -> dict[str, tuple[str, bool]]:
     return result
 
 
-def background(declarations: dict[str, tuple[str, bool]]) -> tuple[str, bool] | None:
+def background(declarations: Mapping[str, tuple[str, bool]]) -> tuple[str, bool] | None:
     """Return the background colour declared, from background-color or the colour in a background."""
     if "background-color" in declarations:
         return declarations["background-color"]
@@ -88,7 +94,7 @@ class CssRule:
     """A rule of a style sheet; *order* is its place in the sheet, the last tie-breaker."""
 
     selector: Selector
-    declarations: dict[str, tuple[str, bool]]
+    declarations: Mapping[str, tuple[str, bool]]
     order: int
 
 

@@ -1,14 +1,15 @@
-"""A small HTML tree built with the standard library's parser, which is all the check needs to read
-pages, emails and feed content (lxml stays in the render modules that own it)."""
+"""A small HTML tree, which is all the check needs to read pages, emails and feed content.
+
+libxml2 parses (through render.tree, the module that owns lxml); the tree here is plain Python
+objects with parent links, which the contrast rule walks up and down many times.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from html.parser import HTMLParser
 
-_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-                   "source", "track", "wbr"})
+from ..render.tree import HtmlElement, parse_document, parse_fragment
 
 
 class Node:
@@ -39,40 +40,36 @@ class Node:
         return set(self.attrs.get("class", "").split())
 
 
-class TreeBuilder(HTMLParser):
-    """Build a tree of Nodes; an end tag closes every element opened since its start tag."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#root", {}, None)
-        self.current = self.root
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        node = Node(tag, {name: value or "" for name, value in attrs}, self.current)
-        self.current.children.append(node)
-        if tag not in _VOID:
-            self.current = node
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.current.children.append(Node(tag, {name: value or "" for name, value in attrs}, self.current))
-
-    def handle_endtag(self, tag: str) -> None:
-        node: Node | None = self.current
-        while node is not None and node.tag != tag:
-            node = node.parent
-        if node is not None and node.parent is not None:
-            self.current = node.parent
-
-    def handle_data(self, data: str) -> None:
-        self.current.children.append(data)
-
-
 def parse_html(text: str) -> Node:
-    """Parse HTML into a tree under a "#root" node."""
-    builder = TreeBuilder()
-    builder.feed(text)
-    builder.close()
-    return builder.root
+    """Parse HTML (a whole document, or a fragment such as a post's body) into a tree under a "#root" node."""
+    root = Node("#root", {}, None)
+    start = text.lstrip()[:9].lower()
+    if start.startswith(("<!doctype", "<html")):
+        document = parse_document(text)
+        if document is not None:
+            _adopt(root, document)
+    else:
+        holder = parse_fragment(text)
+        if holder.text:
+            root.children.append(holder.text)
+        _add_children(root, holder)
+    return root
+
+
+def _adopt(parent: Node, element: HtmlElement) -> None:
+    node = Node(element.tag, dict(element.attrib), parent)
+    parent.children.append(node)
+    if element.text:
+        node.children.append(element.text)
+    _add_children(node, element)
+
+
+def _add_children(node: Node, element: HtmlElement) -> None:
+    for child in element:
+        if isinstance(child.tag, str):  # comments and processing instructions are left out, not their tails
+            _adopt(node, child)
+        if child.tail:
+            node.children.append(child.tail)
 
 
 def srcset_urls(value: str) -> list[str]:

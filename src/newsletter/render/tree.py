@@ -13,8 +13,8 @@ import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
-__all__ = ["URL_ATTRIBUTES", "Fragment", "HtmlElement", "new_element", "parse_fragment", "rewrite_urls",
-           "serialize", "xpath"]
+__all__ = ["URL_ATTRIBUTES", "Fragment", "HtmlElement", "new_element", "parse_document", "parse_fragment",
+           "rewrite_urls", "serialize", "xpath"]
 
 URL_ATTRIBUTES = ("href", "src", "poster", "cite")
 # Elements with a URL attribute, whatever their tag. Testing each element's attributes once beats
@@ -56,6 +56,14 @@ def parse_fragment(html: str) -> HtmlElement:
         body = lxml.etree.SubElement(document, "body")
     body.tag = "div"
     return body
+
+
+def parse_document(html: str) -> HtmlElement | None:
+    """Parse a whole HTML document into its <html> element; None when there is nothing to parse."""
+    try:
+        return lxml.etree.fromstring(html, _PARSER)
+    except lxml.etree.ParserError:  # an empty document
+        return None
 
 
 def serialize(root: HtmlElement) -> str:
