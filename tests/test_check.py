@@ -599,29 +599,29 @@ def test_readme_lists_every_rule():
 
 
 def test_a_warm_check_reports_what_a_cold_one_does_and_remakes_nothing(letter, monkeypatch):
-    from newsletter.check import runner
+    from newsletter.check import pool
 
     bad_post(letter, "Some text with a [link](nowhere/).\n\n#### Too deep\n", name="2025-04-02-links")
     cold = check(letter)
     assert not letter.dist.exists()  # the check builds in .newsletter/check/, never in dist/
     assert (letter.root / ".newsletter" / "check" / "site" / "email").is_dir()
     computed: list[str] = []
-    original = runner.checks
-    monkeypatch.setattr(runner, "checks", lambda scope: computed.append(str(scope)) or original(scope))
+    original = pool.checks
+    monkeypatch.setattr(pool, "checks", lambda scope: computed.append(str(scope)) or original(scope))
     warm = check(letter)
     assert warm == cold and warm.findings
     assert "issue" not in computed and "built issue" not in computed  # every issue came from the memo
 
 
 def test_an_edit_is_checked_again_and_only_that_post(letter, monkeypatch):
-    from newsletter.check import runner
+    from newsletter.check import pool
 
     edited = bad_post(letter, "Fine text.\n", name="2025-04-02-edited")
     assert check(letter).findings == ()
     bad_post(letter, "Fine text.\n\n#### Too deep\n", name="2025-04-02-edited")
     computed: list[str] = []
-    original = runner.checks
-    monkeypatch.setattr(runner, "checks", lambda scope: computed.append(str(scope)) or original(scope))
+    original = pool.checks
+    monkeypatch.setattr(pool, "checks", lambda scope: computed.append(str(scope)) or original(scope))
     report = check(letter)
     assert [finding.rule for finding in report.findings if finding.path == edited] == ["heading-skip"]
     assert lines(report, edited, "heading-skip") == [line_of(letter, edited, "#### Too deep")]
@@ -673,3 +673,14 @@ def test_rule_image_missing(newsletter):
     result = newsletter.run("build", "--now", NOW.isoformat())
     assert result.exit_code == 0 and "warning" not in result.stderr
     assert not [f for f in check_newsletter(newsletter.root, now=NOW).findings if f.rule in ("image-alt", "image-missing")]
+
+
+def test_many_issues_are_checked_in_worker_processes_with_the_same_findings(letter):
+    for number in range(30):
+        body = "Fine text.\n" if number % 3 else f"Text.\n\n#### Too deep {number}\n\n![](static/n{number}.png)\n"
+        bad_post(letter, body, name=f"2025-03-{number % 28 + 1:02d}-issue-{number}")
+    alone = check_newsletter(letter.root, now=NOW, jobs=1)
+    shutil.rmtree(letter.root / ".newsletter")
+    shared = check_newsletter(letter.root, now=NOW, jobs=2)
+    assert shared == alone
+    assert sum(1 for finding in shared.findings if finding.rule == "heading-skip") == 10

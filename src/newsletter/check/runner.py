@@ -6,6 +6,7 @@ last check are taken from the memo."""
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
@@ -26,6 +27,7 @@ from .findings import Report, Scope, checks, order
 from .links import resolve
 from .loading import build_problems, config_problems, post_problems, source_problems, template_problems
 from .memo import IssueMemo, Memo
+from .pool import check_issues
 from .rules import apply_ignores
 
 # Where a body names another page: enough to key an issue's findings on the pages it links to.
@@ -65,31 +67,34 @@ class _BuiltFiles(Mapping[str, bytes]):
 
 
 def check_newsletter(root: Path, *, now: datetime | None = None, dist: Path | None = None,
-                     ignore: Iterable[str] = ()) -> Report:
+                     ignore: Iterable[str] = (), jobs: int | None = None) -> Report:
     """Check the newsletter in *root* and report every problem found; write nothing outside .newsletter/.
 
     *dist* is the last build, whose feeds the new ones are compared with (default root/dist);
-    *ignore* adds rule ids to switch off, on top of ``[check] ignore`` in newsletter.toml.
+    *ignore* adds rule ids to switch off, on top of ``[check] ignore`` in newsletter.toml;
+    *jobs* is the number of processes that build and check (default: one per core).
     """
     target = check_target(root)
     failed: list[Problem] = []
     built: tuple[Problem, ...] = ()
     try:
-        built = build_site(root, target=target, now=now).warnings
+        built = build_site(root, target=target, now=now, jobs=jobs).warnings
     except TemplateError as error:
         failed = template_problems(root, error)
     except (ConfigError, PostError, SourceError) as error:
         return _load_failed(root, error)
     except NewsletterError as error:
         failed = build_problems(root, error)
-    return check_built(root, target, built, now=now, dist=dist, ignore=ignore, failed=failed)
+    return check_built(root, target, built, now=now, dist=dist, ignore=ignore, failed=failed, jobs=jobs)
 
 
 def check_built(root: Path, target: Target, built: Iterable[Problem], *, now: datetime | None = None,
-                dist: Path | None = None, ignore: Iterable[str] = (), failed: Iterable[Problem] = ()) -> Report:
+                dist: Path | None = None, ignore: Iterable[str] = (), failed: Iterable[Problem] = (),
+                jobs: int | None = None) -> Report:
     """Check what a build of *root* into *target* made, given the warnings it returned (*built*).
 
     The preview checks its own build this way; *failed* are the findings of a build that failed.
+    *jobs* is the number of processes that check issues (default: one per core).
     """
     failed = list(failed)
     try:
@@ -102,7 +107,7 @@ def check_built(root: Path, target: Target, built: Iterable[Problem], *, now: da
     if record is not None:
         run.outputs = _BuiltFiles(target.out, record.hashes)
         run.output_sources = {path: source.real for path, source in site.static_sources.items()}
-    findings = [*failed, *_run_checks(run, record, memo)]
+    findings = [*failed, *_run_checks(run, record, memo, jobs or os.cpu_count() or 1)]
     built = tuple(built)
     for check in checks(Scope.BUILD):
         findings += check.function(run, built)
@@ -124,7 +129,7 @@ def _load_failed(root: Path, error: ConfigError | PostError | SourceError) -> Re
     return Report(tuple(sorted(found, key=order)), 0)
 
 
-def _run_checks(run: Run, record: BuildRecord | None, memo: Memo) -> list[Problem]:
+def _run_checks(run: Run, record: BuildRecord | None, memo: Memo, jobs: int) -> list[Problem]:
     """Call the rules' functions: the site's, then each issue's (as written and as built), then the
     built site's and the feed items'; issues and items whose key did not change come from *memo*."""
     try:
@@ -136,8 +141,7 @@ def _run_checks(run: Run, record: BuildRecord | None, memo: Memo) -> list[Proble
     for check in checks(Scope.SITE):
         findings += check.function(run)
     shared = _shared_key(run, record)
-    for entry in run.site.entries:
-        findings += _issue_findings(run, Issue(run, entry), record, memo, shared)
+    findings += _issues_findings(run, record, memo, shared, jobs)
     if record is None:
         return findings
     for check in checks(Scope.BUILT_SITE):
@@ -176,28 +180,35 @@ def _links(run: Run, issue: Issue, memo: Memo) -> tuple[str, ...]:
     return tuple(sorted(targets))
 
 
-def _issue_findings(run: Run, issue: Issue, record: BuildRecord | None, memo: Memo, shared: str) -> list[Problem]:
-    """Check one issue, or take its findings from *memo* when nothing they were computed from changed.
-
-    The key covers the post, its email, and the bytes of every page its links point at.
-    """
-    links = _links(run, issue, memo) if record is not None else ()
+def _issue_key(run: Run, issue: Issue, record: BuildRecord | None, links: tuple[str, ...], shared: str) -> str:
+    """The key of an issue's findings: the post, its email, and the bytes of every page its links point at."""
     email = record.units.get(f"email/{issue.entry.slug}.html") if record is not None else None
-    key = digest(shared, issue.entry.key, email.key if email is not None else "",
-                 *((path, record.hashes.get(path, "")) for path in links if record is not None))
-    kept = memo.issue(issue.path, key)
-    if kept is not None:
-        run.image_lines[issue.path] = kept.image_lines
-        return list(kept.findings)
-    found: list[Problem] = []
-    for check in checks(Scope.ISSUE):
-        found += check.function(run, issue)
-    run.image_lines[issue.path] = {image.src: image.line for image in issue.images}
-    if record is not None:
-        for check in checks(Scope.BUILT_ISSUE):
-            found += check.function(run, issue)
-    memo.keep_issue(issue.path, IssueMemo(key, tuple(found), run.image_lines[issue.path], issue.entry.key, links))
-    return found
+    return digest(shared, issue.entry.key, email.key if email is not None else "",
+                  *((path, record.hashes.get(path, "")) for path in links if record is not None))
+
+
+def _issues_findings(run: Run, record: BuildRecord | None, memo: Memo, shared: str, jobs: int) -> list[Problem]:
+    """Check every issue, or take its findings from *memo* when nothing they were computed from changed."""
+    findings: list[Problem] = []
+    pending: dict[str, tuple[str, tuple[str, ...]]] = {}
+    todo: list[Issue] = []
+    for entry in run.site.entries:
+        issue = Issue(run, entry)
+        links = _links(run, issue, memo) if record is not None else ()
+        key = _issue_key(run, issue, record, links, shared)
+        kept = memo.issue(issue.path, key)
+        if kept is not None:
+            run.image_lines[issue.path] = kept.image_lines
+            findings += kept.findings
+        else:
+            pending[issue.path] = (key, links)
+            todo.append(issue)
+    for issue, found, lines in check_issues(todo, record is not None, jobs):
+        key, links = pending[issue.path]
+        run.image_lines[issue.path] = lines
+        memo.keep_issue(issue.path, IssueMemo(key, found, lines, issue.entry.key, links))
+        findings += found
+    return findings
 
 
 def _config_ignores(config: Config) -> tuple[str, ...]:

@@ -62,7 +62,8 @@ class EngineBuilder:
 
     def check(self, build: Build) -> Build:
         """Run `newsletter check` over *build*: the same findings, on each issue they belong to."""
-        report = check_built(self.root, self.target, build.problems)
+        # One process: the preview's server threads are running, and a save's check is small.
+        report = check_built(self.root, self.target, build.problems, jobs=1)
         by_path: dict[str, list[str]] = {}
         for finding in report.findings:
             by_path.setdefault(str(finding.path), []).append(_shown(finding))
