@@ -20,6 +20,8 @@ from ..build.cache import BuiltIssue
 from ..errors import NewsletterError, Problem
 
 Report = Callable[..., None]
+# Seconds between serving a build and starting its check.
+CHECK_DELAY = 0.4
 
 
 def quiet(*_args: Any, **_kwargs: Any) -> None:
@@ -136,9 +138,13 @@ class Builds:
         while True:
             with self._changed:
                 self._changed.wait_for(lambda: self._closed or self._unchecked() is not None)
+                # The pages that reload on the new build come first: the check shares this process.
+                self._changed.wait_for(lambda: self._closed, CHECK_DELAY)
                 build = self._unchecked()
-                if self._closed or build is None:
+                if self._closed:
                     return
+            if build is None:
+                continue
             try:
                 checked = self.checker(build)
             except Exception as error:  # noqa: BLE001 - the preview keeps serving; the panel says why
