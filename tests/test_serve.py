@@ -111,7 +111,7 @@ def test_serves_the_build_with_the_reload_script_added(preview):
     assert response.status == 200
     assert response.content_type == "text/html; charset=utf-8"
     assert "Second issue" in text(response)
-    assert '<script src="/_preview/static/live.js" data-build="1"></script></body>' in text(response)
+    assert '<script src="/_preview/static/live.js" data-build="1" data-partial="" data-saved=""></script></body>' in text(response)
     css = preview.respond("/assets/style.css")
     assert css.status == 200 and css.content_type.startswith("text/css")
     assert b"live.js" not in css.body
@@ -295,7 +295,8 @@ def test_a_failed_rebuild_keeps_the_last_good_build_and_shows_the_error(preview,
     assert "The last rebuild failed — still showing build 1" in page
     assert html.escape(state.error, quote=False) in page
     poll = json.loads(preview.respond("/_preview/poll?since=-1").body)
-    assert poll == {"epoch": 3, "build": 1, "checked": True, "error": state.error}  # 2: the check of build 1
+    assert poll == {"epoch": 3, "build": 1, "checked": True, "partial": False, "saved": [],
+                    "error": state.error}  # 2: the check of build 1
 
     letter.post("2025-04-01-second", 'title: "Second issue, fixed"\ndate: 2025-04-01')
     state = preview.rebuild()
@@ -527,3 +528,28 @@ def test_the_preview_refuses_a_folder_without_a_newsletter_or_an_unknown_issue(l
         run_preview(tmp_path / "elsewhere", port=0, open_browser=False)
     with pytest.raises(ServeError, match="no issue with the slug 'third'; issues: future, wip, second, first"):
         run_preview(letter.root, slug="third", port=0, open_browser=False)
+
+
+def test_a_save_serves_the_saved_issue_before_its_lists_and_feeds(letter):
+    from newsletter.preview.builder import site_builder
+
+    builder = site_builder(letter.root)
+    try:
+        builder(1)
+        letter.post("2025-04-01-second", 'title: "Second, edited"\ndate: 2025-04-01', "New words.\n")
+        seen = []
+
+        def early(build):
+            folder = build.folder
+            seen.append((build, (folder / "email" / "second.html").read_text(), (folder / "second" / "index.html")
+                         .read_text(), (folder / "index.html").read_text(), (folder / "feed.xml").read_text()))
+
+        final = builder(2, early)
+    finally:
+        builder.close()
+    [(partial, email, page, archive, feed)] = seen
+    assert partial.partial and partial.saved == ("second",) and partial.number == 2
+    assert "New words." in email and "Second, edited" in page  # the saved issue is in place first
+    assert "Second, edited" not in archive and "Second, edited" not in feed  # the rest follows
+    assert not final.partial and "Second, edited" in (final.folder / "index.html").read_text()
+    assert "Second, edited" in (final.folder / "feed.xml").read_text()

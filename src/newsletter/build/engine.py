@@ -10,6 +10,7 @@ no unit makes any more. Heavy units (emails, issue pages) and Markdown go to wor
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 import shutil
@@ -71,10 +72,16 @@ class BuildResult:
     made: int
     warnings: tuple[Problem, ...]
     seconds: float
+    # Given to *early* only: the slugs of the saved issues whose files are in place before the rest.
+    saved: tuple[str, ...] = ()
 
     @property
     def issues(self) -> int:
         return len(self.built)
+
+
+# Told what is in place once the saved issue's own files are, before the rest of the build.
+Early = Callable[[BuildResult], None]
 
 
 @dataclass(frozen=True)
@@ -202,13 +209,14 @@ def _kept_from_collection() -> Iterator[None]:
 def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: datetime | None = None,
           clean: bool = False, jobs: int | None = None, progress: Progress | None = None,
           target: Target | None = None, commit: AbstractContextManager[object] | None = None,
-          premailer: WarmPremailer | None = None) -> BuildResult:
+          premailer: WarmPremailer | None = None, early: Early | None = None) -> BuildResult:
     """Build the newsletter in *root* into *out* (default root/dist), remaking only what changed.
 
     *clean* throws the cache away first; *jobs* is the number of processes (default: one per core).
     A *target* replaces *out* and *drafts* (the preview's); *commit* is held while the new files
     are moved into place, so that a reader holding it never sees half of a build. A process that
     builds again and again passes the *premailer* it keeps warm instead of starting one each time.
+    *early* is told when the saved issue's own files are in place, before the rest (see _build).
     """
     started = time.perf_counter()
     if target is None:
@@ -234,7 +242,7 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
         starting = warm_premailer(config) if rebuild and kept is None else contextlib.nullcontext(kept)
         with starting as warm:
             return _build(config, target, when, fingerprint, inputs, jobs=jobs, progress=progress,
-                          started=started, warm=warm, commit=commit or contextlib.nullcontext())
+                          started=started, warm=warm, commit=commit or contextlib.nullcontext(), early=early)
     finally:
         if not frozen_before:
             gc.unfreeze()
@@ -242,8 +250,12 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
 
 def _build(config: Config, target: Target, when: datetime, fingerprint: str, inputs: Inputs,
            *, jobs: int, progress: Progress | None, started: float, warm: WarmPremailer | None,
-           commit: AbstractContextManager[object]) -> BuildResult:
-    """Run the phases of a build: load, plan, diff, make, commit, record."""
+           commit: AbstractContextManager[object], early: Early | None) -> BuildResult:
+    """Run the phases of a build: load, plan, diff, make, commit, record.
+
+    With *early*, an incremental build that remade a post's email commits that issue's email and
+    page first and hands *early* what is in place, then makes and commits the rest.
+    """
     site, cache = _load(config, target, when, inputs, jobs)
     env = make_environment(config)
     with _kept_from_collection():
@@ -252,6 +264,33 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     last = _last_build(cache, target.out)
     todo = [unit for unit in units if last is None or unit.name not in last.units
             or last.units[unit.name].key != unit.key]
+    made = len(todo)
+    first = _saved_first(todo) if early is not None and last is not None else []
+    if early is not None and first and len(first) < len(todo):
+        # The saved issue's page and email go out first; lists, tag pages and feeds follow.
+        last = _make_and_commit(site, target, cache, units, first, last, jobs, None, commit)
+        saved = tuple(sorted(unit.name[len("email/"):-len(".html")] for unit in first
+                             if unit.name.startswith("email/")))
+        early(dataclasses.replace(_result(site, target, units, last, site_warnings, made=len(first),
+                                          started=started), saved=saved))
+        todo = [unit for unit in todo if unit not in first]
+    record = _make_and_commit(site, target, cache, units, todo, last, jobs, progress, commit)
+    result = _result(site, target, units, record, site_warnings, made=made, started=started)
+    return _record(site, target, when, fingerprint, result, record)
+
+
+def _saved_first(todo: list[Unit]) -> list[Unit]:
+    """The units of the issues whose own email changed (the posts just saved): their emails and pages."""
+    saved = {unit.name.removeprefix("email/").removesuffix(".html") for unit in todo
+             if unit.name.startswith("email/")}
+    wanted = {f"email/{slug}.html" for slug in saved} | {f"{slug}/index.html" for slug in saved}
+    return [unit for unit in todo if unit.name in wanted]
+
+
+def _make_and_commit(site: Site, target: Target, cache: BuildCache, units: list[Unit], todo: list[Unit],
+                     last: BuildRecord | None, jobs: int, progress: Progress | None,
+                     commit: AbstractContextManager[object]) -> BuildRecord:
+    """Make *todo* into a staging folder, move the build into place and record it in the cache."""
     staging = Staging(target.out.parent / f".{target.out.name}.new-{os.getpid()}",
                       last.hashes if last is not None else {})
     shutil.rmtree(staging.folder, ignore_errors=True)
@@ -268,8 +307,7 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
         shutil.rmtree(staging.folder, ignore_errors=True)
         raise
     cache.save(record)
-    return _record(site, target, when, fingerprint, units, record, site_warnings, made=len(todo),
-                   started=started)
+    return record
 
 
 def _load(config: Config, target: Target, when: datetime, inputs: Inputs,
@@ -306,7 +344,8 @@ def _make(site: Site, staging: Staging, out: Path, units: list[Unit], todo: list
         if progress is not None:
             progress(done, len(todo))
     for unit in units:
-        if unit.name not in record.units and last is not None:
+        # A unit that is new and not made yet (the second part of a build in two) has nothing to keep.
+        if unit.name not in record.units and last is not None and unit.name in last.units:
             kept = last.units[unit.name]
             record.units[unit.name] = kept
             record.hashes.update({path: last.hashes[path] for path in kept.paths})
@@ -329,19 +368,26 @@ def _commit(staging: Path, out: Path, record: BuildRecord, last: BuildRecord | N
     move_in(staging, out, staged, removed)
 
 
-def _record(site: Site, target: Target, when: datetime, fingerprint: str, units: list[Unit], record: BuildRecord,
-            site_warnings: list[Problem], *, made: int, started: float) -> BuildResult:
-    """Note what was built, so that the next build with nothing changed can say so at once."""
-    made_warnings = [warning for unit in units for warning in record.units[unit.name].warnings]
+def _result(site: Site, target: Target, units: list[Unit], record: BuildRecord, site_warnings: list[Problem],
+            *, made: int, started: float) -> BuildResult:
+    """Say what the build in *record* holds: its issues, files and warnings."""
+    made_warnings = [warning for unit in units if (kept := record.units.get(unit.name)) is not None
+                     for warning in kept.warnings]
     warnings = sorted({warning for warning in (*site_warnings, *made_warnings) if site.keeps(warning)},
                       key=lambda p: (str(p.path), p.line or 0, p.message))
-    scheduled = [post.date for post in site.posts if post.status(when) is Status.SCHEDULED]
     built = tuple(BuiltIssue(entry.slug, entry.post.title, entry.post.date, str(entry.status),
                              entry.post.display_path, entry.preheader) for entry in site.entries)
-    write_quick_record(target.cache, QuickRecord(fingerprint, record.build_id, when, min(scheduled, default=None),
-                                                 built, len(record.hashes), tuple(warnings)))
     return BuildResult(out=target.out, built=built, files=len(record.hashes), made=made,
                        warnings=tuple(warnings), seconds=time.perf_counter() - started)
+
+
+def _record(site: Site, target: Target, when: datetime, fingerprint: str, result: BuildResult,
+            record: BuildRecord) -> BuildResult:
+    """Note what was built, so that the next build with nothing changed can say so at once."""
+    scheduled = [post.date for post in site.posts if post.status(when) is Status.SCHEDULED]
+    write_quick_record(target.cache, QuickRecord(fingerprint, record.build_id, when, min(scheduled, default=None),
+                                                 result.built, result.files, result.warnings))
+    return result
 
 
 def _refuse_duplicates(record: BuildRecord) -> None:

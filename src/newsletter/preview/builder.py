@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from pathlib import Path
 
-from ..build.engine import Target
+from ..build.engine import BuildResult, Target
 from ..build.engine import build as build_site
 from ..check.runner import check_built
-from ..config import load_config
+from ..config import Config, load_config
 from ..errors import Problem
 from ..layout import EMAIL_DIR, PREVIEW_DIR
 from ..outputs.inline import WarmPremailer, uses_premailer
@@ -41,12 +42,23 @@ class EngineBuilder:
         self.jobs = jobs
         self.premailer: WarmPremailer | None = None
 
-    def __call__(self, number: int) -> Build:
+    def __call__(self, number: int, early: Callable[[Build], None] | None = None) -> Build:
+        """Bring the preview's folder up to date as build *number*.
+
+        After a save, *early* is given the build as soon as the saved issue's page and email are in
+        place (marked partial), before the lists, tag pages and feeds are remade.
+        """
         root, target = self.root, self.target
         config = load_config(root)
         if self.premailer is None and uses_premailer(config):
             self.premailer = WarmPremailer(config)
-        result = build_site(root, target=target, commit=self.commit, jobs=self.jobs, premailer=self.premailer)
+        tell = None if early is None else (lambda first: early(self._described(number, config, first, partial=True)))
+        result = build_site(root, target=target, commit=self.commit, jobs=self.jobs, premailer=self.premailer,
+                            early=tell)
+        return self._described(number, config, result)
+
+    def _described(self, number: int, config: Config, result: BuildResult, *, partial: bool = False) -> Build:
+        target = self.target
         shown = {issue.source for issue in result.built}
         issues = []
         for made in result.built:
@@ -58,7 +70,7 @@ class EngineBuilder:
         general = tuple(str(warning) for warning in result.warnings if str(warning.path) not in shown)
         return Build(number=number, folder=target.out, site_title=config.site.title, site_url=config.site.url,
                      issues=tuple(issues), warnings=general, seconds=result.seconds, made=result.made,
-                     problems=result.warnings)
+                     problems=result.warnings, partial=partial, saved=result.saved)
 
     def check(self, build: Build) -> Build:
         """Run `newsletter check` over *build*: the same findings, on each issue they belong to."""

@@ -22,13 +22,14 @@ from ..outputs.email import GMAIL_CLIP_BYTES
 from ..render.templates import builtin_templates, ui_environment
 from ..send.manifest import SentIssue, load_manifest
 from .emailview import email_document, issue_page, part_text, read_message
-from .state import Builds, State
+from .state import Build, Builds, State
 
 PREFIX = "/_preview/"
 # A page's long poll is answered after this long even when nothing changed, so that a browser or
 # proxy never gives up on it first.
 POLL_SECONDS = 25.0
-RELOAD_SCRIPT = '<script src="/_preview/static/live.js" data-build="{build}"></script>'
+RELOAD_SCRIPT = ('<script src="/_preview/static/live.js" data-build="{build}" data-partial="{partial}" '
+                 'data-saved="{saved}"></script>')
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _TYPES = {".eml": "text/plain", ".xsl": "text/xml", ".json": "application/json", ".js": "text/javascript"}
 
@@ -86,9 +87,14 @@ def content_type(path: Path) -> str:
     return f"{kind}; charset=utf-8" if kind.startswith("text/") or kind.endswith(("json", "xml")) else kind
 
 
-def inject_reload(html: bytes, build: int | None) -> bytes:
-    """Add the live-reload script to a page of *build* as it is served (before its last </body>)."""
-    script = RELOAD_SCRIPT.format(build="" if build is None else build).encode("ascii")
+def inject_reload(html: bytes, build: Build | None) -> bytes:
+    """Add the live-reload script to a page of *build* as it is served (before its last </body>).
+
+    A page of a partial build (only the saved issues remade) says so, and which issues those are.
+    """
+    number, partial, saved = ("", "", "") if build is None else (build.number, "1" if build.partial else "",
+                                                                 ",".join(build.saved))
+    script = RELOAD_SCRIPT.format(build=number, partial=partial, saved=saved).encode("ascii")
     ends = list(_BODY_END.finditer(html))
     at = ends[-1].start() if ends else len(html)
     return html[:at] + script + html[at:]
@@ -144,7 +150,7 @@ class Routes:
         kind = content_type(found)
         data = found.read_bytes()
         if kind.startswith("text/html"):
-            data = inject_reload(data, state.build.number)
+            data = inject_reload(data, state.build)
         return Response(HTTPStatus.OK, data, kind)
 
     def _preview_route(self, rest: str, query: dict[str, str], state: State) -> Response:
@@ -188,5 +194,4 @@ class Routes:
                                                       sent=sent, manifest_problem=manifest_problem,
                                                       clip=GMAIL_CLIP_BYTES,
                                                       **{"missing": "", **context})
-        number = state.build.number if state.build else None
-        return Response(status, inject_reload(html.encode("utf-8"), number), "text/html; charset=utf-8")
+        return Response(status, inject_reload(html.encode("utf-8"), state.build), "text/html; charset=utf-8")

@@ -56,6 +56,8 @@ class Build:
     problems: tuple[Problem, ...] = ()  # the build's warnings as it returned them, for the check
     checked: bool = False  # the check of this build has run and its findings are on the issues
     findings: tuple[str, ...] = ()  # the check's findings that belong to no issue (config, templates)
+    partial: bool = False  # only the saved issues' page and email are in place; the rest follows
+    saved: tuple[str, ...] = ()  # in a partial build: the slugs of those issues
 
     def issue(self, slug: str) -> Issue | None:
         """Return the issue with this slug, if the build has it."""
@@ -63,7 +65,8 @@ class Build:
 
 
 # Makes build number N and describes it; raises NewsletterError when the newsletter does not build.
-Builder = Callable[[int], Build]
+# It may show a partial build first, through the function it is given.
+Builder = Callable[[int, Callable[["Build"], None]], Build]
 # Checks a build and returns it with the findings on it.
 Checker = Callable[[Build], Build]
 
@@ -80,8 +83,10 @@ class State:
         """Tell a waiting page the epoch, the build it should show, and any error."""
         build = self.build.number if self.build else None
         checked = bool(self.build and self.build.checked)
-        return json.dumps({"epoch": self.epoch, "build": build, "checked": checked,
-                           "error": self.error}).encode("utf-8")
+        partial = bool(self.build and self.build.partial)
+        saved = list(self.build.saved) if self.build else []
+        return json.dumps({"epoch": self.epoch, "build": build, "checked": checked, "partial": partial,
+                           "saved": saved, "error": self.error}).encode("utf-8")
 
 
 class Builds:
@@ -110,7 +115,7 @@ class Builds:
                 return self._state
             number = self._builds + 1
             try:
-                build = self.builder(number)
+                build = self.builder(number, self._show_early)
             except NewsletterError as error:
                 return self._publish(self._state.build, str(error))
             except Exception as error:  # a bug: show it and keep serving rather than die silently
@@ -124,9 +129,15 @@ class Builds:
             self._checking.start()
         return state
 
+    def _show_early(self, build: Build) -> None:
+        """Serve the saved issues of a build while the rest of it is made."""
+        with self._changed:
+            self._state = State(epoch=self._state.epoch + 1, build=build, error="")
+            self._changed.notify_all()
+
     def _unchecked(self) -> Build | None:
         build = self._state.build
-        return build if build is not None and not build.checked else None
+        return build if build is not None and not build.checked and not build.partial else None
 
     def _check_builds(self) -> None:
         """Check each build once it is served, so the page shows at once and its findings follow.

@@ -5,6 +5,9 @@
   var script = document.currentScript;
   // The build this page came from (none when the newsletter did not build yet).
   var shown = script.dataset.build ? Number(script.dataset.build) : null;
+  // A page of a partial build: only the saved issues were remade when it was served.
+  var partial = script.dataset.partial === "1";
+  var saved = script.dataset.saved ? script.dataset.saved.split(",") : [];
   var since = -1;            // the last epoch seen; -1 asks for the state at once
   var waiting = false;
   var STORE = "newsletter-preview-scroll";
@@ -46,6 +49,13 @@
       .catch(function () {});
   }
 
+  // A saved issue's own pages were final in the partial build; any other page reloads once it is whole.
+  function isSaved() {
+    return saved.some(function (slug) {
+      return location.pathname === "/_preview/" + slug + "/" || location.pathname.endsWith("/" + slug + "/");
+    });
+  }
+
   function status(online) {
     var live = document.getElementById("preview-live");
     if (live) { live.classList.toggle("offline", !online); }
@@ -59,12 +69,13 @@
       .then(function (state) {
         waiting = false;
         status(true);
-        if (state.build !== shown) {
+        if (state.build !== shown || (partial && !state.partial && !isSaved())) {
           sessionStorage.setItem(STORE, JSON.stringify({ path: location.pathname, y: window.scrollY }));
           location.reload();
           return;
         }
         banner(state.error);
+        if (!state.partial) { partial = false; }
         if (state.checked) { findings(); }
         since = state.epoch;
         poll();
