@@ -1,0 +1,104 @@
+"""Send the confirmation and welcome emails from a thread of their own, over the newsletter's SMTP settings.
+
+A request only queues its email, so that a slow mail server never slows the answer down. One
+connection is kept and reused; a message that fails is logged (without its address) and dropped:
+the subscriber can ask again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from ..config import Config
+from ..outputs.mime import list_unsubscribe, sender
+from ..send.failures import PermanentFailure, TransientFailure, UncertainDelivery
+from ..send.transports import Handover, Transport
+
+log = logging.getLogger("newsletter.lists")
+
+
+def compose(config: Config, to: tuple[str, str], subject: str, text: str, unsubscribe_token: str = "") -> bytes:
+    """A plain-text email to one person (name, address) from the newsletter's sender."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender(config)
+    name, address = to
+    message["To"] = Address(display_name=name, addr_spec=address) if name else address
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    domain = parseaddr(sender(config))[1].rpartition("@")[2] or "localhost"
+    message["Message-ID"] = make_msgid(domain=domain)
+    if unsubscribe_token:
+        message["List-Unsubscribe"] = list_unsubscribe(config, address, unsubscribe_token)
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(text, cte="quoted-printable")
+    return message.as_bytes()
+
+
+class Mailer:
+    """A queue of emails and the thread that sends them, one connection for all."""
+
+    def __init__(self, config: Config, transport: Callable[[], Transport]) -> None:
+        self.config = config
+        self.envelope_from = parseaddr(sender(config))[1]
+        self._transport = transport
+        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=10_000)
+        self._thread = threading.Thread(target=self._run, name="lists-mailer", daemon=True)
+        self._thread.start()
+
+    def __repr__(self) -> str:
+        return f"Mailer(from={self.envelope_from!r})"
+
+    def post(self, address: str, data: bytes) -> None:
+        """Queue one message; when the queue is full (a flood), it is dropped and logged."""
+        try:
+            self._queue.put_nowait((address, data))
+        except queue.Full:
+            log.warning("mail queue full; a confirmation email was dropped")
+
+    def wait(self) -> None:
+        """Block until every queued message was tried (for tests and shutdown)."""
+        self._queue.join()
+
+    def stop(self) -> None:
+        self._queue.put(None)   # after the messages already queued
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        transport: Transport | None = None
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    if transport is not None:
+                        transport.close()
+                    return
+                address, data = item
+                transport = transport or self._transport()
+                self._deliver(transport, address, data)
+            except Exception as error:  # noqa: BLE001 - the thread must outlive any one message
+                log.error("could not send an email: %s", error)
+                if transport is not None:
+                    transport.reset()
+            finally:
+                self._queue.task_done()
+
+    def _deliver(self, transport: Transport, address: str, data: bytes) -> None:
+        for attempt in range(2):
+            try:
+                transport.send(self.envelope_from, address, data, Handover())
+                return
+            except TransientFailure as error:
+                transport.reset()
+                if attempt:
+                    log.error("the mail server did not take an email: %s", error.reply)
+            except (PermanentFailure, UncertainDelivery) as error:
+                log.error("the mail server refused an email: %s", error.reply)
+                return
