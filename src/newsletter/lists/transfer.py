@@ -85,18 +85,17 @@ def copy_database(database: Path, out: Path) -> None:
         raise
 
 
-def export(settings_database: Path, out: Path, *, sqlite_copy: bool = False) -> int:
+def export(database: Path, out: Path, *, sqlite_copy: bool = False) -> int:
     """Back the list up to *out*: CSV of every row, or with *sqlite_copy* a copy of the database; rows written."""
-    if not settings_database.exists():
-        raise ListsError(f"{settings_database}: no list database here yet; 'newsletter lists serve' or "
+    if not database.exists():
+        raise ListsError(f"{database}: no list database here yet; 'newsletter lists serve' or "
                          "'newsletter lists import' creates it")
-    if out.resolve() == settings_database.resolve():
+    if out.resolve() == database.resolve():
         raise ListsError(f"{out}: is the database itself; export to another file")
     if sqlite_copy:
-        copy_database(settings_database, out)
-        return int(sqlite3.connect(f"{out.resolve().as_uri()}?mode=ro", uri=True)
-                   .execute("SELECT count(*) FROM subscribers").fetchone()[0])
-    return export_csv(settings_database, out)
+        copy_database(database, out)
+        return sum(1 for _ in all_rows(out))
+    return export_csv(database, out)
 
 
 __all__ = ["Imported", "copy_database", "database_path", "export", "export_csv", "import_csv"]

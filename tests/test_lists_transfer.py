@@ -1,0 +1,79 @@
+"""`newsletter lists import` and `lists export`: moving a CSV list in, and backups out."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+
+import pytest
+
+from list_server import API_TOKEN, SECRET, lists_config
+
+
+@pytest.fixture
+def letter(newsletter, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_LISTS_SECRET", SECRET)
+    monkeypatch.setenv("NEWSLETTER_LISTS_API_TOKEN", API_TOKEN)
+    newsletter.write("newsletter.toml", newsletter.root.joinpath("newsletter.toml").read_text()
+                     + lists_config(2525, 8025))
+    return newsletter
+
+
+def _rows(letter) -> list[tuple]:
+    with sqlite3.connect(letter.root / "lists.sqlite3") as db:
+        return db.execute("SELECT email, name, status, consent, confirmed_at IS NOT NULL, source_page "
+                          "FROM subscribers ORDER BY id").fetchall()
+
+
+def test_import_marks_consent_as_imported_and_keeps_what_is_there(letter):
+    letter.write("old.csv", "email,name,city\nann@example.com,Ann,Brno\nANN@example.com,Ann again,Brno\n"
+                            "bob@example.com,,Praha\n")
+    result = letter.run("lists", "import", str(letter.root / "old.csv"))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "Imported 2 addresses (0 already on the list, 1 duplicate rows skipped)."
+    assert _rows(letter) == [("ann@example.com", "Ann", "active", "imported", 1, "import of old.csv"),
+                             ("bob@example.com", "", "active", "imported", 1, "import of old.csv")]
+    letter.write("more.csv", "email\nbob@example.com\ncarol@example.com\n")
+    assert "Imported 1 addresses (1 already on the list)." in letter.run("lists", "import", str(letter.root / "more.csv")).output
+    assert len(_rows(letter)) == 3
+
+
+@pytest.mark.parametrize("text, message", [
+    ("email,name\nann@example.com,Ann\nnot-an-address,Bob\n", "old.csv:3: email: 'not-an-address' is not an address"),
+    ("name\nAnn\n", "old.csv:1: the header row has no 'email' column"),
+    ("email,name\nann@example.com,Ann,extra\n", "old.csv:2: has 3 fields, the header has 2"),
+    (None, "old.csv: not found"),
+], ids=["bad-address", "no-email-column", "extra-field", "missing"])
+def test_a_bad_csv_is_one_clear_error_and_nothing_is_added(letter, text, message):
+    if text is not None:
+        letter.write("old.csv", text)
+    result = letter.run("lists", "import", str(letter.root / "old.csv"))
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+    assert not (letter.root / "lists.sqlite3").exists() or _rows(letter) == []
+
+
+def test_export_writes_every_row_with_its_consent_record(letter, tmp_path):
+    letter.write("old.csv", 'email,name\nann@example.com,"Novak, Ann"\n')
+    letter.run("lists", "import", str(letter.root / "old.csv"))
+    result = letter.run("lists", "export", str(tmp_path / "backup.csv"))
+    assert result.exit_code == 0 and "Wrote 1 rows" in result.output
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "backup.csv").read_text())))
+    assert [(r["email"], r["name"], r["status"], r["consent"], r["source_page"]) for r in rows] == [
+        ("ann@example.com", "Novak, Ann", "active", "imported", "import of old.csv")]
+
+    assert letter.run("lists", "export", "--sqlite", str(tmp_path / "copy.sqlite3")).exit_code == 0
+    with sqlite3.connect(tmp_path / "copy.sqlite3") as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert copy.execute("SELECT email, status FROM subscribers").fetchall() == [("ann@example.com", "active")]
+
+
+def test_export_refuses_to_overwrite_the_database_or_to_run_without_one(letter):
+    result = letter.run("lists", "export", str(letter.root / "out.csv"))
+    assert result.exit_code == 1 and "no list database here yet" in result.output
+    letter.write("old.csv", "email\nann@example.com\n")
+    letter.run("lists", "import", str(letter.root / "old.csv"))
+    result = letter.run("lists", "export", "--sqlite", str(letter.root / "lists.sqlite3"))
+    assert result.exit_code == 1 and "is the database itself" in result.output
+    assert len(_rows(letter)) == 1
