@@ -77,3 +77,16 @@ def test_export_refuses_to_overwrite_the_database_or_to_run_without_one(letter):
     result = letter.run("lists", "export", "--sqlite", str(letter.root / "lists.sqlite3"))
     assert result.exit_code == 1 and "is the database itself" in result.output
     assert len(_rows(letter)) == 1
+
+
+@pytest.mark.parametrize("section, message", [
+    ('[lists]\nurl = "http://lists.example.com/"\n', "lists.url: must be an https:// URL"),
+    ('[lists]\nurl = "lists.example.com"\n', "lists.url: expected the list server's address"),
+    ('[lists]\nurl = "https://lists.example.com/"\nconfirm_hours = 0\n', "lists.confirm_hours: must be at least 1"),
+    ('[subscribers]\nsource = "http://lists.example.com/"\n', "subscribers.source: must be an https:// URL"),
+], ids=["http", "not-a-url", "zero-hours", "http-source"])
+def test_bad_list_settings_name_the_line(newsletter, section, message):
+    newsletter.write("newsletter.toml", newsletter.root.joinpath("newsletter.toml").read_text() + section)
+    result = newsletter.run("lists", "export", str(newsletter.root / "out.csv"))
+    assert result.exit_code == 1
+    assert message in result.output and "newsletter.toml:" in result.output

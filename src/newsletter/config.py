@@ -264,6 +264,8 @@ def _lists_problems(section: ListsConfig) -> Iterator[tuple[str, str]]:
     parts = urlsplit(section.url)
     if section.url and (parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment):
         yield "url", f"expected the list server's address like 'https://lists.example.com/', got {section.url!r}"
+    elif section.url and not _secure_or_local(section.url):
+        yield "url", "must be an https:// URL (one-click unsubscribe needs it); http is for 127.0.0.1 only"
     for key in ("confirm_hours", "per_ip_per_hour", "per_address_per_day"):
         if getattr(section, key) < 1:
             yield key, "must be at least 1"
@@ -275,6 +277,14 @@ def _subscribers_problems(section: SubscribersConfig) -> Iterator[tuple[str, str
     parts = urlsplit(section.source)
     if section.source and (parts.scheme not in ("http", "https") or not parts.netloc):
         yield "source", f"expected the list server's address like 'https://lists.example.com/', got {section.source!r}"
+    elif section.source and not _secure_or_local(section.source):
+        yield "source", "must be an https:// URL (the API token travels with each request); http is for 127.0.0.1 only"
+
+
+def _secure_or_local(url: str) -> bool:
+    """Whether *url* is https, or http to this machine."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.hostname or "") in ("127.0.0.1", "localhost", "::1")
 
 
 def _feeds_problems(section: FeedsConfig) -> Iterator[tuple[str, str]]:
