@@ -49,17 +49,17 @@ class Mailer:
         self.config = config
         self.envelope_from = parseaddr(sender(config))[1]
         self._transport = transport
-        self._queue: queue.Queue[tuple[str, bytes] | None] = queue.Queue(maxsize=10_000)
+        self._queue: queue.Queue[tuple[str, Callable[[], bytes]] | None] = queue.Queue(maxsize=10_000)
         self._thread = threading.Thread(target=self._run, name="lists-mailer", daemon=True)
         self._thread.start()
 
     def __repr__(self) -> str:
         return f"Mailer(from={self.envelope_from!r})"
 
-    def post(self, address: str, data: bytes) -> None:
-        """Queue one message; when the queue is full (a flood), it is dropped and logged."""
+    def post(self, address: str, make: Callable[[], bytes]) -> None:
+        """Queue one message, made in the mailer's thread by *make*; when the queue is full (a flood), it is dropped."""
         try:
-            self._queue.put_nowait((address, data))
+            self._queue.put_nowait((address, make))
         except queue.Full:
             log.warning("mail queue full; a confirmation email was dropped")
 
@@ -80,7 +80,8 @@ class Mailer:
                     if transport is not None:
                         transport.close()
                     return
-                address, data = item
+                address, make = item
+                data = make()   # here rather than in the request: laying out a message takes milliseconds
                 transport = transport or self._transport()
                 self._deliver(transport, address, data)
             except Exception as error:  # noqa: BLE001 - the thread must outlive any one message

@@ -28,9 +28,19 @@ class Pages:
         self.config = config
         self.env: Environment = make_environment(config)
         self.css = Markup(render_template(self.env, "style.css", code_css_light="", code_css_dark=""))
+        self._made: dict[tuple[int, str, str, str], Page] = {}
 
     def page(self, status: int, kind: str, title: str, message: str, **context: Any) -> Page:
         """A page in the site's look: *kind* picks what it shows below the message (a form, a link)."""
+        if context:
+            return self._render(status, kind, title, message, **context)
+        # Most answers are the same page every time (thanks, refusals): made once, then reused.
+        key = (status, kind, title, message)
+        if key not in self._made:
+            self._made[key] = self._render(status, kind, title, message)
+        return self._made[key]
+
+    def _render(self, status: int, kind: str, title: str, message: str, **context: Any) -> Page:
         html = render_template(self.env, "lists/page.html", site=self.config.site, css=self.css, kind=kind,
                                title=title, message=message, **{"action": "", **context})
         return Page(status, html)

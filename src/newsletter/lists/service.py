@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
+from functools import partial
 from urllib.parse import parse_qs, urlsplit
 
 from .addresses import check_address, check_name
@@ -118,11 +119,7 @@ class ListService:
         pending = self.store.request(Request(address, name, page, wording))
         if pending.should_mail and self.per_address.allow(address.lower(), self.clock()):
             token = self.settings.signer.confirm_token(pending.id, pending.nonce, self.clock())
-            text = self.pages.mail_text("confirm", subscriber_name=name,
-                                        confirm_url=f"{self.settings.base_url}confirm/{token}",
-                                        hours=self.settings.lists.confirm_hours, wording=wording)
-            subject = f"Confirm your subscription to {self.settings.config.site.title}"
-            self.mailer.post(address, compose(self.settings.config, (name, address), subject, text))
+            self.mailer.post(address, partial(self._confirmation, name, address, token, wording))
         return self._thanks()
 
     def confirm(self, token: str) -> Page:
@@ -139,13 +136,23 @@ class ListService:
                                      "are not receiving the newsletter, please subscribe again.")
         address, name = confirmed
         if self.settings.lists.welcome:
-            unsubscribe = self.settings.signer.unsubscribe_token(address)
-            text = self.pages.mail_text("welcome", subscriber_name=name,
-                                        unsubscribe_url=f"{self.settings.base_url}unsubscribe/{unsubscribe}")
-            subject = f"Welcome to {self.settings.config.site.title}"
-            self.mailer.post(address, compose(self.settings.config, (name, address), subject, text, unsubscribe))
+            self.mailer.post(address, partial(self._welcome, name, address))
         return self.pages.page(200, "done", "You are subscribed",
                                "Thank you for confirming. The next issue will reach you by email.")
+
+    def _confirmation(self, name: str, address: str, token: str, wording: str) -> bytes:
+        text = self.pages.mail_text("confirm", subscriber_name=name,
+                                    confirm_url=f"{self.settings.base_url}confirm/{token}",
+                                    hours=self.settings.lists.confirm_hours, wording=wording)
+        subject = f"Confirm your subscription to {self.settings.config.site.title}"
+        return compose(self.settings.config, (name, address), subject, text)
+
+    def _welcome(self, name: str, address: str) -> bytes:
+        unsubscribe = self.settings.signer.unsubscribe_token(address)
+        text = self.pages.mail_text("welcome", subscriber_name=name,
+                                    unsubscribe_url=f"{self.settings.base_url}unsubscribe/{unsubscribe}")
+        subject = f"Welcome to {self.settings.config.site.title}"
+        return compose(self.settings.config, (name, address), subject, text, unsubscribe)
 
     def unsubscribe_page(self, token: str) -> Page:
         """The page behind an email's unsubscribe link: one button."""
