@@ -90,3 +90,15 @@ def test_bad_list_settings_name_the_line(newsletter, section, message):
     result = newsletter.run("lists", "export", str(newsletter.root / "out.csv"))
     assert result.exit_code == 1
     assert message in result.output and "newsletter.toml:" in result.output
+
+
+def test_the_list_as_csv_reads_back_as_it_was_stored(tmp_path):
+    from newsletter.lists.store import Store, active_csv
+
+    names = ["Ann", "Novak, Jana", 'Say "hi"', "", "Žluťoučký kůň", "=1+1", " spaced "]
+    store = Store(tmp_path / "list.sqlite3", lambda address: f"token-{address}")
+    store.add_imported([(f"a{n}@example.com", name) for n, name in enumerate(names)], "test")
+    store.close()
+    text = "email,name\r\n" + "".join(active_csv(tmp_path / "list.sqlite3", batch=3))
+    assert list(csv.reader(io.StringIO(text, newline="")))[1:] == [[f"a{n}@example.com", name]
+                                                                   for n, name in enumerate(names)]
