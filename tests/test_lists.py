@@ -225,3 +225,27 @@ def test_serve_without_its_secrets_is_one_clear_error(newsletter, smtp, monkeypa
     assert result.output.splitlines()[-1].startswith("error: newsletter.toml: [lists]: the environment variable "
                                                      "NEWSLETTER_LISTS_SECRET is not set")
     assert not (newsletter.root / "lists.sqlite3").exists()
+
+
+def test_the_preview_shows_the_list_emails(newsletter):
+    import email
+    import http.client
+    from email import policy
+
+    from newsletter.preview.server import start_preview
+
+    newsletter.write("newsletter.toml", newsletter.root.joinpath("newsletter.toml").read_text()
+                     + lists_config(2525, 8025, form_wording="Issues by email, about monthly."))
+    newsletter.post("2025-04-01-day-one", 'title: "Day One"\ndate: 2025-04-01 09:00')
+    with start_preview(newsletter.root, port=0) as preview:
+        port = int(preview.url.rsplit(":", 1)[1].strip("/"))
+        for which, subject, text in [("confirm", "Confirm your subscription to Test Letter",
+                                      "You agreed to: Issues by email, about monthly."),
+                                     ("welcome", "Welcome to Test Letter", "To unsubscribe at any time: "
+                                      "http://127.0.0.1:8025/unsubscribe/SAMPLE-TOKEN")]:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request("GET", f"/_preview/lists/{which}.eml")
+            response = connection.getresponse()
+            assert response.status == 200
+            message = email.message_from_bytes(response.read(), policy=policy.default)
+            assert message["Subject"] == subject and text in message.get_content()

@@ -17,10 +17,11 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 
-from ..config import Config
-from ..outputs.mime import list_unsubscribe, sender
+from ..config import Config, ListsConfig
+from ..outputs.mime import list_server_unsubscribe_url, list_unsubscribe, sender
 from ..send.failures import PermanentFailure, TransientFailure, UncertainDelivery
 from ..send.transports import Handover, Transport
+from .pages import Pages
 
 log = logging.getLogger("newsletter.lists")
 
@@ -40,6 +41,30 @@ def compose(config: Config, to: tuple[str, str], subject: str, text: str, unsubs
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text, cte="quoted-printable")
     return message.as_bytes()
+
+
+def confirmation_message(pages: Pages, to: tuple[str, str], confirm_url: str, hours: int, wording: str) -> bytes:
+    """The email with the link that confirms a subscription (templates/lists/confirm.txt)."""
+    text = pages.mail_text("confirm", subscriber_name=to[0], confirm_url=confirm_url, hours=hours, wording=wording)
+    return compose(pages.config, to, f"Confirm your subscription to {pages.config.site.title}", text)
+
+
+def welcome_message(pages: Pages, to: tuple[str, str], unsubscribe_token: str) -> bytes:
+    """The email that greets a new subscriber, with the list's unsubscribe link (templates/lists/welcome.txt)."""
+    url = list_server_unsubscribe_url(pages.config.lists.url if pages.config.lists else "", unsubscribe_token)
+    text = pages.mail_text("welcome", subscriber_name=to[0], unsubscribe_url=url)
+    return compose(pages.config, to, f"Welcome to {pages.config.site.title}", text, unsubscribe_token)
+
+
+def sample_messages(config: Config) -> dict[str, bytes]:
+    """The confirmation and welcome emails for a made-up reader, as the list server would send them."""
+    pages = Pages(config)
+    lists = config.lists or ListsConfig(url="https://lists.example.com/")
+    base = lists.url or "https://lists.example.com/"
+    to = ("Jana Novak", "jana@example.com")
+    return {"confirm": confirmation_message(pages, to, f"{base}confirm/SAMPLE-TOKEN", lists.confirm_hours,
+                                            lists.form_wording),
+            "welcome": welcome_message(pages, to, "SAMPLE-TOKEN")}
 
 
 class Mailer:

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .addresses import check_address, check_name
 from .limits import Window
-from .mailer import Mailer, compose
+from .mailer import Mailer, confirmation_message, welcome_message
 from .pages import Page, Pages
 from .settings import ListSettings
 from .store import Request, Status, Store, active_csv
@@ -139,18 +139,11 @@ class ListService:
                                "Thank you for confirming. The next issue will reach you by email.")
 
     def _confirmation(self, name: str, address: str, token: str, wording: str) -> bytes:
-        text = self.pages.mail_text("confirm", subscriber_name=name,
-                                    confirm_url=f"{self.settings.base_url}confirm/{token}",
-                                    hours=self.settings.lists.confirm_hours, wording=wording)
-        subject = f"Confirm your subscription to {self.settings.config.site.title}"
-        return compose(self.settings.config, (name, address), subject, text)
+        return confirmation_message(self.pages, (name, address), f"{self.settings.base_url}confirm/{token}",
+                                    self.settings.lists.confirm_hours, wording)
 
     def _welcome(self, name: str, address: str) -> bytes:
-        unsubscribe = self.settings.signer.unsubscribe_token(address)
-        text = self.pages.mail_text("welcome", subscriber_name=name,
-                                    unsubscribe_url=f"{self.settings.base_url}unsubscribe/{unsubscribe}")
-        subject = f"Welcome to {self.settings.config.site.title}"
-        return compose(self.settings.config, (name, address), subject, text, unsubscribe)
+        return welcome_message(self.pages, (name, address), self.settings.signer.unsubscribe_token(address))
 
     def unsubscribe_page(self, token: str) -> Page:
         """The page behind an email's unsubscribe link: one button."""
