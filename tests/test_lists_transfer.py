@@ -9,6 +9,7 @@ import sqlite3
 import pytest
 
 from list_server import API_TOKEN, SECRET, lists_config
+from newsletter.lists.store import Status
 
 
 @pytest.fixture
@@ -102,3 +103,20 @@ def test_the_list_as_csv_reads_back_as_it_was_stored(tmp_path):
     text = "email,name\r\n" + "".join(active_csv(tmp_path / "list.sqlite3", batch=3))
     assert list(csv.reader(io.StringIO(text, newline="")))[1:] == [[f"a{n}@example.com", name]
                                                                    for n, name in enumerate(names)]
+
+
+def test_a_new_secret_makes_new_unsubscribe_tokens_and_retires_the_old(tmp_path):
+    from newsletter.lists.store import Store
+    from newsletter.send.listserver import list_unsubscribe_token
+
+    old, new = "old-secret-0123456789", "new-secret-0123456789"
+    store = Store(tmp_path / "list.sqlite3", lambda address: list_unsubscribe_token(old, address))
+    store.add_imported([("ann@example.com", "Ann"), ("bob@example.com", "Bob")], "test")
+    store.close()
+    store = Store(tmp_path / "list.sqlite3", lambda address: list_unsubscribe_token(new, address))
+    try:
+        assert not store.unsubscribe(list_unsubscribe_token(old, "ann@example.com"))
+        assert store.unsubscribe(list_unsubscribe_token(new, "ann@example.com"))
+        assert store.count() == 2 and store.count(Status.ACTIVE) == 1
+    finally:
+        store.close()

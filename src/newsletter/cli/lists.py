@@ -41,8 +41,10 @@ def serve(root: Path, host: str, port: int, trusted_proxies: str) -> None:
         NEWSLETTER_LISTS_SECRET=... NEWSLETTER_LISTS_API_TOKEN=... newsletter lists serve
     """
     from ..lists.server import serve as run
+    from ..lists.settings import load_settings
 
     config = load_config(root)
+    load_settings(config)  # a missing secret is reported before anything else is said
     click.echo(f"List server for {config.site.title} on http://{host}:{port}/ (public address "
                f"{config.lists.url if config.lists else '?'}); stop with Ctrl-C.", err=True)
     run(config, host, port, trusted_proxies)
