@@ -129,6 +129,33 @@ def _stream(port: int, pid: int) -> str:
             f"before, {peak / 1024:.0f} MiB at most while streaming (+{(peak - base) / 1024:.1f} MiB)")
 
 
+def _in_process(root: Path, addresses: list[str], count: int, env: dict[str, str]) -> str:
+    """The server's own share: the same requests handed to its service directly, without HTTP."""
+    os.environ.update({k: env[k] for k in ("NEWSLETTER_LISTS_SECRET", "NEWSLETTER_LISTS_API_TOKEN")})
+    from newsletter.config import load_config
+    from newsletter.lists.server import open_service
+    from newsletter.send.listserver import list_unsubscribe_token
+
+    service = open_service(load_config(root))
+    form = {"List-Unsubscribe": "One-Click"}
+    try:
+        subscribes, unsubscribes = [], []
+        for n in range(count):
+            start = time.perf_counter()
+            service.subscribe({"email": f"direct{n}@example.com", "page": "https://example.com/letter/"}, "10.0.0.1")
+            subscribes.append(time.perf_counter() - start)
+        for address in addresses[1::max(1, len(addresses) // count)][:count]:
+            token = list_unsubscribe_token(SECRET, address)
+            start = time.perf_counter()
+            service.unsubscribe(token, form)
+            unsubscribes.append(time.perf_counter() - start)
+    finally:
+        service.mailer.stop()
+        service.store.close()
+    return (_summary("in process, subscribe", subscribes) + "\n"
+            + _summary("in process, one-click unsubscribe", unsubscribes))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
@@ -184,6 +211,10 @@ def main() -> None:
             unsubscribes.append(seconds)
         print(_summary("POST /unsubscribe (one-click)", unsubscribes))
         print(_stream(port, server.pid))
+        server.terminate()
+        server.wait(timeout=30)
+        server = None
+        print(_in_process(root, addresses, args.requests, env))
     finally:
         if server is not None:
             server.terminate()

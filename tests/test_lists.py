@@ -249,3 +249,24 @@ def test_the_preview_shows_the_list_emails(newsletter):
             assert response.status == 200
             message = email.message_from_bytes(response.read(), policy=policy.default)
             assert message["Subject"] == subject and text in message.get_content()
+
+
+@pytest.mark.parametrize("name", ["Jana Nováková, Ph.D. " * 4 + "x", "Jana Novak, PhD", 'Jo "Q" <x@y>', ""])
+def test_list_emails_carry_any_name_and_a_long_title_safely(newsletter, name):
+    import email
+    from email import policy
+
+    from newsletter.config import load_config
+    from newsletter.lists.mailer import compose
+
+    newsletter.write("newsletter.toml", newsletter.root.joinpath("newsletter.toml").read_text()
+                     + lists_config(2525, 8025))
+    title = "Potvrďte odběr newsletteru — dlouhý název, který se nevejde na jeden řádek"
+    raw = compose(load_config(newsletter.root), (name, "jana@example.com"), title, "Ahoj\n", "TOKEN")
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert (message["To"].addresses[0].display_name, message["To"].addresses[0].addr_spec) == (name, "jana@example.com")
+    assert message["Subject"] == title and message.get_content().strip() == "Ahoj"
+    assert message["List-Unsubscribe"] == "<http://127.0.0.1:8025/unsubscribe/TOKEN>"
+    head = raw.split(b"\r\n\r\n")[0].split(b"\r\n")
+    assert [line for line in head if line.startswith(b"Subject")][0].isascii() and all(len(line) <= 78 for line in head
+                                                                                       if not line.startswith(b"To"))
