@@ -120,3 +120,11 @@ def test_a_new_secret_makes_new_unsubscribe_tokens_and_retires_the_old(tmp_path)
         assert store.count() == 2 and store.count(Status.ACTIVE) == 1
     finally:
         store.close()
+
+
+def test_check_accepts_the_list_servers_unsubscribe_links_and_the_form(letter):
+    letter.post("2025-04-01-day-one", 'title: "Day One"\ndate: 2025-04-01 09:00\nsummary: "The first day."',
+                "A first day of talks, with notes on each of them and what to take home from it.\n")
+    result = letter.run("check")
+    assert "unsubscribe-missing" not in result.output
+    assert result.exit_code == 0, result.output
