@@ -128,3 +128,17 @@ def test_check_accepts_the_list_servers_unsubscribe_links_and_the_form(letter):
     result = letter.run("check")
     assert "unsubscribe-missing" not in result.output
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("config, command, message", [
+    ("", ("lists", "import", "x.csv"), "newsletter.toml: [lists]: set url to the address the list server is reached at"),
+    ('[lists]\nurl = "http://127.0.0.1:8025/"\n', ("lists", "serve"),
+     "newsletter.toml: [smtp]: the list server sends confirmation emails through it"),
+], ids=["no-lists", "no-smtp"])
+def test_missing_settings_are_one_clear_error(newsletter, monkeypatch, config, command, message):
+    monkeypatch.setenv("NEWSLETTER_LISTS_SECRET", SECRET)
+    monkeypatch.setenv("NEWSLETTER_LISTS_API_TOKEN", API_TOKEN)
+    newsletter.write("newsletter.toml", newsletter.root.joinpath("newsletter.toml").read_text() + config)
+    result = newsletter.run(*command)
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    assert not (newsletter.root / "lists.sqlite3").exists()
