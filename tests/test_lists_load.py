@@ -41,6 +41,8 @@ def test_500_requests_from_20_clients_give_no_error_and_no_duplicate_row(newslet
         with sqlite3.connect(server.database) as db:
             assert db.execute("SELECT count(*), count(DISTINCT email_key) FROM subscribers").fetchone() == (250, 250)
             assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    log = (newsletter.root / "server.log").read_text()
+    assert "Traceback" not in log and "ERROR" not in log
 
 
 def test_a_server_killed_during_writes_loses_no_confirmed_subscriber(newsletter, smtp):
