@@ -36,9 +36,12 @@ class Pages:
             return self._render(status, kind, title, message, **context)
         # Most answers are the same page every time (thanks, refusals): made once, then reused.
         key = (status, kind, title, message)
-        if key not in self._made:
-            self._made[key] = self._render(status, kind, title, message)
-        return self._made[key]
+        made = self._made.get(key)
+        if made is None:
+            made = self._render(status, kind, title, message)
+            if len(self._made) < 256:  # refusals quote what was wrong: keep a few, never grow with input
+                self._made[key] = made
+        return made
 
     def _render(self, status: int, kind: str, title: str, message: str, **context: Any) -> Page:
         html = render_template(self.env, "lists/page.html", site=self.config.site, css=self.css, kind=kind,
