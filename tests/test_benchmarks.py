@@ -34,3 +34,12 @@ def test_preview_benchmark_smoke_run():
     for line in ("preview: start cold", "preview: start warm", "save → email served", "save → web page served",
                  "check cold", "check warm", "check, one post edited", "status, every issue sent"):
         assert line in result.stdout
+
+
+def test_lists_benchmark_smoke_run():
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "lists.py"), "--subscribers", "300", "--requests", "20"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    for line in ("POST /subscribe: 20 requests", "POST /unsubscribe (one-click): 20 requests",
+                 "GET /api/subscribers: 280 rows"):
+        assert line in result.stdout

@@ -62,6 +62,24 @@ class SmtpConfig:
 class SubscribersConfig:
     file: str = "subscribers.csv"
     unsubscribed: str = ""
+    # A list server's address: the list is read from it instead of from `file`.
+    source: str = ""
+    source_token_env: str = "NEWSLETTER_LISTS_API_TOKEN"
+
+
+@dataclass(frozen=True)
+class ListsConfig:
+    """[lists]: the optional list server (subscribe form, double opt-in, one-click unsubscribe)."""
+
+    url: str = ""
+    database: str = "lists.sqlite3"
+    secret_env: str = "NEWSLETTER_LISTS_SECRET"
+    api_token_env: str = "NEWSLETTER_LISTS_API_TOKEN"
+    form_wording: str = "Get each new issue by email. You can unsubscribe at any time with the link in every email."
+    confirm_hours: int = 48
+    welcome: bool = True
+    per_ip_per_hour: int = 30
+    per_address_per_day: int = 3
 
 
 @dataclass(frozen=True)
@@ -83,6 +101,7 @@ class Config:
     subscribers: SubscribersConfig | None = None
     feeds: FeedsConfig = FeedsConfig()
     check: CheckConfig = CheckConfig()
+    lists: ListsConfig | None = None
 
     @property
     def path(self) -> Path:
@@ -92,7 +111,8 @@ class Config:
     def private_files(self) -> tuple[str, ...]:
         """Files that hold personal data and are never published, even through a link."""
         listed = self.subscribers or SubscribersConfig()
-        return (listed.file, listed.unsubscribed)
+        database = self.lists.database if self.lists is not None else ""
+        return (listed.file, listed.unsubscribed, database)
 
 
 _SECTIONS: dict[str, type] = {
@@ -102,6 +122,7 @@ _SECTIONS: dict[str, type] = {
     "subscribers": SubscribersConfig,
     "feeds": FeedsConfig,
     "check": CheckConfig,
+    "lists": ListsConfig,
 }
 _REQUIRED_SECTIONS = {"site"}
 _SECURITY_CHOICES = ("starttls", "ssl", "none")
@@ -247,6 +268,33 @@ def _email_problems(section: EmailConfig) -> Iterator[tuple[str, str]]:
         yield "unsubscribe_url", "must be an https:// URL (mail clients' one-click unsubscribe needs it)"
 
 
+def _lists_problems(section: ListsConfig) -> Iterator[tuple[str, str]]:
+    parts = urlsplit(section.url)
+    if section.url and (parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment):
+        yield "url", f"expected the list server's address like 'https://lists.example.com/', got {section.url!r}"
+    elif section.url and not _secure_or_local(section.url):
+        yield "url", "must be an https:// URL (one-click unsubscribe needs it); http is for 127.0.0.1 only"
+    for key in ("confirm_hours", "per_ip_per_hour", "per_address_per_day"):
+        if getattr(section, key) < 1:
+            yield key, "must be at least 1"
+    if not section.database.strip():
+        yield "database", "must name a file like 'lists.sqlite3'"
+
+
+def _subscribers_problems(section: SubscribersConfig) -> Iterator[tuple[str, str]]:
+    parts = urlsplit(section.source)
+    if section.source and (parts.scheme not in ("http", "https") or not parts.netloc):
+        yield "source", f"expected the list server's address like 'https://lists.example.com/', got {section.source!r}"
+    elif section.source and not _secure_or_local(section.source):
+        yield "source", "must be an https:// URL (the API token travels with each request); http is for 127.0.0.1 only"
+
+
+def _secure_or_local(url: str) -> bool:
+    """Whether *url* is https, or http to this machine."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or (parts.hostname or "") in ("127.0.0.1", "localhost", "::1")
+
+
 def _feeds_problems(section: FeedsConfig) -> Iterator[tuple[str, str]]:
     if section.limit < 1:
         yield "limit", "must be at least 1"
@@ -255,7 +303,7 @@ def _feeds_problems(section: FeedsConfig) -> Iterator[tuple[str, str]]:
 # Checks of values whose type is right but whose content may not be, by section.
 _VALIDATORS: dict[type, Callable[[Any], Iterator[tuple[str, str]]]] = {
     SiteConfig: _site_problems, SmtpConfig: _smtp_problems, EmailConfig: _email_problems,
-    FeedsConfig: _feeds_problems,
+    FeedsConfig: _feeds_problems, ListsConfig: _lists_problems, SubscribersConfig: _subscribers_problems,
 }
 
 
@@ -317,6 +365,7 @@ def load_config(root: Path) -> Config:
         subscribers=sections.get("subscribers"),
         feeds=sections.get("feeds") or FeedsConfig(),
         check=sections.get("check") or CheckConfig(),
+        lists=_with_slash(sections.get("lists")),
     )
 
 
@@ -324,3 +373,10 @@ def now_in(config: Config, now: datetime | None) -> datetime:
     """*now* (default: the current time); a time without an offset is in the site's time zone."""
     when = now or datetime.now(UTC)
     return when.replace(tzinfo=config.site.tz) if when.tzinfo is None else when
+
+
+def _with_slash(lists: ListsConfig | None) -> ListsConfig | None:
+    """[lists] with its url ending in '/', so that paths can be added to it."""
+    if lists is None or not lists.url or lists.url.endswith("/"):
+        return lists
+    return dataclasses.replace(lists, url=lists.url + "/")

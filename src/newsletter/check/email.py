@@ -95,6 +95,9 @@ def image_heavy(run: Run, issue: Issue) -> Iterator[Hit]:
 def unsubscribe_unconfigured(run: Run) -> Iterator[Hit]:
     """Report a newsletter with no unsubscribe URL or address."""
     email = run.site.config.email
+    lists = run.site.config.lists
+    if lists is not None and lists.url:
+        return  # the list server's unsubscribe page is every email's link
     if email is None or not (email.unsubscribe_url or email.unsubscribe_mailto):
         yield Hit(CONFIG_NAME, find_key_line(run.config_text, "email"),
                   "no unsubscribe configured: set [email] unsubscribe_url or unsubscribe_mailto; mail "

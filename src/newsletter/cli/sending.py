@@ -214,8 +214,27 @@ def send(root: Path, slug: str | None, yes: bool, dry_run: bool, out: Path | Non
             finally:
                 progress.finish()
     finished = [_report_result(plan, result, folder) for result in results]
+    _report_to_list_server(plan, results)
     if not all(finished):
         sys.exit(1)
+
+
+def _report_to_list_server(plan: SendPlan, results: list[IssueResult]) -> None:
+    """Tell the list server ([subscribers] source) which addresses refused mail for good, so it lists them no more."""
+    from ..errors import SubscriberError
+    from ..send import SendMode
+    from ..send.listserver import report_suppressions
+
+    source = plan.config.subscribers.source if plan.config.subscribers is not None else ""
+    refused = sorted({address for result in results for address, _ in result.failed})
+    if plan.mode is not SendMode.SEND or not source or not refused:
+        return
+    try:
+        known = report_suppressions(plan.config, refused, "bounce")
+    except SubscriberError as error:
+        click.echo(f"warning: {error}; the refused addresses were not reported", err=True)
+        return
+    click.echo(f"Reported {len(refused)} refused addresses to the list server ({known} were on its list).")
 
 
 def _status_detail(status: PostStatus, tz: tzinfo) -> str:

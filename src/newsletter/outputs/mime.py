@@ -98,10 +98,17 @@ def sender(config: Config) -> str:
 
 def unsubscribe_url(config: Config, recipient: str, token: str = "") -> str:
     """The https unsubscribe URL for one recipient, or '' when none is configured."""
+    if config.lists is not None and config.lists.url:
+        return list_server_unsubscribe_url(config.lists.url, token)
     if config.email is None or not config.email.unsubscribe_url:
         return ""
     return config.email.unsubscribe_url.replace("{email}", quote(recipient, safe="@")).replace(
         "{token}", quote(token))
+
+
+def list_server_unsubscribe_url(base: str, token: str) -> str:
+    """The list server's page for one token: what `newsletter lists serve` answers at /unsubscribe/<token>."""
+    return f"{base}unsubscribe/{quote(token, safe='')}"
 
 
 def unsubscribe_link(config: Config, recipient: str, token: str = "") -> str:

@@ -46,7 +46,8 @@ class WebRenderer:
         self.site = site
         self.env = env
         self.feeds = feed_links(site)
-        self.common = {"site": site.config.site, "stylesheet": str(STYLESHEET)}
+        # lists: the subscribe form's settings ([lists]), or None to leave the form out.
+        self.common = {"site": site.config.site, "stylesheet": str(STYLESHEET), "lists": site.config.lists}
 
     def page(self, template: str, path: str, **context: Any) -> Output:
         context.setdefault("feeds", self.feeds)

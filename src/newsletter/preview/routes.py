@@ -166,6 +166,8 @@ class Routes:
             if found is None:
                 return self._not_found(state, PREFIX + rest)
             return Response(HTTPStatus.OK, found.read_bytes(), content_type(found))
+        if rest in ("lists/confirm.eml", "lists/welcome.eml"):
+            return self._list_email(rest.removeprefix("lists/").removesuffix(".eml"))
         if state.build is None:
             return self._page("error.html", state, HTTPStatus.SERVICE_UNAVAILABLE, title="Build failed")
         if rest == "":
@@ -184,6 +186,17 @@ class Routes:
             html = email_document(part_text(message, "html"), state.build.site_url, scheme)
             return Response(HTTPStatus.OK, html.encode("utf-8"), "text/html; charset=utf-8")
         return self._not_found(state, PREFIX + rest)
+
+    def _list_email(self, which: str) -> Response:
+        """The list server's confirmation or welcome email for a made-up reader, whole, as text."""
+        from ..config import load_config
+        from ..lists.mailer import sample_messages
+
+        try:
+            message = sample_messages(load_config(self.root))[which]
+        except NewsletterError as error:
+            return Response(HTTPStatus.INTERNAL_SERVER_ERROR, str(error).encode("utf-8"), "text/plain; charset=utf-8")
+        return Response(HTTPStatus.OK, message, "text/plain; charset=utf-8")
 
     def _not_found(self, state: State, path: str) -> Response:
         return self._page("error.html", state, HTTPStatus.NOT_FOUND, title="Not found", missing=path)

@@ -27,6 +27,7 @@ from ..outputs.mime import (
     sender,
     unsubscribe_link,
 )
+from .listserver import list_unsubscribe_token
 from .subscribers import Subscriber, fill_merge_fields, merge_fields
 
 
@@ -139,6 +140,14 @@ class IssueMail:
                                token="0" if self.secret else "", subject_prefix=self.subject_prefix)
         return MessageTemplate.compile(sample)
 
+    def token(self, subscriber: Subscriber) -> str:
+        """The recipient's unsubscribe token: the list server's when [lists] url is set ('' without a secret)."""
+        if not self.secret:
+            return ""
+        if self.config.lists is not None and self.config.lists.url:
+            return list_unsubscribe_token(self.secret, subscriber.email)
+        return unsubscribe_token(self.secret, subscriber.email)
+
     def message_id(self, subscriber: Subscriber) -> str:
         # Stable for one recipient within one send (a retry carries the same id, so mail systems
         # that drop repeated Message-IDs drop a rare duplicate too), different for everyone else.
@@ -154,7 +163,7 @@ class IssueMail:
 
     def reference_message(self, subscriber: Subscriber, date: datetime) -> EmailMessage:
         """The message built by emails.build_message: the definition the fast path must match."""
-        token = unsubscribe_token(self.secret, subscriber.email) if self.secret else ""
+        token = self.token(subscriber)
         return build_message(self.config, self.personal_parts(subscriber),
                              to=formataddr((subscriber.name, subscriber.email)),
                              message_id=self.message_id(subscriber), date=date, token=token,
@@ -166,7 +175,7 @@ class IssueMail:
         if template is None:
             return message_bytes(self.reference_message(subscriber, date))
         parts = self.personal_parts(subscriber)
-        token = unsubscribe_token(self.secret, subscriber.email) if self.secret else ""
+        token = self.token(subscriber)
         address = subscriber.email
         unsubscribe = unsubscribe_link(self.config, address, token)  # as build_message fills it
         values = {"to": formataddr((subscriber.name, address)), "date": format_datetime(date),

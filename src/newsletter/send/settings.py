@@ -10,6 +10,7 @@ import os
 
 from ..config import Config, find_key_line
 from ..errors import SendError
+from .listserver import list_secret
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -27,6 +28,8 @@ def _config_line(config: Config, section: str, *keys: str) -> str:
 
 def check_email_settings(config: Config) -> str:
     """Check [email] can be used to send; return the token secret ('' when {token} is not used)."""
+    if config.lists is not None and config.lists.url:
+        return list_secret(config)  # the list server's unsubscribe links need its secret
     email = config.email
     if email is None or not (email.unsubscribe_url or email.unsubscribe_mailto):
         where = _config_line(config, "email") if email is not None else config.path.name

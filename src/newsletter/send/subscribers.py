@@ -17,6 +17,7 @@ from typing import Any
 from ..config import Config, SubscribersConfig
 from ..errors import Problem, SubscriberError
 from ..posts import clean_text, one_line
+from .listserver import fetch_subscribers_csv
 
 # Deliberately stricter than RFC 5321: an ASCII local part without quotes or spaces, and a domain
 # of dot-separated labels. Anything else is far more often a typo than a real mailbox.
@@ -197,6 +198,8 @@ def parse_subscribers(text: str, shown: str, unsubscribed: frozenset[str] | set[
 def load_subscribers(config: Config) -> SubscriberList:
     """Read [subscribers] file, drop duplicates and unsubscribed addresses; every bad row is an error."""
     settings = config.subscribers or SubscribersConfig()
+    if settings.source:
+        return _load_from_list_server(config, settings)
     path = config.root / settings.file
     shown = _display(path, config.root)
     unsubscribed: set[str] = set()
@@ -221,3 +224,14 @@ def fill_merge_fields(text: str, subscriber: Subscriber, *, escape: bool) -> str
         return html.escape(found, quote=True) if escape else found
 
     return MERGE_FIELD_RE.sub(value, text)
+
+
+def _load_from_list_server(config: Config, settings: SubscribersConfig) -> SubscriberList:
+    """Read the active list from the list server named in [subscribers] source (the unsubscribe file still counts)."""
+    unsubscribed: set[str] = set()
+    if settings.unsubscribed:
+        unsubscribed_path = config.root / settings.unsubscribed
+        unsubscribed = read_unsubscribed(unsubscribed_path, _display(unsubscribed_path, config.root))
+    shown = settings.source
+    subscribers, columns, duplicates, dropped = parse_subscribers(fetch_subscribers_csv(config), shown, unsubscribed)
+    return SubscriberList(Path("list server"), tuple(subscribers), columns, duplicates, dropped)

@@ -1,0 +1,46 @@
+"""Check what a subscriber typed: the address (with email-validator, the one module importing it) and the name.
+
+An address is kept as ``newsletter send`` will mail it: the domain in its ASCII (punycode) form,
+and only addresses that send accepts too.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import email_validator
+
+from ..send.subscribers import address_problem
+
+MAX_ADDRESS = 254   # the longest address SMTP can carry (RFC 5321 path limit, less the brackets)
+MAX_NAME = 100
+
+
+def check_address(typed: str) -> tuple[str, str | None]:
+    """The address to store, and what is wrong with it (None when nothing is)."""
+    typed = typed.strip()
+    if not typed:
+        return "", "Please enter your email address."
+    if len(typed) > MAX_ADDRESS:
+        return "", "That address is too long."
+    try:
+        checked = email_validator.validate_email(typed, check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        return "", f"That is not a valid email address: {error}"
+    address = checked.ascii_email
+    if address is None:
+        return "", "Please use an address written in plain ASCII letters before the @ sign."
+    if address_problem(address):
+        return "", "That is not an address we can send to; please check it."
+    return address, None
+
+
+def check_name(typed: str) -> tuple[str, str | None]:
+    """The name to store (may be empty), and what is wrong with it (None when nothing is)."""
+    name = " ".join(typed.split(" ")).strip()
+    if len(name) > MAX_NAME:
+        return "", f"Please keep the name under {MAX_NAME} characters."
+    # A line break or other control character would let a name add headers to an email.
+    if any(unicodedata.category(character).startswith("C") for character in name):
+        return "", "The name may not contain line breaks or control characters."
+    return name, None
