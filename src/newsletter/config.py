@@ -74,6 +74,13 @@ class CheckConfig:
 
 
 @dataclass(frozen=True)
+class PostsConfig:
+    # "strict": other tools' front-matter keys are errors; "ignore": read as ours where they mean
+    # the same, otherwise skipped.
+    foreign_keys: str = "strict"
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     site: SiteConfig
@@ -82,6 +89,7 @@ class Config:
     subscribers: SubscribersConfig | None = None
     feeds: FeedsConfig = FeedsConfig()
     check: CheckConfig = CheckConfig()
+    posts: PostsConfig = PostsConfig()
 
     @property
     def path(self) -> Path:
@@ -101,10 +109,12 @@ _SECTIONS: dict[str, type] = {
     "subscribers": SubscribersConfig,
     "feeds": FeedsConfig,
     "check": CheckConfig,
+    "posts": PostsConfig,
 }
 _REQUIRED_SECTIONS = {"site"}
 _SECURITY_CHOICES = ("starttls", "ssl", "none")
 _INLINERS = ("premailer", "css-inline")
+_FOREIGN_KEY_MODES = ("strict", "ignore")
 
 
 def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -244,10 +254,15 @@ def _feeds_problems(section: FeedsConfig) -> Iterator[tuple[str, str]]:
         yield "limit", "must be at least 1"
 
 
+def _posts_problems(section: PostsConfig) -> Iterator[tuple[str, str]]:
+    if section.foreign_keys not in _FOREIGN_KEY_MODES:
+        yield "foreign_keys", f"expected one of {', '.join(_FOREIGN_KEY_MODES)}, got {section.foreign_keys!r}"
+
+
 # Checks of values whose type is right but whose content may not be, by section.
 _VALIDATORS: dict[type, Callable[[Any], Iterator[tuple[str, str]]]] = {
     SiteConfig: _site_problems, SmtpConfig: _smtp_problems, EmailConfig: _email_problems,
-    FeedsConfig: _feeds_problems,
+    FeedsConfig: _feeds_problems, PostsConfig: _posts_problems,
 }
 
 
@@ -309,4 +324,5 @@ def load_config(root: Path) -> Config:
         subscribers=sections.get("subscribers"),
         feeds=sections.get("feeds") or FeedsConfig(),
         check=sections.get("check") or CheckConfig(),
+        posts=sections.get("posts") or PostsConfig(),
     )

@@ -282,7 +282,8 @@ def _load(config: Config, target: Target, when: datetime, inputs: Inputs,
           jobs: int) -> tuple[Site, BuildCache]:
     """Read the posts through the cache and render the bodies it does not have."""
     with _kept_from_collection():
-        cache = BuildCache(target.cache, digest(code_digest(), config.site.timezone), inputs.stamps)
+        namespace = digest(code_digest(), config.site.timezone, config.posts.foreign_keys)
+        cache = BuildCache(target.cache, namespace, inputs.stamps)
         posts, post_warnings = load_posts(config, cache, inputs.scanned[POSTS_DIR])
         site = Site(config, posts, when, include_drafts=target.drafts, include_scheduled=target.scheduled,
                     warnings=post_warnings, bodies=cache, scanned_static=inputs.scanned[STATIC_DIR])

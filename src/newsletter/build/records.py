@@ -30,7 +30,7 @@ def open_site(root: Path, *, now: datetime | None = None, drafts: bool = False, 
     """The site as of *now*, loaded through a build's cache (default `newsletter build`'s), not written back."""
     config = load_config(root)
     folder = cache if cache is not None else root / CACHE_DIR
-    store = BuildCache(folder, digest(code_digest(), config.site.timezone))
+    store = BuildCache(folder, digest(code_digest(), config.site.timezone, config.posts.foreign_keys))
     posts, warnings = load_posts(config, store)
     site = Site(config, posts, now_in(config, now), include_drafts=drafts, include_scheduled=scheduled,
                 warnings=warnings, bodies=store)

@@ -18,6 +18,7 @@ import yaml
 from ..config import Config, find_key_line, suggest
 from ..errors import Problem
 from ..layout import RESERVED_SLUGS
+from .foreign import translate
 from .model import (
     _DATE_PREFIX,
     FEED_MODES,
@@ -206,7 +207,17 @@ class _PostReader:
         self.error(f"expected YYYY-MM-DD or an ISO datetime like 2025-04-01 09:30, got {value!r}", key)
         return None
 
+    def foreign(self, meta: dict[str, Any]) -> dict[str, Any]:
+        """Read Hugo's, Jekyll's, Eleventy's and Pelican's keys as [posts] foreign_keys says."""
+        translated = translate(meta, self.config.posts.foreign_keys)
+        for message, key in translated.errors:
+            self.error(message, key)
+        for message, key in translated.warnings:
+            self.warn(message, key)
+        return translated.meta
+
     def build(self, meta: dict[str, Any]) -> Post | None:
+        meta = self.foreign(meta)
         for key in meta:
             if key not in KNOWN_KEYS:
                 self.error(f"unknown key{suggest(str(key), KNOWN_KEYS)}; known keys: {', '.join(KNOWN_KEYS)}",
