@@ -36,6 +36,10 @@ PAGES_DIR = "page"
 PREVIEW_PREFIX = "_preview"
 
 
+# The folder URL of the page that lists every tag.
+TAGS_INDEX = f"{TAGS_DIR}/"
+
+
 def tag_feed_path(tag_slug: str) -> PurePosixPath:
     return TAGS_DIR / tag_slug / "feed.xml"
 
