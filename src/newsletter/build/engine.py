@@ -23,13 +23,14 @@ from pathlib import Path
 from ..config import Config, load_config
 from ..errors import BuildError, Problem, SourceError
 from ..files import write_atomically
-from ..layout import CACHE_DIR, DEFAULT_OUT, POSTS_DIR, STATIC_DIR, TEMPLATES_DIR
+from ..layout import CACHE_DIR, DEFAULT_OUT, POSTS_DIR, SNIPPETS_DIR, STATIC_DIR, TEMPLATES_DIR
 from ..outputs.email import email_units
 from ..outputs.feeds import feed_units
 from ..outputs.inline import WarmPremailer, uses_premailer, warm_premailer
 from ..outputs.units import Unit, digest
 from ..outputs.web import WebRenderer, static_units
 from ..posts import Post, Status, load_posts
+from ..posts.snippets import load_snippets
 from ..render.markdown import render_markdown
 from ..render.templates import Environment, builtin_templates, make_environment
 from ..site import Site
@@ -104,7 +105,8 @@ def load_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
     inputs = scan_inputs(config)  # refuses links that leave the folder, loops and special files, all at once
     posts, warnings = load_posts(config, scanned=inputs.scanned[POSTS_DIR])
     return Site(config, posts, now_in(config, now), include_drafts=drafts, include_scheduled=scheduled,
-                warnings=warnings, scanned_static=inputs.scanned[STATIC_DIR])
+                warnings=warnings, scanned_static=inputs.scanned[STATIC_DIR],
+                snippets=load_snippets(config, inputs.scanned[SNIPPETS_DIR], posts))
 
 
 def plan(site: Site, env: Environment, base_key: str, warm: WarmPremailer | None = None) -> list[Unit]:
@@ -131,7 +133,7 @@ def scan_inputs(config: Config) -> Inputs:
     stamps: dict[str, Stamp | None] = {}
     problems: list[Problem] = []
     root = str(config.root)
-    for folder in (POSTS_DIR, STATIC_DIR, TEMPLATES_DIR):
+    for folder in (POSTS_DIR, STATIC_DIR, TEMPLATES_DIR, SNIPPETS_DIR):
         try:
             scanned[folder] = scan(config.root, folder, private=config.private_files)
         except SourceError as error:
@@ -286,7 +288,8 @@ def _load(config: Config, target: Target, when: datetime, inputs: Inputs,
         cache = BuildCache(target.cache, namespace, inputs.stamps)
         posts, post_warnings = load_posts(config, cache, inputs.scanned[POSTS_DIR])
         site = Site(config, posts, when, include_drafts=target.drafts, include_scheduled=target.scheduled,
-                    warnings=post_warnings, bodies=cache, scanned_static=inputs.scanned[STATIC_DIR])
+                    warnings=post_warnings, bodies=cache, scanned_static=inputs.scanned[STATIC_DIR],
+                    snippets=load_snippets(config, inputs.scanned[SNIPPETS_DIR], posts))
     _render_bodies([post for post in posts if site.is_visible(post) and not cache.has_body(post)], cache, jobs)
     return site, cache
 

@@ -12,6 +12,7 @@ from ..render.templates import Environment, Markup, render_template
 from ..render.tree import rewrite_urls
 from ..render.urls import absolute_url, page_relative_url
 from ..site import Entry, Site, Tag
+from .snippets import body_with_snippets, snippet_key
 from .units import Output, Unit, digest, unit_of
 
 
@@ -57,7 +58,7 @@ class WebRenderer:
 
     def post_page(self, entry: Entry, newer: Entry | None, older: Entry | None) -> Output:
         depth = 1
-        body = rewrite_urls(entry.body.html, lambda url: page_relative_url(url, depth))
+        body = rewrite_urls(body_with_snippets(self.site, self.env, entry), lambda url: page_relative_url(url, depth))
         image = absolute_url(entry.post.image, self.site.url)
         return self.page("post.html", entry.slug + "/", entry=entry, body=Markup(body), newer=newer,
                          older=older, image=image)
@@ -103,7 +104,8 @@ class WebRenderer:
             index = position.get(entry.slug, -1)
             newer = listed[index - 1] if index > 0 else None
             older = listed[index + 1] if 0 <= index < len(listed) - 1 else None
-            key = digest(base_key, "post", entry.key, newer.key if newer else "", older.key if older else "")
+            key = digest(base_key, "post", entry.key, newer.key if newer else "", older.key if older else "",
+                         snippet_key(self.site, entry.post))
             units.append(unit_of(partial(self.post_page, entry, newer, older), f"{entry.slug}/index.html", key,
                                  heavy=True))
         units.extend(self.list_units(listed, "", "All issues", None, base_key))
