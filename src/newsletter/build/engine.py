@@ -31,8 +31,9 @@ from ..outputs.units import Unit, digest
 from ..outputs.web import WebRenderer, static_units
 from ..posts import Post, Status, load_posts
 from ..posts.snippets import load_snippets
+from ..render.i18n import LOCALES_DIR
 from ..render.markdown import render_markdown
-from ..render.templates import Environment, builtin_templates, make_environment
+from ..render.templates import Environment, builtin_templates, language, make_environment
 from ..site import Site
 from ..sources import Source, Stamp, scan, stamp_of
 from .cache import (
@@ -133,7 +134,7 @@ def scan_inputs(config: Config) -> Inputs:
     stamps: dict[str, Stamp | None] = {}
     problems: list[Problem] = []
     root = str(config.root)
-    for folder in (POSTS_DIR, STATIC_DIR, TEMPLATES_DIR, SNIPPETS_DIR):
+    for folder in (POSTS_DIR, STATIC_DIR, TEMPLATES_DIR, SNIPPETS_DIR, LOCALES_DIR):
         try:
             scanned[folder] = scan(config.root, folder, private=config.private_files)
         except SourceError as error:
@@ -254,6 +255,7 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     """Run the phases of a build: load, plan, diff, make, commit, record."""
     site, cache = _load(config, target, when, inputs, jobs)
     env = make_environment(config)
+    site.warnings.extend(language(env).warnings)
     with _kept_from_collection():
         units = plan(site, env, environment_digest(config, env), warm)
     site_warnings = list(site.warnings)  # reading bodies' outlines adds the alt-text warnings

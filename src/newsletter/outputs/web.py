@@ -8,7 +8,7 @@ from typing import Any
 
 from ..layout import ATOM_PATH, JSON_PATH, RSS_PATH, STYLESHEET, TAGS_INDEX, tag_feed_path
 from ..render.markdown import code_css
-from ..render.templates import Environment, Markup, render_template
+from ..render.templates import Environment, Markup, language, render_template
 from ..render.tree import rewrite_urls
 from ..render.urls import absolute_url, page_relative_url
 from ..site import Entry, Site, Tag
@@ -108,11 +108,13 @@ class WebRenderer:
                          snippet_key(self.site, entry.post))
             units.append(unit_of(partial(self.post_page, entry, newer, older), f"{entry.slug}/index.html", key,
                                  heavy=True))
-        units.extend(self.list_units(listed, "", "All issues", None, base_key))
+        spoken = language(self.env)
+        units.extend(self.list_units(listed, "", spoken.gettext("All issues"), None, base_key))
         if self.site.tags:
             units.append(self.tags_index_unit(base_key))
         for tag in self.site.tags:
-            units.extend(self.list_units(tag.entries, f"tags/{tag.slug}/", f"Tagged “{tag.name}”", tag, base_key))
+            heading = spoken.gettext("Tagged “%(tag)s”") % {"tag": tag.name}
+            units.extend(self.list_units(tag.entries, f"tags/{tag.slug}/", heading, tag, base_key))
         return units
 
 
