@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gettext
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -77,10 +78,18 @@ def _compiled(path: Path, display: str) -> gettext.GNUTranslations:
         with path.open("rb") as source:
             catalog = read_po(source, abort_invalid=True)
     except PoFileError as error:
-        raise ConfigError(problems=[Problem(display, f"not a valid gettext catalogue: {error}",
-                                            getattr(error, "lineno", None))]) from None
+        # Babel says "... on N", N counted from 0.
+        match = re.fullmatch(r"(.*?)(?: on (\d+))?", str(error.args[0]), re.DOTALL)
+        what, line = (match.group(1), int(match.group(2)) + 1 if match.group(2) else None) if match else ("", None)
+        raise ConfigError(problems=[Problem(display, f"not a valid gettext catalogue: {what.lower()}; "
+                                            "see the shipped catalogues for the form", line)]) from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(problems=[Problem(display, f"cannot be read as a UTF-8 catalogue: {error}")]) from None
+    # A translation whose placeholders differ from the original's would fail in the middle of a build.
+    problems = [Problem(display, f"{message.id!r}: {error}", message.lineno)
+                for message, errors in catalog.check() for error in errors]
+    if problems:
+        raise ConfigError(problems=problems)
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)
