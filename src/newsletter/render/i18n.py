@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
 from babel.numbers import format_decimal
@@ -64,6 +64,16 @@ class Language:
 
     def number(self, value: float) -> str:
         return format_decimal(value, locale=self.locale)
+
+    def date_and_time(self, value: datetime) -> str:
+        """A long date and the time of day: '1. dubna 2025 · 9:30'."""
+        return f"{self.long_date(value)} · {format_time(value, format='short', locale=self.locale)}"
+
+    def kilobytes(self, size: int) -> str:
+        return f"{format_decimal(size / 1024, format='#,##0.0', locale=self.locale)} KB"
+
+    def seconds(self, value: float) -> str:
+        return f"{format_decimal(value, format='0.00', locale=self.locale)} s"
 
     def status(self, status: str) -> str:
         """The word for where an issue stands (draft, scheduled, published)."""

@@ -134,9 +134,18 @@ def template_files(env: Environment) -> list[Path]:
     return files
 
 
-def ui_environment(folder: Path, **filters: Any) -> Environment:
-    """A strict, autoescaping environment for pages of the tool's own (the preview's), with *filters*."""
+def ui_environment(folder: Path, spoken: Language | None = None, **filters: Any) -> Environment:
+    """A strict, autoescaping environment for pages of the tool's own (the preview's), with *filters*,
+    in the newsletter's language when *spoken* is given (else English)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(folder), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             extensions=["jinja2.ext.i18n"])
+    if spoken is None:
+        env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+        env.filters["status_name"] = str
+        env.globals.update(ui_language="en", text_direction="ltr")
+    else:
+        _speak(env, spoken)
+        env.globals["ui_language"] = spoken.code
     env.filters.update(filters)
     return env
