@@ -447,7 +447,7 @@ def test_rule_unsubscribe_missing(letter):
 
     letter.write("newsletter.toml", config)
     letter.write("templates/email.html", (builtin_templates() / "email.html").read_text()
-                 .replace('<a href="{{ unsubscribe_url }}">Unsubscribe</a>', "Reply to leave"))
+                 .replace('<a href="{{ unsubscribe_url }}">{% trans %}Unsubscribe{% endtrans %}</a>', "Reply to leave"))
     report = check(letter)
     assert [(f.path, f.line) for f in report.findings] == [("templates/email.html", None)]
     assert report.findings[0].rule == "unsubscribe-missing"
