@@ -20,14 +20,14 @@
   <xsl:variable name="is-archive" select="boolean($atom/fh:archive)"/>
 
   <xsl:template match="/">
-    <html>
+    <html dir="{{ text_direction }}">
       <xsl:attribute name="lang">
         <xsl:value-of select="$atom/@xml:lang | $channel/language"/>
       </xsl:attribute>
       <head>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
         <meta name="color-scheme" content="light dark"/>
-        <title><xsl:value-of select="$title"/> · web feed</title>
+        <title><xsl:value-of select="$title"/> · {% trans %}web feed{% endtrans %}</title>
         <style>
           :root { color-scheme: light dark; --accent: #0b63c5; --muted: #666; --box: #eef4fb; }
           @media (prefers-color-scheme: dark) { :root { --accent: #7ab7ff; --muted: #aaa; --box: #1d2733; } }
@@ -52,8 +52,8 @@
         <main>
           <p class="kind">
             <xsl:choose>
-              <xsl:when test="$is-archive">Web feed archive</xsl:when>
-              <xsl:otherwise>Web feed</xsl:otherwise>
+              <xsl:when test="$is-archive">{% trans %}Web feed archive{% endtrans %}</xsl:when>
+              <xsl:otherwise>{% trans %}Web feed{% endtrans %}</xsl:otherwise>
             </xsl:choose>
           </p>
           <h1><xsl:value-of select="$title"/></h1>
@@ -61,34 +61,34 @@
           <section class="subscribe">
             <xsl:choose>
               <xsl:when test="$is-archive">
-                <p>This page keeps older issues for feed readers. To subscribe, copy this URL into your feed
-                  reader instead:</p>
+                <p>{% trans trimmed %}This page keeps older issues for feed readers. To subscribe, copy this URL into your feed
+                  reader instead:{% endtrans %}</p>
                 <code class="url"><xsl:value-of select="$atom/atom:link[@rel='current']/@href"/></code>
               </xsl:when>
               <xsl:otherwise>
-                <p>This is a web feed. To follow it, copy this URL into your feed reader
-                  (NetNewsWire, Feedly, Inoreader, Miniflux …):</p>
+                <p>{% trans trimmed %}This is a web feed. To follow it, copy this URL into your feed reader
+                  (NetNewsWire, Feedly, Inoreader, Miniflux …):{% endtrans %}</p>
                 <code class="url"><xsl:value-of select="$self"/></code>
               </xsl:otherwise>
             </xsl:choose>
-            <p>Or read it on the <a href="{$site}">website</a>.</p>
+            <p>{% trans %}Or read it on the <a href="{$site}">website</a>.{% endtrans %}</p>
           </section>
           <nav>
             <xsl:if test="$atom/atom:link[@rel='next-archive']">
-              <p><a href="{$atom/atom:link[@rel='next-archive']/@href}">← Newer issues</a></p>
+              <p><a href="{$atom/atom:link[@rel='next-archive']/@href}">{% trans %}← Newer issues{% endtrans %}</a></p>
             </xsl:if>
             <xsl:if test="$atom/atom:link[@rel='prev-archive']">
-              <p><a href="{$atom/atom:link[@rel='prev-archive']/@href}">Older issues →</a></p>
+              <p><a href="{$atom/atom:link[@rel='prev-archive']/@href}">{% trans %}Older issues →{% endtrans %}</a></p>
             </xsl:if>
           </nav>
-          <h2>Issues</h2>
+          <h2>{% trans %}Issues{% endtrans %}</h2>
           <xsl:choose>
             <xsl:when test="$atom/atom:entry | $channel/item">
               <ol>
                 <xsl:apply-templates select="$atom/atom:entry | $channel/item"/>
               </ol>
             </xsl:when>
-            <xsl:otherwise><p>No issues here yet.</p></xsl:otherwise>
+            <xsl:otherwise><p>{% trans %}No issues here yet.{% endtrans %}</p></xsl:otherwise>
           </xsl:choose>
         </main>
       </body>

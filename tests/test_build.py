@@ -167,7 +167,7 @@ def test_web_page_basics(newsletter):
                     "image: static/card.png")
     assert newsletter.run("build").exit_code == 0
     page = (newsletter.dist / "good/index.html").read_text()
-    assert page.startswith("<!DOCTYPE html>\n<html lang=\"en\">")
+    assert page.startswith("<!DOCTYPE html>\n<html lang=\"en\" dir=\"ltr\">")
     assert '<meta charset="utf-8">' in page and 'name="viewport"' in page
     assert '<link rel="canonical" href="https://example.com/letter/good/">' in page
     assert '<meta property="og:title" content="Good news">' in page

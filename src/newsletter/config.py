@@ -93,6 +93,13 @@ class CheckConfig:
 
 
 @dataclass(frozen=True)
+class PostsConfig:
+    # "strict": other tools' front-matter keys are errors; "ignore": read as ours where they mean
+    # the same, otherwise skipped.
+    foreign_keys: str = "strict"
+
+
+@dataclass(frozen=True)
 class Config:
     root: Path
     site: SiteConfig
@@ -102,6 +109,7 @@ class Config:
     feeds: FeedsConfig = FeedsConfig()
     check: CheckConfig = CheckConfig()
     lists: ListsConfig | None = None
+    posts: PostsConfig = PostsConfig()
 
     @property
     def path(self) -> Path:
@@ -123,10 +131,12 @@ _SECTIONS: dict[str, type] = {
     "feeds": FeedsConfig,
     "check": CheckConfig,
     "lists": ListsConfig,
+    "posts": PostsConfig,
 }
 _REQUIRED_SECTIONS = {"site"}
 _SECURITY_CHOICES = ("starttls", "ssl", "none")
 _INLINERS = ("premailer", "css-inline")
+_FOREIGN_KEY_MODES = ("strict", "ignore")
 
 
 def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -300,10 +310,16 @@ def _feeds_problems(section: FeedsConfig) -> Iterator[tuple[str, str]]:
         yield "limit", "must be at least 1"
 
 
+def _posts_problems(section: PostsConfig) -> Iterator[tuple[str, str]]:
+    if section.foreign_keys not in _FOREIGN_KEY_MODES:
+        yield "foreign_keys", f"expected one of {', '.join(_FOREIGN_KEY_MODES)}, got {section.foreign_keys!r}"
+
+
 # Checks of values whose type is right but whose content may not be, by section.
 _VALIDATORS: dict[type, Callable[[Any], Iterator[tuple[str, str]]]] = {
     SiteConfig: _site_problems, SmtpConfig: _smtp_problems, EmailConfig: _email_problems,
     FeedsConfig: _feeds_problems, ListsConfig: _lists_problems, SubscribersConfig: _subscribers_problems,
+    PostsConfig: _posts_problems,
 }
 
 
@@ -366,6 +382,7 @@ def load_config(root: Path) -> Config:
         feeds=sections.get("feeds") or FeedsConfig(),
         check=sections.get("check") or CheckConfig(),
         lists=_with_slash(sections.get("lists")),
+        posts=sections.get("posts") or PostsConfig(),
     )
 
 

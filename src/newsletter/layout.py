@@ -14,6 +14,7 @@ CONFIG_NAME = "newsletter.toml"
 POSTS_DIR = "posts"
 STATIC_DIR = "static"
 TEMPLATES_DIR = "templates"
+SNIPPETS_DIR = "snippets"
 MANIFEST_NAME = "manifest.json"
 STATE_DIR = ".newsletter"
 CACHE_DIR = ".newsletter/cache"
@@ -34,6 +35,10 @@ EMAIL_DIR = PurePosixPath("email")
 TAGS_DIR = PurePosixPath("tags")
 PAGES_DIR = "page"
 PREVIEW_PREFIX = "_preview"
+
+
+# The folder URL of the page that lists every tag.
+TAGS_INDEX = f"{TAGS_DIR}/"
 
 
 def tag_feed_path(tag_slug: str) -> PurePosixPath:

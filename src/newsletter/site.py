@@ -13,6 +13,7 @@ from .config import Config
 from .errors import Problem
 from .layout import STATIC_DIR
 from .posts import Post, Status, slugify
+from .posts.snippets import Snippet, chosen
 from .render.markdown import Outline, RenderedBody, render_markdown
 from .sources import Source, Stamp, scan
 
@@ -99,6 +100,7 @@ class Site:
     bodies: BodyStore | None = None
     # The listing of static/ when whoever made the site has made it already.
     scanned_static: Sequence[Source] | None = field(default=None, repr=False)
+    snippets: tuple[Snippet, ...] = ()
 
     @property
     def url(self) -> str:
@@ -151,6 +153,15 @@ class Site:
             outline, load_html = self.bodies.outline(post), partial(self.bodies.html, post)
         return Entry(post=post, outline=outline, url=self.url_for(post.slug + "/"), status=post.status(self.now),
                      load_html=load_html)
+
+    @cached_property
+    def snippet_bodies(self) -> dict[str, RenderedBody]:
+        """Each snippet's Markdown rendered once, by name."""
+        return {snippet.name: render_markdown(snippet.body, snippet.body_line) for snippet in self.snippets}
+
+    def snippets_of(self, post: Post) -> tuple[Snippet, ...]:
+        """The snippets an issue shows, in file-name order."""
+        return chosen(self.snippets, post)
 
     @cached_property
     def published(self) -> tuple[Entry, ...]:

@@ -24,15 +24,17 @@ from pathlib import Path
 from ..config import Config, load_config, now_in
 from ..errors import BuildError, Problem, SourceError
 from ..files import write_atomically
-from ..layout import CACHE_DIR, DEFAULT_OUT, POSTS_DIR, STATIC_DIR, TEMPLATES_DIR
+from ..layout import CACHE_DIR, DEFAULT_OUT, POSTS_DIR, SNIPPETS_DIR, STATIC_DIR, TEMPLATES_DIR
 from ..outputs.email import email_units
 from ..outputs.feeds import feed_units
 from ..outputs.inline import WarmPremailer, uses_premailer, warm_premailer
 from ..outputs.units import Unit, digest
 from ..outputs.web import WebRenderer, static_units
 from ..posts import Post, Status, load_posts
+from ..posts.snippets import load_snippets
+from ..render.i18n import LOCALES_DIR
 from ..render.markdown import render_markdown
-from ..render.templates import Environment, builtin_templates, make_environment
+from ..render.templates import Environment, builtin_templates, language, make_environment
 from ..site import Site
 from ..sources import Source, Stamp, scan, stamp_of
 from .cache import (
@@ -105,7 +107,8 @@ def load_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
     inputs = scan_inputs(config)  # refuses links that leave the folder, loops and special files, all at once
     posts, warnings = load_posts(config, scanned=inputs.scanned[POSTS_DIR])
     return Site(config, posts, now_in(config, now), include_drafts=drafts, include_scheduled=scheduled,
-                load_warnings=tuple(warnings), scanned_static=inputs.scanned[STATIC_DIR])
+                load_warnings=tuple(warnings), scanned_static=inputs.scanned[STATIC_DIR],
+                snippets=load_snippets(config, inputs.scanned[SNIPPETS_DIR], posts))
 
 
 def plan(site: Site, env: Environment, base_key: str, warm: WarmPremailer | None = None) -> list[Unit]:
@@ -132,7 +135,7 @@ def scan_inputs(config: Config) -> Inputs:
     stamps: dict[str, Stamp | None] = {}
     problems: list[Problem] = []
     root = str(config.root)
-    for folder in (POSTS_DIR, STATIC_DIR, TEMPLATES_DIR):
+    for folder in (POSTS_DIR, STATIC_DIR, TEMPLATES_DIR, SNIPPETS_DIR, LOCALES_DIR):
         try:
             scanned[folder] = scan(config.root, folder, private=config.private_files)
         except SourceError as error:
@@ -260,7 +263,7 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     env = make_environment(config)
     with _kept_from_collection():
         units = plan(site, env, environment_digest(config, env), warm)
-    site_warnings = list(site.load_warnings)
+    site_warnings = [*site.load_warnings, *language(env).warnings]
     last = _last_build(cache, target.out)
     todo = [unit for unit in units if last is None or unit.name not in last.units
             or last.units[unit.name].key != unit.key]
@@ -314,10 +317,12 @@ def _load(config: Config, target: Target, when: datetime, inputs: Inputs,
           jobs: int) -> tuple[Site, BuildCache]:
     """Read the posts through the cache and render the bodies it does not have."""
     with _kept_from_collection():
-        cache = BuildCache(target.cache, digest(code_digest(), config.site.timezone), inputs.stamps)
+        namespace = digest(code_digest(), config.site.timezone, config.posts.foreign_keys)
+        cache = BuildCache(target.cache, namespace, inputs.stamps)
         posts, post_warnings = load_posts(config, cache, inputs.scanned[POSTS_DIR])
         site = Site(config, posts, when, include_drafts=target.drafts, include_scheduled=target.scheduled,
-                    load_warnings=tuple(post_warnings), bodies=cache, scanned_static=inputs.scanned[STATIC_DIR])
+                    load_warnings=tuple(post_warnings), bodies=cache, scanned_static=inputs.scanned[STATIC_DIR],
+                    snippets=load_snippets(config, inputs.scanned[SNIPPETS_DIR], posts))
     _render_bodies([post for post in posts if site.is_visible(post) and not cache.has_body(post)], cache, jobs)
     return site, cache
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..outputs.units import digest
+from ..render.i18n import catalogue_files
 from ..render.templates import Environment, template_files
 
 
@@ -16,6 +17,8 @@ def environment_digest(config: Config, env: Environment) -> str:
     """A key over everything every output depends on: code, library versions, config, templates."""
     parts: list[object] = [code_digest(), config.path.read_bytes()]
     for path in template_files(env):
+        parts += [path, path.read_bytes()]
+    for path in catalogue_files(config):  # the site's words, in its language
         parts += [path, path.read_bytes()]
     return digest(*parts)
 
@@ -25,12 +28,13 @@ def code_digest() -> str:
     """A key over this package's code and the versions of the libraries that shape its outputs."""
     parts: list[object] = [sys.version_info[:2]]
     for name in ("pyromark", "Pygments", "premailer", "feedgen", "Jinja2", "lxml",
-                 "css-inline"):
+                 "css-inline", "Babel"):
         try:
             parts.append(f"{name}={metadata.version(name)}")
         except metadata.PackageNotFoundError:
             parts.append(f"{name}=-")
     package = Path(__file__).resolve().parents[1]
-    for path in sorted(package.rglob("*.py"), key=lambda path: path.relative_to(package).as_posix()):
+    code = [*package.rglob("*.py"), *package.rglob("*.po")]
+    for path in sorted(code, key=lambda path: path.relative_to(package).as_posix()):
         parts.append(path.read_bytes())
     return digest(*parts)

@@ -16,6 +16,7 @@ from ..layout import CACHE_DIR
 from ..outputs.email import email_units
 from ..outputs.units import digest
 from ..posts import load_posts
+from ..posts.snippets import load_snippets
 from ..render.markdown import render_markdown
 from ..render.templates import make_environment
 from ..site import Site
@@ -29,10 +30,10 @@ def open_site(root: Path, *, now: datetime | None = None, drafts: bool = False, 
     """The site as of *now*, loaded through a build's cache (default `newsletter build`'s), not written back."""
     config = load_config(root)
     folder = cache if cache is not None else root / CACHE_DIR
-    store = BuildCache(folder, digest(code_digest(), config.site.timezone))
+    store = BuildCache(folder, digest(code_digest(), config.site.timezone, config.posts.foreign_keys))
     posts, warnings = load_posts(config, store)
     site = Site(config, posts, now_in(config, now), include_drafts=drafts, include_scheduled=scheduled,
-                load_warnings=tuple(warnings), bodies=store)
+                load_warnings=tuple(warnings), bodies=store, snippets=load_snippets(config, None, posts))
     for post in posts:
         if site.is_visible(post) and not store.has_body(post):
             store.note_body(post, store.write_body(post, render_markdown(post.body, post.body_line)))

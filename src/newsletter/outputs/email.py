@@ -23,6 +23,7 @@ from ..site import Entry, Site
 from ..sources import Stamp
 from .inline import WarmPremailer, inline, inliner, starts_slowly
 from .mime import UNSUBSCRIBE_PLACEHOLDER, EmailParts, build_message, message_bytes
+from .snippets import body_with_snippets, snippet_images, snippet_key
 from .units import Output, Unit, digest
 
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -115,7 +116,7 @@ def render_email(site: Site, entry: Entry, env: Environment, warm: WarmPremailer
     """Render one issue's email HTML (styles inlined, links absolute) and its plain-text part."""
     warnings = _image_warnings(site, entry)
     # One parse for every step: the body is large and lxml's round trips add up.
-    fragment = Fragment(entry.body.html)
+    fragment = Fragment(body_with_snippets(site, env, entry))
     warnings.extend(mail_safety_warnings(make_safe(fragment), entry.post.display_path))
     fragment.style_code(inline_code_styles())
     fragment.size_images(lambda src: _email_width(site, src))
@@ -162,7 +163,8 @@ def email_units(site: Site, env: Environment, base_key: str, warm: WarmPremailer
     # premailer takes a third of a second to import and warm up: unless *warm* is doing that
     # already, a worker process does it while the main one makes the pages and feeds.
     slow_start = starts_slowly(inliner(site.config), warm)
-    return [Unit(f"email/{entry.slug}.html", digest(base_key, "email", entry.key, *_image_stamps(site, entry),
+    return [Unit(f"email/{entry.slug}.html", digest(base_key, "email", entry.key, snippet_key(site, entry.post),
+                                                    *_image_stamps(site, entry),
                                                     _static_image(site, entry.post.image.strip())),
                  partial(email_outputs, site, env, entry, warm), heavy=True, slow_start=slow_start)
             for entry in site.entries]
@@ -170,4 +172,5 @@ def email_units(site: Site, env: Environment, base_key: str, warm: WarmPremailer
 
 def _image_stamps(site: Site, entry: Entry) -> list[object]:
     """The stamp of each file the email's images name (None if missing): it gives their widths."""
-    return [image for src in entry.outline.image_sources if (image := _static_image(site, src)) is not None]
+    sources = [*entry.outline.image_sources, *snippet_images(site, entry.post)]
+    return [image for src in sources if (image := _static_image(site, src)) is not None]

@@ -38,10 +38,10 @@ from ..layout import (
     ATOM_PATH,
     JSON_PATH,
     RSS_PATH,
-    TEMPLATES_DIR,
     tag_feed_path,
 )
-from ..render.templates import builtin_templates
+from ..render.i18n import language_of
+from ..render.templates import make_environment, render_template
 from ..render.urls import absolute_url
 from ..site import Entry, Site
 from .feed_items import Item, Items, xml_text
@@ -247,9 +247,14 @@ def _tag_feed(site: Site, items: Items, slug: str, name: str, entries: Sequence[
     config = site.config.site
     path = tag_feed_path(slug)
     url = site.url_for(path.as_posix())
-    document = Document(id=url, title=f"{config.title}: {name}", subtitle=f"Issues of {config.title} tagged “{name}”",
+    document = Document(id=url, title=f"{config.title}: {name}", subtitle=_tag_subtitle(site, name),
                         self_url=url, alternate_url=site.url_for(f"tags/{slug}/"))
     return _atom(site, path, document, [items(entry) for entry in entries])
+
+
+def _tag_subtitle(site: Site, name: str) -> str:
+    words = language_of(site.config).gettext("Issues of %(title)s tagged “%(tag)s”")
+    return words % {"title": site.config.site.title, "tag": name}
 
 
 def _tag_units(site: Site, items: Items, base_key: str) -> list[Unit]:
@@ -263,9 +268,9 @@ def _tag_units(site: Site, items: Items, base_key: str) -> list[Unit]:
 
 
 def _stylesheet(site: Site) -> Output:
-    own = site.config.root / TEMPLATES_DIR / STYLESHEET_PATH.name
-    source = own if own.is_file() else builtin_templates() / STYLESHEET_PATH.name
-    return Output(STYLESHEET_PATH, source=str(source))
+    # A template like the pages (the newsletter's own templates/feed.xsl first), in the site's language.
+    xsl = render_template(make_environment(site.config), STYLESHEET_PATH.name)
+    return Output(STYLESHEET_PATH, xsl.encode("utf-8"))
 
 
 def _current_feeds(site: Site, items_of: Items, current: Sequence[Entry],

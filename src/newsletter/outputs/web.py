@@ -6,12 +6,13 @@ from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..layout import ATOM_PATH, JSON_PATH, RSS_PATH, STYLESHEET, tag_feed_path
+from ..layout import ATOM_PATH, JSON_PATH, RSS_PATH, STYLESHEET, TAGS_INDEX, tag_feed_path
 from ..render.markdown import code_css
-from ..render.templates import Environment, Markup, render_template
+from ..render.templates import Environment, Markup, language, render_template
 from ..render.tree import rewrite_urls
 from ..render.urls import absolute_url, page_relative_url
 from ..site import Entry, Site, Tag
+from .snippets import body_with_snippets, snippet_key
 from .units import Output, Unit, digest, unit_of
 
 
@@ -47,7 +48,8 @@ class WebRenderer:
         self.env = env
         self.feeds = feed_links(site)
         # lists: the subscribe form's settings ([lists]), or None to leave the form out.
-        self.common = {"site": site.config.site, "stylesheet": str(STYLESHEET), "lists": site.config.lists}
+        self.common = {"site": site.config.site, "stylesheet": str(STYLESHEET), "lists": site.config.lists,
+                       "tags_index": TAGS_INDEX if site.tags else ""}
 
     def page(self, template: str, path: str, **context: Any) -> Output:
         context.setdefault("feeds", self.feeds)
@@ -57,7 +59,7 @@ class WebRenderer:
 
     def post_page(self, entry: Entry, newer: Entry | None, older: Entry | None) -> Output:
         depth = 1
-        body = rewrite_urls(entry.body.html, lambda url: page_relative_url(url, depth))
+        body = rewrite_urls(body_with_snippets(self.site, self.env, entry), lambda url: page_relative_url(url, depth))
         image = absolute_url(entry.post.image, self.site.url)
         return self.page("post.html", entry.slug + "/", entry=entry, body=Markup(body), newer=newer,
                          older=older, image=image)
@@ -80,6 +82,13 @@ class WebRenderer:
             units.append(unit_of(make, str(_page(path)), key))
         return units
 
+    def tags_index_unit(self, base_key: str) -> Unit:
+        """The page listing every tag with its number of issues, each linked to its own page."""
+        counts = [(tag, len(tag.entries)) for tag in self.site.tags]
+        make = partial(self.page, "tags.html", TAGS_INDEX, tags=counts)
+        key = digest(base_key, "tags", *(f"{tag.slug}\0{tag.name}\0{count}" for tag, count in counts))
+        return unit_of(make, str(_page(TAGS_INDEX)), key)
+
     def stylesheet(self) -> Output:
         light, dark = code_css(".highlight")
         css = render_template(self.env, "style.css", code_css_light=light, code_css_dark=dark)
@@ -90,16 +99,23 @@ class WebRenderer:
         listed = self.site.entries
         position = {entry.slug: index for index, entry in enumerate(listed)}
         units = [unit_of(self.stylesheet, str(STYLESHEET), digest(base_key, "style"))]
+        # Whether the tags page exists changes every page's link to it.
+        base_key = digest(base_key, bool(self.site.tags))
         for entry in self.site.entries:
             index = position.get(entry.slug, -1)
             newer = listed[index - 1] if index > 0 else None
             older = listed[index + 1] if 0 <= index < len(listed) - 1 else None
-            key = digest(base_key, "post", entry.key, newer.key if newer else "", older.key if older else "")
+            key = digest(base_key, "post", entry.key, newer.key if newer else "", older.key if older else "",
+                         snippet_key(self.site, entry.post))
             units.append(unit_of(partial(self.post_page, entry, newer, older), f"{entry.slug}/index.html", key,
                                  heavy=True))
-        units.extend(self.list_units(listed, "", "All issues", None, base_key))
+        spoken = language(self.env)
+        units.extend(self.list_units(listed, "", spoken.gettext("All issues"), None, base_key))
+        if self.site.tags:
+            units.append(self.tags_index_unit(base_key))
         for tag in self.site.tags:
-            units.extend(self.list_units(tag.entries, f"tags/{tag.slug}/", f"Tagged “{tag.name}”", tag, base_key))
+            heading = spoken.gettext("Tagged “%(tag)s”") % {"tag": tag.name}
+            units.extend(self.list_units(tag.entries, f"tags/{tag.slug}/", heading, tag, base_key))
         return units
 
 

@@ -51,7 +51,12 @@ def post_paths(config: Config, scanned: Sequence[Source] | None = None) -> list[
     if scanned is None:
         scanned = scan(config.root, POSTS_DIR, suffix=".md", recursive=False)
     return [config.root / source.relative for source in scanned
-            if source.relative.endswith(".md") and source.relative.count("/") == 1]
+            if source.relative.endswith(".md") and source.relative.count("/") == 1
+            and source.relative != HUGO_SECTION_PAGE]
+
+
+# Hugo's page for the section itself, which a copied content/posts/ folder brings along: not a post.
+HUGO_SECTION_PAGE = f"{POSTS_DIR}/_index.md"
 
 
 def load_posts(config: Config, cache: PostCache | None = None,

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 KNOWN_KEYS = (
     "title", "date", "summary", "tags", "slug", "draft", "author", "image",
-    "preheader", "updated", "id", "feed", "check",
+    "preheader", "updated", "id", "feed", "check", "snippets",
 )
 
 
@@ -74,6 +74,7 @@ class Post:
     feed: str = "full"
     check_ignore: tuple[str, ...] = ()  # `newsletter check` rules switched off for this post
     digest: str = ""  # sha256 of the file's bytes: what caches key on
+    snippets: tuple[str, ...] | None = None  # the snippets it shows by name; None: every one
 
     @cached_property
     def key(self) -> str:

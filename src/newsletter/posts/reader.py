@@ -18,6 +18,7 @@ import yaml
 from ..config import Config, find_key_line, suggest
 from ..errors import Problem, warning
 from ..layout import RESERVED_SLUGS
+from .foreign import translate
 from .model import (
     _DATE_PREFIX,
     FEED_MODES,
@@ -201,7 +202,17 @@ class _PostReader:
         self.error(f"expected YYYY-MM-DD or an ISO datetime like 2025-04-01 09:30, got {value!r}", key)
         return None
 
+    def foreign(self, meta: dict[str, Any]) -> dict[str, Any]:
+        """Read Hugo's, Jekyll's, Eleventy's and Pelican's keys as [posts] foreign_keys says."""
+        translated = translate(meta, self.config.posts.foreign_keys)
+        for message, key in translated.errors:
+            self.error(message, key)
+        for message, key in translated.warnings:
+            self.warn(message, key)
+        return translated.meta
+
     def build(self, meta: dict[str, Any]) -> Post | None:
+        meta = self.foreign(meta)
         for key in meta:
             if key not in KNOWN_KEYS:
                 self.error(f"unknown key{suggest(str(key), KNOWN_KEYS)}; known keys: {', '.join(KNOWN_KEYS)}",
@@ -230,6 +241,7 @@ class _PostReader:
         check_ignore = self.words(meta.get("check"), "check",
                                   "a list of check rule ids, like [image-width, code-width]")
         slug = self.slug(meta.get("slug"), title)
+        snippets = self.snippet_choice(meta)
 
         body, removed = clean_text(self.body)
         if removed:
@@ -243,8 +255,17 @@ class _PostReader:
             source=self.path, display_path=self.display, slug=slug, title=title, date=when,
             body=body, body_line=self.body_line, summary=summary, tags=tags, draft=draft is True,
             author=author, image=image, preheader=preheader, updated=updated, id=pinned_id, feed=feed,
-            check_ignore=check_ignore, digest=self.digest,
+            check_ignore=check_ignore, digest=self.digest, snippets=snippets,
         )
+
+    def snippet_choice(self, meta: dict[str, Any]) -> tuple[str, ...] | None:
+        """``snippets: false`` shows none, a list shows those; absent (or true) shows every snippet."""
+        value = meta.get("snippets", True)
+        if value is True:
+            return None
+        if value is False:
+            return ()
+        return self.words(value, "snippets", "false, or a list of snippet names, like [courses, footer]")
 
     def words(self, value: Any, key: str, expected: str) -> tuple[str, ...]:
         if value is None:
@@ -298,3 +319,25 @@ def _reader(path: Path, config: Config) -> _PostReader:
     except ValueError:
         display = str(path)
     return _PostReader(path, display, config)
+
+
+def read_front_matter(path: Path, config: Config) -> tuple[dict[str, Any], str, int, list[Problem]]:
+    """Split a Markdown file whose front matter is optional into its values, its body and the body's line.
+
+    Returns the problems met; on any, the values are empty. Snippets are read this way.
+    """
+    reader = _reader(path, config)
+    try:
+        text = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    except OSError as error:
+        reader.error(f"cannot be read: {error.strerror}")
+        return {}, "", 1, reader.errors
+    except UnicodeDecodeError:
+        reader.error("not UTF-8 text; re-save the file as UTF-8", line=1)
+        return {}, "", 1, reader.errors
+    if not re.match(r"(---|\+\+\+)[ \t]*\n", text):
+        return {}, text, 1, []
+    meta = reader.parse_front_matter(text)
+    if meta is None:
+        return {}, "", 1, reader.errors
+    return meta, reader.body, reader.body_line, reader.errors

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ..config import load_config
 from ..errors import NewsletterError
 from ..outputs.email import GMAIL_CLIP_BYTES
-from ..render.templates import builtin_templates, ui_environment
+from ..render.i18n import Language, language_of
+from ..render.templates import Environment, builtin_templates, ui_environment
 from ..send.manifest import SentIssue, load_manifest
-from .emailview import email_document, issue_page, part_text, read_message
+from .emailview import N_, email_document, issue_page, part_text, read_message
 from .state import Build, Builds, State
 
 PREFIX = "/_preview/"
@@ -117,8 +119,7 @@ class Routes:
         self.root = root
         # Held while a request reads the build, which a rebuild's commit holds too: no half builds.
         self.files = files or nullcontext()
-        self._ui = ui_environment(builtin_templates() / "preview", kb=lambda size: f"{size / 1024:.1f} KB",
-                                  longdate=lambda value: f"{value:%B} {value.day}, {value:%Y} · {value:%H:%M}")
+        self._ui_by_language: dict[Language | None, Environment] = {}
 
     def respond(self, target: str) -> Response:
         """Answer a GET for *target* (the request line's path and query)."""
@@ -141,7 +142,7 @@ class Routes:
         if path.startswith(PREFIX):
             return self._preview_route(path[len(PREFIX):], query, state)
         if state.build is None:
-            return self._page("error.html", state, HTTPStatus.SERVICE_UNAVAILABLE, title="Build failed")
+            return self._page("error.html", state, HTTPStatus.SERVICE_UNAVAILABLE, title=N_("Build failed"))
         found = resolve(state.build.folder, path)
         if found is None:
             if not path.endswith("/") and resolve(state.build.folder, path + "/") is not None:
@@ -169,9 +170,9 @@ class Routes:
         if rest in ("lists/confirm.eml", "lists/welcome.eml"):
             return self._list_email(rest.removeprefix("lists/").removesuffix(".eml"))
         if state.build is None:
-            return self._page("error.html", state, HTTPStatus.SERVICE_UNAVAILABLE, title="Build failed")
+            return self._page("error.html", state, HTTPStatus.SERVICE_UNAVAILABLE, title=N_("Build failed"))
         if rest == "":
-            return self._page("list.html", state, title="Issues")
+            return self._page("list.html", state, title=N_("Issues"))
         slug, slash, page = rest.partition("/")
         issue = state.build.issue(slug)
         if issue is None:
@@ -189,7 +190,6 @@ class Routes:
 
     def _list_email(self, which: str) -> Response:
         """The list server's confirmation or welcome email for a made-up reader, whole, as text."""
-        from ..config import load_config
         from ..lists.mailer import sample_messages
 
         try:
@@ -198,12 +198,26 @@ class Routes:
             return Response(HTTPStatus.INTERNAL_SERVER_ERROR, str(error).encode("utf-8"), "text/plain; charset=utf-8")
         return Response(HTTPStatus.OK, message, "text/plain; charset=utf-8")
 
+    def _ui(self) -> Environment:
+        """The preview's pages in the newsletter's language (English while its config is broken)."""
+        try:
+            spoken: Language | None = language_of(load_config(self.root))
+        except NewsletterError:
+            spoken = None
+        env = self._ui_by_language.get(spoken)
+        if env is None:
+            helpers = {"kb": spoken.kilobytes, "longdate": spoken.date_and_time, "seconds": spoken.seconds} \
+                if spoken else {"kb": lambda size: f"{size / 1024:.1f} KB", "seconds": lambda value: f"{value:.2f} s",
+                                "longdate": lambda value: f"{value:%B} {value.day}, {value:%Y} · {value:%H:%M}"}
+            env = self._ui_by_language[spoken] = ui_environment(builtin_templates() / "preview", spoken, **helpers)
+        return env
+
     def _not_found(self, state: State, path: str) -> Response:
-        return self._page("error.html", state, HTTPStatus.NOT_FOUND, title="Not found", missing=path)
+        return self._page("error.html", state, HTTPStatus.NOT_FOUND, title=N_("Not found"), missing=path)
 
     def _page(self, template: str, state: State, status: HTTPStatus = HTTPStatus.OK, **context: Any) -> Response:
         sent, manifest_problem = read_sent(self.root)
-        html = self._ui.get_template(template).render(state=state, build=state.build, error=state.error,
+        html = self._ui().get_template(template).render(state=state, build=state.build, error=state.error,
                                                       sent=sent, manifest_problem=manifest_problem,
                                                       clip=GMAIL_CLIP_BYTES,
                                                       **{"missing": "", **context})

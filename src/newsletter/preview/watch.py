@@ -15,10 +15,11 @@ from typing import Any
 
 import watchfiles
 
-from ..layout import CONFIG_NAME, MANIFEST_NAME, POSTS_DIR
+from ..layout import CONFIG_NAME, MANIFEST_NAME, POSTS_DIR, SNIPPETS_DIR
+from ..render.i18n import LOCALES_DIR
 from .state import Report
 
-WATCHED_FOLDERS = (POSTS_DIR, "templates", "static")
+WATCHED_FOLDERS = (POSTS_DIR, "templates", "static", SNIPPETS_DIR, LOCALES_DIR)
 WATCHED_FILES = (CONFIG_NAME, MANIFEST_NAME)
 # Editors write a file in several steps (truncate, write, rename); changes closer together than
 # this are one save.

@@ -19,10 +19,11 @@ from ..files import write_atomically
 from ..layout import CACHE_DIR, TEMPLATES_DIR
 from ..posts import slugify
 from ..sources import scan
+from .i18n import Language, language_of, template_helpers
 
 Environment = jinja2.Environment
-__all__ = ["Environment", "Markup", "builtin_templates", "make_environment", "render_template", "template_files",
-           "ui_environment"]
+__all__ = ["Environment", "Markup", "builtin_templates", "language", "make_environment", "render_template",
+           "template_files", "ui_environment"]
 
 
 def builtin_templates() -> Path:
@@ -42,7 +43,8 @@ def make_environment(config: Config) -> jinja2.Environment:
     loaders.append(jinja2.FileSystemLoader(builtin_templates()))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
-        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        autoescape=jinja2.select_autoescape(["html", "xml", "xsl"], default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -51,8 +53,23 @@ def make_environment(config: Config) -> jinja2.Environment:
     )
     env.filters["isodate"] = lambda value: value.isoformat()
     env.filters["slug"] = slugify
-    env.filters["longdate"] = lambda value: f"{value:%B} {value.day}, {value:%Y}"
+    _speak(env, language_of(config))
     return env
+
+
+def _speak(env: jinja2.Environment, spoken: Language) -> None:
+    """Give the templates the site's language: {% trans %}, dates, numbers, lang and dir."""
+    env.install_gettext_translations(spoken.translations, newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(template_helpers(spoken))
+    env.globals["text_direction"] = spoken.direction
+    env.globals["site_language"] = spoken
+
+
+def language(env: jinja2.Environment) -> Language:
+    """The language an environment made by make_environment speaks."""
+    spoken = env.globals["site_language"]
+    assert isinstance(spoken, Language)
+    return spoken
 
 
 class _CompiledTemplates(jinja2.BytecodeCache):
@@ -117,9 +134,18 @@ def template_files(env: Environment) -> list[Path]:
     return files
 
 
-def ui_environment(folder: Path, **filters: Any) -> Environment:
-    """A strict, autoescaping environment for pages of the tool's own (the preview's), with *filters*."""
+def ui_environment(folder: Path, spoken: Language | None = None, **filters: Any) -> Environment:
+    """A strict, autoescaping environment for pages of the tool's own (the preview's), with *filters*,
+    in the newsletter's language when *spoken* is given (else English)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(folder), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             extensions=["jinja2.ext.i18n"])
+    if spoken is None:
+        env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+        env.filters["status_name"] = str
+        env.globals.update(ui_language="en", text_direction="ltr")
+    else:
+        _speak(env, spoken)
+        env.globals["ui_language"] = spoken.code
     env.filters.update(filters)
     return env

@@ -20,7 +20,7 @@
   <xsl:variable name="is-archive" select="boolean($atom/fh:archive)"/>
 
   <xsl:template match="/">
-    <html>
+    <html dir="ltr">
       <xsl:attribute name="lang">
         <xsl:value-of select="$atom/@xml:lang | $channel/language"/>
       </xsl:attribute>
@@ -61,13 +61,11 @@
           <section class="subscribe">
             <xsl:choose>
               <xsl:when test="$is-archive">
-                <p>This page keeps older issues for feed readers. To subscribe, copy this URL into your feed
-                  reader instead:</p>
+                <p>This page keeps older issues for feed readers. To subscribe, copy this URL into your feed reader instead:</p>
                 <code class="url"><xsl:value-of select="$atom/atom:link[@rel='current']/@href"/></code>
               </xsl:when>
               <xsl:otherwise>
-                <p>This is a web feed. To follow it, copy this URL into your feed reader
-                  (NetNewsWire, Feedly, Inoreader, Miniflux …):</p>
+                <p>This is a web feed. To follow it, copy this URL into your feed reader (NetNewsWire, Feedly, Inoreader, Miniflux …):</p>
                 <code class="url"><xsl:value-of select="$self"/></code>
               </xsl:otherwise>
             </xsl:choose>
