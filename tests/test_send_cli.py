@@ -245,8 +245,8 @@ def test_drafts_and_scheduled_posts_are_never_sent(letter, server):
 
 def test_issues_go_out_oldest_first(letter, server):
     letter.post("2025-03-01-earlier", 'title: "Earlier"\ndate: 2025-03-01')
-    result = letter.run("send", "--yes")
-    assert result.exit_code == 0
+    result = letter.run("send", "--yes", "--all-due")
+    assert result.exit_code == 0, result.output
     assert result.stdout.index("Will send earlier") < result.stdout.index("Will send day-two")
     subjects = [m["Subject"] for m in server.recorder.messages()]
     assert subjects[:3] == ["Earlier"] * 3

@@ -8,6 +8,8 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,6 +65,20 @@ class SubscribersConfig:
     unsubscribed: str = ""
 
 
+class UncertainPolicy(StrEnum):
+    """What a resumed send does with recipients it handed a message to without hearing the answer."""
+
+    SKIP = "skip"        # count them as probably delivered: nobody gets two copies, a few may get none
+    RESEND = "resend"    # mail them again with the same Message-ID: nobody is missed, a few may get two
+
+
+@dataclass(frozen=True)
+class SendConfig:
+    # Issues dated before this day are never sent (an imported back catalogue).
+    since: date | None = None
+    uncertain: str = UncertainPolicy.SKIP
+
+
 @dataclass(frozen=True)
 class FeedsConfig:
     limit: int = 20
@@ -80,6 +96,7 @@ class Config:
     email: EmailConfig | None = None
     smtp: SmtpConfig | None = None
     subscribers: SubscribersConfig | None = None
+    send: SendConfig = SendConfig()
     feeds: FeedsConfig = FeedsConfig()
     check: CheckConfig = CheckConfig()
 
@@ -99,6 +116,7 @@ _SECTIONS: dict[str, type] = {
     "email": EmailConfig,
     "smtp": SmtpConfig,
     "subscribers": SubscribersConfig,
+    "send": SendConfig,
     "feeds": FeedsConfig,
     "check": CheckConfig,
 }
@@ -149,6 +167,9 @@ def _check_type(value: Any, annotation: str) -> str | None:
     if annotation == "tuple[str, ...]":
         ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
         return None if ok else "a list of strings"
+    if annotation == "date | None":
+        ok = isinstance(value, date) and not isinstance(value, datetime)
+        return None if ok else "a date like 2025-09-01 (without quotes)"
     if annotation == "bool":
         return None if isinstance(value, bool) else "true or false"
     raise AssertionError(f"unhandled annotation {annotation}")
@@ -177,7 +198,8 @@ def _build_section(name: str, raw: Any, text: str, path: Path, problems: list[Pr
             continue
         expected = _check_type(value, str(field.type))
         if expected:
-            problems.append(Problem(path, f"expected {expected}, got {value!r}", line, f"{name}.{key}"))
+            shown = value.isoformat() if isinstance(value, date) else repr(value)
+            problems.append(Problem(path, f"expected {expected}, got {shown}", line, f"{name}.{key}"))
             ok = False
             continue
         if isinstance(value, str) and ("\n" in value or "\r" in value):
@@ -239,6 +261,11 @@ def _email_problems(section: EmailConfig) -> Iterator[tuple[str, str]]:
         yield "unsubscribe_url", "must be an https:// URL (mail clients' one-click unsubscribe needs it)"
 
 
+def _send_problems(section: SendConfig) -> Iterator[tuple[str, str]]:
+    if section.uncertain not in tuple(UncertainPolicy):
+        yield "uncertain", f"expected \"skip\" or \"resend\", got {section.uncertain!r}"
+
+
 def _feeds_problems(section: FeedsConfig) -> Iterator[tuple[str, str]]:
     if section.limit < 1:
         yield "limit", "must be at least 1"
@@ -247,7 +274,7 @@ def _feeds_problems(section: FeedsConfig) -> Iterator[tuple[str, str]]:
 # Checks of values whose type is right but whose content may not be, by section.
 _VALIDATORS: dict[type, Callable[[Any], Iterator[tuple[str, str]]]] = {
     SiteConfig: _site_problems, SmtpConfig: _smtp_problems, EmailConfig: _email_problems,
-    FeedsConfig: _feeds_problems,
+    FeedsConfig: _feeds_problems, SendConfig: _send_problems,
 }
 
 
@@ -307,6 +334,7 @@ def load_config(root: Path) -> Config:
         email=sections.get("email"),
         smtp=sections.get("smtp"),
         subscribers=sections.get("subscribers"),
+        send=sections.get("send") or SendConfig(),
         feeds=sections.get("feeds") or FeedsConfig(),
         check=sections.get("check") or CheckConfig(),
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..errors import LockError, ManifestError, SendError
 from .lock import SendLock
+from .mark import mark_sent
 from .plan import IssuePlan, SendMode, SendPlan, plan_send
 from .run import execute_plan, prepare_send, smtp_transport, transports_for
 from .sender import IssueResult, Progress
@@ -32,6 +33,7 @@ __all__ = [
     "SendPlan",
     "Transport",
     "execute_plan",
+    "mark_sent",
     "plan_send",
     "post_statuses",
     "prepare_send",

@@ -26,7 +26,7 @@ from ..site import Entry, Site
 from .journal import Journal, JournalState, pending_journals
 from .manifest import Manifest, SentIssue, load_manifest
 from .message import IssueMail, email_hash
-from .settings import check_email_settings, check_smtp_settings
+from .settings import before_start, check_email_settings, check_smtp_settings, since_line
 from .subscribers import Subscriber, SubscriberList, address_problem, load_subscribers, merge_fields
 
 TEST_PREFIX = "[TEST] "
@@ -144,14 +144,14 @@ def _check_fields(parts: EmailParts, subscribers: SubscriberList | None) -> None
                         f"{source} (columns: {', '.join(sorted(columns))}); add the column or fix the name")
 
 
-def _describe_status(entry: Entry) -> str:
+def describe_status(entry: Entry) -> str:
     if entry.status == "draft":
         return f"{entry.post.display_path}: is a draft; drafts are never sent (remove 'draft: true' to send it)"
     return (f"{entry.post.display_path}: is scheduled for {entry.post.date.isoformat()}; it can be sent "
             "from then on (or pass --now to send as of a later time)")
 
 
-def _find_entry(site: Site, slug: str) -> Entry:
+def find_entry(site: Site, slug: str) -> Entry:
     for entry in site.entries:
         if entry.slug == slug:
             return entry
@@ -160,9 +160,14 @@ def _find_entry(site: Site, slug: str) -> Entry:
 
 
 def _named_entry(ground: Groundwork, slug: str, resend: bool) -> Entry:
-    entry = _find_entry(ground.site, slug)
+    entry = find_entry(ground.site, slug)
     if entry.status != "published":
-        raise SendError(_describe_status(entry))
+        raise SendError(describe_status(entry))
+    config = ground.site.config
+    if (ground.mode is not SendMode.TEST and entry.slug not in ground.journals
+            and before_start(config, entry.post.date)):
+        raise SendError(f"{since_line(config)}: send.since: {entry.slug} is dated before "
+                        f"{config.send.since}, so it is never sent; move the start line to send it")
     sent = ground.manifest.find(entry.slug, entry.id)
     if sent is not None and not resend and ground.mode is not SendMode.TEST and entry.slug not in ground.journals:
         raise SendError(f"{ground.manifest.path.name}: {entry.slug}: was sent on {sent.sent_at} to {sent.sent} "
@@ -175,8 +180,10 @@ def _due_entries(ground: Groundwork, resend: bool) -> tuple[list[Entry], list[st
     if resend:
         raise SendError("--resend: name the issue to send again, like 'newsletter send SLUG --resend'")
     journals = ground.journals
+    config = ground.site.config
     chosen = [entry for entry in reversed(ground.site.published)
-              if ground.manifest.find(entry.slug, entry.id) is None or entry.slug in journals]
+              if entry.slug in journals
+              or (ground.manifest.find(entry.slug, entry.id) is None and not before_start(config, entry.post.date))]
     notes = []
     for name in journals if ground.mode is SendMode.SEND else ():
         if not any(entry.slug == name for entry in chosen):
@@ -209,14 +216,35 @@ def _subscribers_issue(ground: Groundwork, entry: Entry, parts: EmailParts) -> t
                      resuming=state.start is not None), note
 
 
+def _refuse_back_catalogue(ground: Groundwork, entries: Sequence[Entry]) -> None:
+    """Refuse a first send that would mail more than one issue at once: most likely an imported archive."""
+    config = ground.site.config
+    if (len(entries) < 2 or ground.mode is not SendMode.SEND or config.send.since is not None
+            or ground.manifest.issues or ground.manifest.path.exists() or ground.journals):
+        return
+    newest = entries[-1]
+    day = newest.post.date.astimezone(config.site.tz).date()
+    count = len(entries)
+    raise SendError(f"{ground.manifest.path.name}: not found, so this is the first send, and {count} published "
+                    f"issues are due: every subscriber would get all {count}. Choose one: set "
+                    f"'since = {day.isoformat()}' under [send] in {config.path.name} to send only issues "
+                    f"from that day on; run 'newsletter send --mark-sent SLUG...' to record older issues as "
+                    f"sent without sending them; or pass --all-due to send all {count}")
+
+
 def choose(ground: Groundwork, slug: str | None = None, *, resend: bool = False,
-           rate: float | None = None) -> SendPlan:
-    """Pick the issues to send (*slug*, or every one due) and make each one's messages ready."""
+           rate: float | None = None, all_due: bool = False) -> SendPlan:
+    """Pick the issues to send (*slug*, or every one due) and make each one's messages ready.
+
+    A first send with more than one issue due is refused unless *all_due* says it is meant.
+    """
     notes: list[str] = []
     if slug is not None:
         entries = [_named_entry(ground, slug, resend)]
     else:
         entries, notes = _due_entries(ground, resend)
+        if not all_due:
+            _refuse_back_catalogue(ground, entries)
     config = ground.site.config
     env = make_environment(config)
     warnings: list[Problem] = list(ground.site.warnings)
@@ -239,6 +267,7 @@ def choose(ground: Groundwork, slug: str | None = None, *, resend: bool = False,
 
 def plan_send(root: Path, slug: str | None = None, *, now: datetime | None = None,
               mode: SendMode | str = SendMode.SEND, test_to: Sequence[str] = (), resend: bool = False,
-              rate: float | None = None) -> SendPlan:
+              rate: float | None = None, all_due: bool = False) -> SendPlan:
     """Decide what to send and check everything that can be checked before the first message; write nothing."""
-    return choose(survey(root, now=now, mode=mode, test_to=test_to), slug, resend=resend, rate=rate)
+    return choose(survey(root, now=now, mode=mode, test_to=test_to), slug, resend=resend, rate=rate,
+                  all_due=all_due)

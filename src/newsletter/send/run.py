@@ -49,11 +49,11 @@ def finish_issue(manifest: Manifest, journal: Journal, state: JournalState,
 
 def prepare_send(root: Path, slug: str | None = None, *, now: datetime | None = None,
                  mode: SendMode | str = SendMode.SEND, test_to: Sequence[str] = (), resend: bool = False,
-                 rate: float | None = None) -> SendPlan:
+                 rate: float | None = None, all_due: bool = False) -> SendPlan:
     """Record any send that finished before a stop, then plan this one (see plan.plan_send)."""
     ground = survey(root, now=now, mode=mode, test_to=test_to)
     record_finished(ground.manifest, ground.finished)
-    return choose(dataclasses.replace(ground, finished=()), slug, resend=resend, rate=rate)
+    return choose(dataclasses.replace(ground, finished=()), slug, resend=resend, rate=rate, all_due=all_due)
 
 
 def smtp_transport(plan: SendPlan, **options: object) -> SmtpTransport:
