@@ -646,3 +646,39 @@ def test_a_link_breaks_when_the_page_it_points_at_changes(letter):
     assert [finding.rule for finding in report.findings if finding.path == linking] == ["link-broken"]
     assert target  # the target's own findings stay empty
     assert [finding for finding in report.findings if finding.path == target] == []
+
+
+# --- the subscriber list and git (a real repository) -------------------------------------------
+
+from test_privacy import git, make_repo, run_check  # noqa: E402
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return make_repo(tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_rule_subscribers_in_git(repo):
+    git(repo, "add", "-f", "subscribers.csv")
+    result = run_check(repo)
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if "subscribers-in-git" in line]
+    line = (repo / "newsletter.toml").read_text().splitlines().index('file = "subscribers.csv"') + 1
+    assert lines == [f"newsletter.toml:{line}: error: subscribers-in-git: subscribers.file: git tracks "
+                     "'subscribers.csv', which holds subscribers' addresses; run 'git rm --cached "
+                     "subscribers.csv', add it to .gitignore and commit (it stays in the history until that "
+                     "is rewritten)"]
+
+    git(repo, "rm", "-q", "--cached", "subscribers.csv")
+    assert "subscribers-in-git" not in run_check(repo).output
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_rule_subscribers_not_ignored(repo):
+    (repo / ".gitignore").write_text("/dist/\n/.newsletter/\n")
+    result = run_check(repo)
+    found = [line for line in result.output.splitlines() if "subscribers-not-ignored" in line]
+    assert len(found) == 2
+    assert "subscribers.file: 'subscribers.csv' is not in .gitignore" in found[0]
+    assert "subscribers.unsubscribed: 'unsubscribed.txt' is not in .gitignore" in found[1]
