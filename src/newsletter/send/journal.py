@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import ManifestError
 from ..files import sync_folder
 from ..layout import STATE_DIR
-from .manifest import SentIssue, shown_path
+from .manifest import SentIssue, atomic_write, shown_path
 
 JOURNAL_DIR = f"{STATE_DIR}/journal"
 
@@ -44,6 +44,8 @@ class Mark(StrEnum):
 
 # A recipient in one of these is not tried again in the same send: sent, refused, or perhaps sent.
 DONE = frozenset({RecipientState.SENT, RecipientState.FAILED, RecipientState.UNCERTAIN, RecipientState.SENDING})
+# Handed the whole message with no answer heard: perhaps sent, perhaps not.
+UNSURE = frozenset({RecipientState.UNCERTAIN, RecipientState.SENDING})
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,18 @@ class JournalState:
     def state(self, key: str) -> str | None:
         return self.states.get(key)
 
-    def is_done(self, key: str) -> bool:
-        """Whether a recipient must not be tried again in this send (sent, refused, or perhaps sent)."""
-        return self.states.get(key) in DONE
+    def is_done(self, key: str, *, resend_uncertain: bool = False) -> bool:
+        """Whether a recipient must not be tried again in this send (sent, refused, or perhaps sent).
+
+        With *resend_uncertain*, a recipient who was perhaps sent the message is tried again.
+        """
+        state = self.states.get(key)
+        return state in DONE and not (resend_uncertain and state in UNSURE)
+
+    @property
+    def uncertain(self) -> int:
+        """How many recipients were handed the message without an answer being heard."""
+        return self.count(*UNSURE)
 
     def count(self, *states: str) -> int:
         return sum(1 for state in self.states.values() if state in states)
@@ -83,7 +94,9 @@ class JournalState:
 
     def sent_at(self, when: datetime) -> str:
         """When the send finished: as its "complete" record says, else *when* (it finishes now)."""
-        return (self.complete or {}).get("sent_at") or when.astimezone(UTC).isoformat(timespec="seconds")
+        # A send reopened to mail its uncertain recipients again keeps the time it first finished.
+        return ((self.complete or {}).get("sent_at") or (self.start or {}).get("sent_at")
+                or when.astimezone(UTC).isoformat(timespec="seconds"))
 
     def sent_issue(self, slug: str, sent_at: str) -> SentIssue:
         """The manifest's record of this finished send; *slug* is used when the start record lacks one."""
@@ -91,7 +104,7 @@ class JournalState:
         return SentIssue(slug=str(start.get("slug", slug)), id=str(start.get("id", "")),
                          subject=str(start.get("subject", "")), sent_at=sent_at, sha256=str(start.get("sha256", "")),
                          sent=self.count(RecipientState.SENT), failed=self.count(RecipientState.FAILED),
-                         uncertain=self.count(RecipientState.UNCERTAIN, RecipientState.SENDING))
+                         uncertain=self.uncertain)
 
 
 def parse_journal(text: str, shown: str) -> tuple[JournalState, int]:
@@ -219,3 +232,35 @@ def pending_journals(root: Path) -> dict[str, Journal]:
         return {}
     return {path.stem: Journal(path, root) for path in sorted(folder.glob("*.jsonl"))
             if "." not in path.stem}
+
+
+def reopen_finished(root: Path, slug: str, sent_at: str) -> Journal | None:
+    """Make the newest finished journal of *slug* an unfinished one again, to send to some of its recipients.
+
+    Every record but "complete" is copied; the start record keeps the run (so every message keeps
+    its Message-ID) and learns *sent_at*, the time the manifest gives the issue. The finished
+    journal stays where it is until the reopened one replaces it. None when there is none.
+    """
+    folder = root / JOURNAL_DIR
+    finished = sorted(folder.glob(f"{slug}.*.done.jsonl")) if folder.is_dir() else []
+    finished = [path for path in finished if path.name.split(".")[0] == slug]
+    if not finished:
+        return None
+    journal = Journal(Journal.path_for(root, slug), root)
+    try:
+        text = finished[-1].read_bytes().decode("utf-8", errors="replace")
+    except OSError as error:
+        raise ManifestError(f"{shown_path(finished[-1], root)}: cannot be read: {error.strerror}") from None
+    parse_journal(text, shown_path(finished[-1], root))  # a damaged line is an error, as in a resume
+    kept = []
+    for line in text.split("\n")[:-1]:  # after the last newline there is only a torn record, if anything
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        if record.get("type") == Mark.COMPLETE:
+            continue
+        if record.get("type") == Mark.START:
+            record = {**record, "sent_at": record.get("sent_at") or sent_at}
+        kept.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+    atomic_write(journal.path, "".join(kept).encode("utf-8"))
+    return journal

@@ -17,7 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from ..build.engine import load_site
-from ..config import Config, suggest
+from ..config import Config, UncertainPolicy, suggest
 from ..errors import Problem, SendError
 from ..outputs.email import render_email
 from ..outputs.mime import EmailParts
@@ -58,6 +58,7 @@ class IssuePlan:
     total: int
     already_done: int = 0
     resuming: bool = False
+    again: int = 0          # recipients left uncertain before, mailed again in this run
 
     @property
     def subject(self) -> str:
@@ -77,6 +78,7 @@ class SendPlan:
     notes: tuple[str, ...] = ()
     warnings: tuple[Problem, ...] = ()
     finished: tuple[FinishedSend, ...] = ()       # not yet written to manifest.json
+    uncertain: UncertainPolicy = UncertainPolicy.SKIP
 
     @property
     def records(self) -> bool:
@@ -199,8 +201,12 @@ def _test_issue(ground: Groundwork, entry: Entry, parts: EmailParts) -> IssuePla
     return IssuePlan(entry, mail, people, len(people))
 
 
-def _subscribers_issue(ground: Groundwork, entry: Entry, parts: EmailParts) -> tuple[IssuePlan, str | None]:
-    """The issue for every subscriber it has not reached yet, and a note when its email changed meanwhile."""
+def _subscribers_issue(ground: Groundwork, entry: Entry, parts: EmailParts,
+                       resend_uncertain: bool) -> tuple[IssuePlan, str | None]:
+    """The issue for every subscriber it has not reached yet, and a note when its email changed meanwhile.
+
+    With *resend_uncertain*, that includes those handed the message before without an answer heard.
+    """
     assert ground.subscribers is not None
     pending = ground.journals.get(entry.slug)
     state = pending.read() if pending is not None else JournalState()
@@ -210,10 +216,23 @@ def _subscribers_issue(ground: Groundwork, entry: Entry, parts: EmailParts) -> t
         note = (f"{entry.slug}: the email changed since this send started; the recipients still "
                 "to go get the current version")
     everyone = ground.subscribers.subscribers
-    people = tuple(s for s in everyone if not state.is_done(s.key))
+    people = tuple(s for s in everyone if not state.is_done(s.key, resend_uncertain=resend_uncertain))
+    again = sum(1 for s in people if state.is_done(s.key)) if resend_uncertain else 0
     mail = IssueMail(ground.site.config, parts, run, ground.secret)
     return IssuePlan(entry, mail, people, len(everyone), len(everyone) - len(people),
-                     resuming=state.start is not None), note
+                     resuming=state.start is not None, again=again), note
+
+
+def _uncertain_entries(ground: Groundwork, slug: str | None) -> list[Entry]:
+    """The issues, oldest first, whose unfinished send left recipients uncertain (only *slug*'s if given)."""
+    if slug is not None:
+        entry = find_entry(ground.site, slug)
+        pending = ground.journals.get(entry.slug)
+        if pending is None or not pending.read().uncertain:
+            raise SendError(f"{entry.slug}: no recipient of it is uncertain; there is nobody to mail again")
+        return [entry]
+    return [entry for entry in reversed(ground.site.published)
+            if entry.slug in ground.journals and ground.journals[entry.slug].read().uncertain]
 
 
 def _refuse_back_catalogue(ground: Groundwork, entries: Sequence[Entry]) -> None:
@@ -233,19 +252,23 @@ def _refuse_back_catalogue(ground: Groundwork, entries: Sequence[Entry]) -> None
 
 
 def choose(ground: Groundwork, slug: str | None = None, *, resend: bool = False,
-           rate: float | None = None, all_due: bool = False) -> SendPlan:
+           rate: float | None = None, all_due: bool = False, resend_uncertain: bool = False) -> SendPlan:
     """Pick the issues to send (*slug*, or every one due) and make each one's messages ready.
 
-    A first send with more than one issue due is refused unless *all_due* says it is meant.
+    A first send with more than one issue due is refused unless *all_due* says it is meant. With
+    *resend_uncertain*, only the issues with uncertain recipients are picked, and those are mailed again.
     """
     notes: list[str] = []
-    if slug is not None:
+    config = ground.site.config
+    policy = UncertainPolicy.RESEND if resend_uncertain else UncertainPolicy(config.send.uncertain)
+    if resend_uncertain:
+        entries = _uncertain_entries(ground, slug)
+    elif slug is not None:
         entries = [_named_entry(ground, slug, resend)]
     else:
         entries, notes = _due_entries(ground, resend)
         if not all_due:
             _refuse_back_catalogue(ground, entries)
-    config = ground.site.config
     env = make_environment(config)
     warnings: list[Problem] = list(ground.site.warnings)
     issues: list[IssuePlan] = []
@@ -256,13 +279,13 @@ def choose(ground: Groundwork, slug: str | None = None, *, resend: bool = False,
         if ground.mode is SendMode.TEST:
             issues.append(_test_issue(ground, entry, parts))
             continue
-        issue, note = _subscribers_issue(ground, entry, parts)
+        issue, note = _subscribers_issue(ground, entry, parts, policy is UncertainPolicy.RESEND)
         issues.append(issue)
         if note:
             notes.append(note)
     return SendPlan(config, ground.mode, tuple(issues), ground.manifest, password=ground.password,
                     rate=rate if rate is not None else (config.smtp.rate if config.smtp else None),
-                    notes=tuple(notes), warnings=tuple(warnings), finished=ground.finished)
+                    notes=tuple(notes), warnings=tuple(warnings), finished=ground.finished, uncertain=policy)
 
 
 def plan_send(root: Path, slug: str | None = None, *, now: datetime | None = None,
