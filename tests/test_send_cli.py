@@ -205,6 +205,37 @@ def test_to_sends_a_test_copy_only_there_and_records_nothing(letter, server):
     assert server.recorder.rcpt_counts()["ann@example.com"] == 2
 
 
+def test_to_takes_a_display_name_with_non_ascii_letters(letter, server):
+    result = letter.run("send", SLUG, "--to", "Vojta Mareš <v@example.com>", "--to", "Anička <ann@example.com>",
+                        "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "to v@example.com, ann@example.com" in result.stdout
+    by_address = {m["To"].addresses[0].addr_spec: m for m in server.recorder.messages()}
+    assert by_address["v@example.com"]["To"].addresses[0].display_name == "Vojta Mareš"
+    assert "Hello Vojta Mareš from ." in by_address["v@example.com"].get_body(("plain",)).get_content()
+    # On the list already: the name given wins, the other columns come from the list.
+    ann = by_address["ann@example.com"]
+    assert ann["To"].addresses[0].display_name == "Anička"
+    assert "Hello Anička from Brno." in ann.get_body(("plain",)).get_content()
+    raw = next(r.data for r in server.recorder.received if r.rcpt_tos == ("v@example.com",))
+    assert raw.isascii()  # the name travels as an RFC 2047 encoded word
+
+
+@pytest.mark.parametrize("given, message", [
+    ("v@exämple.com", "'v@exämple.com' has a non-ASCII domain; write it as v@xn--exmple-cua.com"),
+    ("vojta.mareš@example.com", "has non-ASCII characters before the @"),
+    ("a@example.com, b@example.com", "is not one address like"),
+    ("Vojta <v@example.com>\r\nBcc: evil@example.com", "has a line break or control character"),
+])
+def test_to_refuses_what_is_not_one_usable_address(letter, server, given, message):
+    result = letter.run("send", SLUG, "--to", given, "--yes")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: --to: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert server.recorder.received == []
+
+
 def test_send_outside_a_newsletter_leaves_nothing_behind(tmp_path):
     from click.testing import CliRunner
 

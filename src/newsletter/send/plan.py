@@ -27,7 +27,7 @@ from .journal import Journal, JournalState, pending_journals
 from .manifest import Manifest, SentIssue, load_manifest
 from .message import IssueMail, email_hash
 from .settings import before_start, check_email_settings, check_smtp_settings, since_line
-from .subscribers import Subscriber, SubscriberList, address_problem, load_subscribers, merge_fields
+from .subscribers import Subscriber, SubscriberList, load_subscribers, merge_fields, parse_recipient
 
 TEST_PREFIX = "[TEST] "
 
@@ -95,7 +95,7 @@ class Groundwork:
     subscribers: SubscriberList | None  # None for a test copy when there is no list
     journals: dict[str, Journal]        # sends started and not finished, by slug
     finished: tuple[FinishedSend, ...]
-    test_to: tuple[str, ...]
+    test_to: tuple[Subscriber, ...]
     secret: str = field(repr=False)
     password: str = field(repr=False)
 
@@ -118,10 +118,12 @@ def survey(root: Path, *, now: datetime | None = None, mode: SendMode | str = Se
     manifest = load_manifest(root)
     secret = check_email_settings(config)
     password = check_smtp_settings(config) if mode is not SendMode.DRY_RUN else ""
-    for address in test_to:
-        problem = address_problem(address)
-        if problem:
-            raise SendError(f"--to: {problem}")
+    recipients = []
+    for text in test_to:
+        try:
+            recipients.append(parse_recipient(text))
+        except ValueError as problem:
+            raise SendError(f"--to: {problem}") from None
     subscribers: SubscriberList | None = None
     settings = config.subscribers
     if mode is not SendMode.TEST or (root / (settings.file if settings else "subscribers.csv")).exists():
@@ -132,7 +134,7 @@ def survey(root: Path, *, now: datetime | None = None, mode: SendMode | str = Se
     for done in finished:
         manifest = manifest.with_issue(done.record)
         del journals[done.journal.path.stem]
-    return Groundwork(site, mode, manifest, subscribers, journals, tuple(finished), tuple(test_to),
+    return Groundwork(site, mode, manifest, subscribers, journals, tuple(finished), tuple(recipients),
                       secret=secret, password=password)
 
 
@@ -194,9 +196,19 @@ def _due_entries(ground: Groundwork, resend: bool) -> tuple[list[Entry], list[st
     return chosen, notes
 
 
+def _as_known(person: Subscriber, known: Subscriber | None) -> Subscriber:
+    """A --to recipient with the list's columns when the address is on it; a name given with --to wins."""
+    if known is None:
+        return person
+    if not person.name:
+        return known
+    fields = tuple((column, value) for column, value in known.fields if column != "name")
+    return Subscriber(known.email, (("name", person.name), *fields))
+
+
 def _test_issue(ground: Groundwork, entry: Entry, parts: EmailParts) -> IssuePlan:
     known = {s.key: s for s in (ground.subscribers.subscribers if ground.subscribers else ())}
-    people = tuple(known.get(address.lower(), Subscriber(address)) for address in ground.test_to)
+    people = tuple(_as_known(person, known.get(person.key)) for person in ground.test_to)
     mail = IssueMail(ground.site.config, parts, secrets.token_hex(8), ground.secret, TEST_PREFIX)
     return IssuePlan(entry, mail, people, len(people))
 

@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -65,15 +66,45 @@ class SubscriberList:
     unsubscribed: int = 0
 
 
+def _ascii_domain(domain: str) -> str | None:
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
 def address_problem(address: str) -> str | None:
     """Say what is wrong with an address, or None when it is fine to mail."""
     if not address:
         return "is empty"
     if not address.isascii():
-        return f"{address!r} has non-ASCII characters; write the domain in its xn-- (punycode) form"
+        local, _, domain = address.rpartition("@")
+        if not local.isascii():
+            return f"{address!r} has non-ASCII characters before the @, which most mail servers refuse"
+        puny = _ascii_domain(domain)
+        return (f"{address!r} has a non-ASCII domain; write it as {local}@{puny}" if puny else
+                f"{address!r} has non-ASCII characters; write the domain in its xn-- (punycode) form")
     if not _ADDRESS_RE.fullmatch(address):
         return f"{address!r} is not an address like 'jana@example.com'"
     return None
+
+
+def parse_recipient(text: str) -> Subscriber:
+    """Read one address as given on the command line: 'jana@example.com' or 'Jana Nováková <jana@example.com>'.
+
+    Raise ValueError saying what is wrong. The display name may be any text on one line; it
+    becomes the recipient's name.
+    """
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise ValueError(f"{text!r} is not an address: it has a line break or control character")
+    found = getaddresses([text])
+    if len(found) != 1 or not found[0][1]:
+        raise ValueError(f"{text!r} is not one address like 'jana@example.com' or 'Jana <jana@example.com>'")
+    name, address = found[0]
+    problem = address_problem(address)
+    if problem:
+        raise ValueError(problem)
+    return Subscriber(address, (("name", one_line(name).strip()),) if name.strip() else ())
 
 
 def _display(path: Path, root: Path) -> str:
