@@ -145,18 +145,34 @@ def read_unsubscribed(path: Path, shown: str) -> set[str]:
     return found
 
 
+# Exports from email services name the address column in their own ways (Mailchimp "Email
+# Address", Buttondown's newer "email_address", "E-mail"); read as names, they all mean 'email'.
+_EMAIL_COLUMNS = ("email_address", "e_mail", "e_mail_address", "emailaddress")
+# Without a 'name' column, one is made from these (Mailchimp "First Name"/"Last Name", FNAME/LNAME).
+_FIRST_NAME_COLUMNS = ("first_name", "firstname", "fname")
+_LAST_NAME_COLUMNS = ("last_name", "lastname", "lname", "surname")
+
+
+def column_name(header: str) -> str:
+    """A header cell as a column name: lower case, spaces, hyphens and dots as underscores."""
+    return re.sub(r"[\s.-]+", "_", one_line(header).strip().lower()).strip("_")
+
+
 def _columns(reader: Iterator[list[str]], shown: str) -> list[str]:
-    """Read the header row: lower-cased column names, one of them 'email', each usable as a merge field."""
+    """Read the header row: column names, one of them 'email', each usable as a merge field."""
     try:
         header = next(reader, None)
     except csv.Error as error:
         raise SubscriberError(f"{shown}:1: not valid CSV: {error}") from None
     if header is None:
         raise SubscriberError(f"{shown}: is empty; the first line must be a header like 'email,name'")
-    columns = [one_line(column).strip().lower() for column in header]
+    columns = [column_name(column) for column in header]
     if "email" not in columns:
-        raise SubscriberError(f"{shown}:1: the header row has no 'email' column; start the file with "
-                              "a header like 'email,name'")
+        alias = next((column for column in _EMAIL_COLUMNS if column in columns), None)
+        if alias is None:
+            raise SubscriberError(f"{shown}:1: the header row has no 'email' column (nor 'Email Address'); "
+                                  "start the file with a header like 'email,name'")
+        columns[columns.index(alias)] = "email"
     problems: list[Problem] = []
     for column in columns:
         if not _FIELD_NAME_RE.fullmatch(column):
@@ -195,6 +211,7 @@ def parse_subscribers(text: str, shown: str, unsubscribed: frozenset[str] | set[
     columns = _columns(reader, shown)
     email_at = columns.index("email")
     others = [(index, column) for index, column in enumerate(columns) if column != "email"]
+    name_parts = _name_parts(columns)
     problems: list[Problem] = []
     subscribers: list[Subscriber] = []
     seen: set[str] = set()
@@ -219,10 +236,24 @@ def parse_subscribers(text: str, shown: str, unsubscribed: frozenset[str] | set[
         # A value spread over several lines (a quoted field with a newline) is folded onto one line,
         # so nothing from the file can start a new line in a header or the text part.
         fields = tuple((column, one_line(clean_text(row[index])[0])) for index, column in others)
+        if name_parts:
+            values = dict(fields)
+            fields += (("name", " ".join(values[part].strip() for part in name_parts if values[part].strip())),)
         subscribers.append(Subscriber(address, fields))
     if problems:
         raise SubscriberError(problems=problems)
-    return subscribers, tuple(columns), duplicates, dropped
+    return subscribers, tuple(columns) + (("name",) if name_parts else ()), duplicates, dropped
+
+
+def _name_parts(columns: list[str]) -> tuple[str, ...]:
+    """The first- and last-name columns a 'name' is made from, when the list has no 'name' column."""
+    if "name" in columns:
+        return ()
+    first = next((column for column in _FIRST_NAME_COLUMNS if column in columns), None)
+    if first is None:
+        return ()
+    last = next((column for column in _LAST_NAME_COLUMNS if column in columns), None)
+    return (first, last) if last else (first,)
 
 
 def load_subscribers(config: Config) -> SubscriberList:
