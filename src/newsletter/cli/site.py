@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import time
 from datetime import datetime
@@ -112,6 +113,16 @@ def build(root: Path, out: Path | None, drafts: bool, now: datetime | None, clea
                f"in {result.seconds:.2f} s{warned}.")
 
 
+def _is_loopback(host: str) -> bool:
+    """Whether *host* is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve to any address
+
+
 @main.command()
 @click.argument("slug", required=False)
 @click.option("--host", default=PREVIEW_HOST, show_default=True,
@@ -139,6 +150,11 @@ def preview(root: Path, slug: str | None, host: str, port: int, drafts: bool, op
     """
     # Each command imports the stage it drives when it runs: `newsletter build` starts faster.
     from ..preview import run_preview
+
+    if not _is_loopback(host):
+        click.echo(f"warning: --host {host}: the preview, drafts and scheduled issues included, is visible "
+                   "to every machine that can reach this one on the network; use 127.0.0.1 to keep it "
+                   "to yourself", err=True)
 
     run_preview(root, slug=slug, host=host, port=port, drafts=drafts, open_browser=open_browser,
                 report=lambda text, err=False: click.echo(text, err=err))
