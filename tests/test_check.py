@@ -564,7 +564,8 @@ def test_contrast_ratio_follows_wcag():
 # Genuine problems the example newsletter has; each goes away when what causes it is fixed.
 
 
-def test_example_newsletter_checks_clean_with_strict(tmp_path):
+def test_example_newsletter_checks_clean_with_strict(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_TOKEN_SECRET", "as where it is sent from")  # its unsubscribe_url uses {token}
     root = tmp_path / "example"
     root.mkdir()
     shutil.copy(REPO / "newsletter.toml", root)
@@ -682,3 +683,47 @@ def test_rule_subscribers_not_ignored(repo):
     assert len(found) == 2
     assert "subscribers.file: 'subscribers.csv' is not in .gitignore" in found[0]
     assert "subscribers.unsubscribed: 'unsubscribed.txt' is not in .gitignore" in found[1]
+
+
+# --- newsletter.toml as init left it, and the token secret ---------------------------------------
+
+
+def test_rule_setup_placeholder(tmp_path):
+    from click.testing import CliRunner
+
+    from newsletter.cli import main
+
+    root = tmp_path / "fresh"
+    assert CliRunner().invoke(main, ["init", str(root), "--title", "Fresh"]).exit_code == 0
+    config = (root / "newsletter.toml").read_text().splitlines()
+    report = check_newsletter(root, now=NOW)
+    found = [str(finding) for finding in report.findings if finding.rule == "setup-placeholder"]
+    url_line = next(n for n, line in enumerate(config, 1) if line.startswith("url = "))
+    author_line = config.index('author = ""') + 1
+    assert found == [
+        f"newsletter.toml:{url_line}: error: setup-placeholder: site.url: is still the placeholder "
+        "https://your-site.example/newsletter/; every link in emails and feeds would point there. Set the address "
+        "where the site will be published",
+        f"newsletter.toml:{author_line}: error: setup-placeholder: site.author: is empty; feeds and emails name "
+        "an author, so write yours (or remove the line)"]
+    assert report.failed()
+
+    text = (root / "newsletter.toml").read_text()
+    (root / "newsletter.toml").write_text(text.replace("https://your-site.example/newsletter/", "https://fresh.example/")
+                                          .replace('author = ""', 'author = "Fran Fresh"'))
+    assert [f for f in check_newsletter(root, now=NOW).findings if f.rule == "setup-placeholder"] == []
+
+
+def test_rule_token_secret(letter, monkeypatch):
+    text = (letter.root / "newsletter.toml").read_text()
+    letter.write("newsletter.toml", text.replace(
+        'unsubscribe_mailto = "leave@example.com"',
+        'unsubscribe_url = "https://example.com/leave?email={email}&token={token}"'))
+    monkeypatch.delenv("NEWSLETTER_TOKEN_SECRET", raising=False)
+    line = line_of(letter, "newsletter.toml", "unsubscribe_url")
+    assert [str(f) for f in check(letter).findings if f.rule == "token-secret"] == [
+        f"newsletter.toml:{line}: warning: token-secret: email.unsubscribe_url: uses {{token}} but the "
+        "environment variable NEWSLETTER_TOKEN_SECRET is not set; `newsletter send` refuses without it. "
+        "Export it where you send (a CI secret), with the secret your unsubscribe endpoint checks tokens with"]
+    monkeypatch.setenv("NEWSLETTER_TOKEN_SECRET", "s3cret")
+    assert check(letter).findings == ()

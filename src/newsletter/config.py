@@ -20,6 +20,9 @@ from .layout import CONFIG_NAME
 
 PREVIEW_HOST = "127.0.0.1"
 PREVIEW_PORT = 8000
+# The site URL `newsletter init` writes when given none: a stand-in (the .example top-level domain
+# is reserved for examples) that `newsletter check` reports until it is replaced.
+PLACEHOLDER_URL = "https://your-site.example/newsletter/"
 
 
 @dataclass(frozen=True)

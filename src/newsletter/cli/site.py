@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..build.engine import build as build_site
-from ..config import PREVIEW_HOST, PREVIEW_PORT
+from ..config import PLACEHOLDER_URL, PREVIEW_HOST, PREVIEW_PORT
 from ..scaffold import create_newsletter, create_post
 from .app import main, now_option, report_warnings
 
@@ -20,7 +20,7 @@ from .app import main, now_option, report_warnings
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--title", default="My Newsletter", show_default=True, help="The newsletter's title.")
-@click.option("--url", default="https://example.com/newsletter/", show_default=True,
+@click.option("--url", default=PLACEHOLDER_URL, show_default=True,
               help="Where the web archive will live (absolute).")
 def init(directory: Path, title: str, url: str) -> None:
     """Create a new newsletter: newsletter.toml, posts/ with one example post, .gitignore.
