@@ -53,6 +53,12 @@ def _letter(newsletter, port: int, count: int, monkeypatch=None):
     return newsletter
 
 
+def _journal(root):
+    """The path of the day-two issue's unfinished journal, named by its id."""
+    entry = next(e for e in load_site(root).entries if e.slug == SLUG)
+    return Journal.for_issue(root, entry.id).path
+
+
 class FakeTime:
     """A clock that only moves when someone sleeps."""
 
@@ -94,7 +100,7 @@ def test_transient_refusals_are_retried_permanent_ones_recorded(newsletter, serv
     assert sorted(s for s in fake.sleeps if s >= 0.5) == [0.5, 0.5, 0.5, 1.0]
     record = load_manifest(letter.root).find(SLUG)
     assert (record.sent, record.failed, record.uncertain) == (7, 1, 0)
-    (archived,) = (letter.root / ".newsletter/journal").glob("day-two.*.done.jsonl")
+    (archived,) = (letter.root / ".newsletter/journal").glob("*.done.jsonl")
     kinds = [json.loads(line)["type"] for line in archived.read_text().splitlines()]
     assert kinds.count("retry") == 1  # the 451 after DATA
     assert kinds[-1] == "complete"
@@ -118,7 +124,7 @@ def test_a_recipient_refused_for_too_long_is_left_for_the_next_run(newsletter, s
     assert first.deferred == ((stubborn, "452 4.2.2 mailbox full"),)
     assert not first.complete
     assert load_manifest(letter.root).find(SLUG) is None
-    assert (letter.root / ".newsletter/journal/day-two.jsonl").exists()
+    assert _journal(letter.root).exists()
 
     plan, (second,) = _send(letter.root, FakeTime(), tries=3)
     assert [s.email for s in plan.issues[0].recipients] == [stubborn]
@@ -207,8 +213,8 @@ def test_planning_writes_nothing_and_the_send_records_a_finished_journal(newslet
     _send(letter.root, FakeTime())
     recorded = (letter.root / "manifest.json").read_bytes()
     # As if the sender had been stopped after journalling "complete" but before writing the manifest.
-    (archived,) = (letter.root / ".newsletter/journal").glob("day-two.*.done.jsonl")
-    journal = Journal.path_for(letter.root, SLUG)
+    (archived,) = (letter.root / ".newsletter/journal").glob("*.done.jsonl")
+    journal = _journal(letter.root)
     archived.rename(journal)
     (letter.root / "manifest.json").unlink()
 
@@ -272,7 +278,7 @@ def test_a_send_killed_at_random_points_resumes_without_duplicates_or_gaps(newsl
         recorder.on_rcpt = recorder.on_message = None
 
     assert len(kills) >= 3, kills
-    (archived,) = (letter.root / ".newsletter/journal").glob("day-two.*.done.jsonl")
+    (archived,) = (letter.root / ".newsletter/journal").glob("*.done.jsonl")
     last_word = {}
     for line in archived.read_text().splitlines():
         record = json.loads(line)
@@ -287,4 +293,4 @@ def test_a_send_killed_at_random_points_resumes_without_duplicates_or_gaps(newsl
     record = load_manifest(letter.root).find(SLUG)
     assert record.sent + record.uncertain == count and record.failed == 0
     assert record.uncertain <= kills.count("in-data") + kills.count("after-reply")
-    assert not Journal.path_for(letter.root, SLUG).exists()
+    assert not _journal(letter.root).exists()

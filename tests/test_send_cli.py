@@ -124,7 +124,8 @@ def test_send_mails_each_subscriber_once_with_safe_headers(letter, server):
     assert record["sent_at"].startswith("20")
     assert "Recorded day-two in manifest.json (3 sent)" in result.stdout
     assert not (letter.root / ".newsletter/send.lock").exists()
-    assert not (letter.root / ".newsletter/journal/day-two.jsonl").exists()
+    assert list((letter.root / ".newsletter/journal").glob("*.jsonl")) == list(
+        (letter.root / ".newsletter/journal").glob("*.done.jsonl"))
 
 
 def test_an_issue_is_sent_once_unless_resent(letter, server):
@@ -150,8 +151,9 @@ def test_a_send_stopped_before_the_manifest_was_written_is_recorded_by_the_next(
     first = letter.run("send", "--yes")
     assert first.exit_code == 0, first.output
     recorded = (letter.root / "manifest.json").read_bytes()
-    (archived,) = (letter.root / ".newsletter/journal").glob("day-two.*.done.jsonl")
-    archived.rename(letter.root / ".newsletter/journal/day-two.jsonl")
+    (archived,) = (letter.root / ".newsletter/journal").glob("*.done.jsonl")
+    pending = archived.with_name(archived.name.split(".")[0] + ".jsonl")
+    archived.rename(pending)
     (letter.root / "manifest.json").unlink()
     assert "send interrupted after 3 recipients" in letter.run("status").stdout
 
@@ -160,7 +162,7 @@ def test_a_send_stopped_before_the_manifest_was_written_is_recorded_by_the_next(
     assert again.exit_code == 0, again.output
     assert "Nothing to send" in again.stdout
     assert (letter.root / "manifest.json").read_bytes() == recorded
-    assert archived.exists() and not (letter.root / ".newsletter/journal/day-two.jsonl").exists()
+    assert archived.exists() and not pending.exists()
     assert len(server.recorder.received) == 3
 
 

@@ -1,15 +1,21 @@
-"""The journal of a send under way: ``.newsletter/journal/<slug>.jsonl``, one JSON record a line.
+"""The journal of a send under way: ``.newsletter/journal/<key>.jsonl``, one JSON record a line.
 
 A send records every recipient as it happens, so a send stopped at any moment resumes where it
 was. The first record ("start") names the issue and its run; then come records about recipients,
 each with its state as "type" and the address as "to"; the last ("complete") says every recipient
-is done. A finished journal is moved aside as ``<slug>.<stamp>.done.jsonl``.
+is done. A finished journal is moved aside as ``<key>.<stamp>.done.jsonl``.
+
+The key is a hash of the issue's permanent id, not its slug: a slug changed between a stopped
+send and its resume (with the id pinned) still finds the journal, so nobody is mailed twice.
+Journals named by slug, as earlier versions wrote them, are still found (``match_journals``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -159,8 +165,13 @@ class Journal:
         self._fd: int | None = None
 
     @staticmethod
-    def path_for(root: Path, slug: str) -> Path:
-        return root / JOURNAL_DIR / f"{slug}.jsonl"
+    def path_for(root: Path, key: str) -> Path:
+        return root / JOURNAL_DIR / f"{key}.jsonl"
+
+    @staticmethod
+    def for_issue(root: Path, issue_id: str) -> Journal:
+        """A new journal for the issue with the permanent id *issue_id*."""
+        return Journal(Journal.path_for(root, journal_key(issue_id)), root)
 
     def read(self) -> JournalState:
         """The journal's state, or an empty one when there is no journal."""
@@ -225,8 +236,29 @@ class Journal:
         return target
 
 
+def journal_key(issue_id: str) -> str:
+    """The name of an issue's journal: a hash of its permanent id, safe as a file name."""
+    return hashlib.sha256(issue_id.encode("utf-8")).hexdigest()[:20]
+
+
+def match_journals(journals: dict[str, Journal], issues: Iterable[tuple[str, str]]) -> tuple[
+        dict[str, Journal], list[Journal]]:
+    """Pair unfinished journals (by file name) with *issues*, (slug, id) pairs; return them by slug, and the rest.
+
+    A journal is an issue's when it is named by the issue's id, or (as earlier versions named them)
+    by its slug.
+    """
+    left = dict(journals)
+    by_slug = {}
+    for slug, issue_id in issues:
+        journal = left.pop(journal_key(issue_id), None) or left.pop(slug, None)
+        if journal is not None:
+            by_slug[slug] = journal
+    return by_slug, list(left.values())
+
+
 def pending_journals(root: Path) -> dict[str, Journal]:
-    """Journals of sends that were started and not finished, by slug."""
+    """Journals of sends that were started and not finished, by file name (without .jsonl)."""
     folder = root / JOURNAL_DIR
     if not folder.is_dir():
         return {}
@@ -234,19 +266,21 @@ def pending_journals(root: Path) -> dict[str, Journal]:
             if "." not in path.stem}
 
 
-def reopen_finished(root: Path, slug: str, sent_at: str) -> Journal | None:
-    """Make the newest finished journal of *slug* an unfinished one again, to send to some of its recipients.
+def reopen_finished(root: Path, issue: SentIssue) -> Journal | None:
+    """Make the newest finished journal of *issue* an unfinished one again, to send to some of its recipients.
 
     Every record but "complete" is copied; the start record keeps the run (so every message keeps
-    its Message-ID) and learns *sent_at*, the time the manifest gives the issue. The finished
-    journal stays where it is until the reopened one replaces it. None when there is none.
+    its Message-ID) and learns when the manifest says the issue was sent. The finished journal
+    stays where it is until the reopened one replaces it. None when there is none.
     """
     folder = root / JOURNAL_DIR
-    finished = sorted(folder.glob(f"{slug}.*.done.jsonl")) if folder.is_dir() else []
-    finished = [path for path in finished if path.name.split(".")[0] == slug]
+    names = {journal_key(issue.id) if issue.id else issue.slug, issue.slug}
+    finished = sorted((path for path in folder.glob("*.done.jsonl") if path.name.split(".")[0] in names),
+                      key=lambda path: path.name.split(".")[1]) if folder.is_dir() else []
     if not finished:
         return None
-    journal = Journal(Journal.path_for(root, slug), root)
+    sent_at = issue.sent_at
+    journal = Journal(Journal.path_for(root, journal_key(issue.id) if issue.id else issue.slug), root)
     try:
         text = finished[-1].read_bytes().decode("utf-8", errors="replace")
     except OSError as error:

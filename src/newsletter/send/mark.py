@@ -15,7 +15,7 @@ from ..errors import SendError
 from ..outputs.email import render_email
 from ..render.templates import make_environment
 from ..site import Entry, Site
-from .journal import pending_journals
+from .journal import match_journals, pending_journals
 from .manifest import Manifest, SentIssue, load_manifest, write_manifest
 from .message import email_hash
 from .plan import describe_status, find_entry
@@ -42,7 +42,7 @@ def mark_sent(root: Path, slugs: Sequence[str] = (), *, now: datetime | None = N
     """Record *slugs* (or every issue due) in manifest.json as sent to nobody; return the new records."""
     site = load_site(root, now=now, drafts=True, scheduled=True)
     manifest = load_manifest(root)
-    journals = list(pending_journals(root))
+    journals = list(match_journals(pending_journals(root), ((e.slug, e.id) for e in site.entries))[0])
     if slugs:
         entries = [_named(site, manifest, journals, slug) for slug in dict.fromkeys(slugs)]
     else:

@@ -23,7 +23,7 @@ from ..outputs.email import render_email
 from ..outputs.mime import EmailParts
 from ..render.templates import make_environment
 from ..site import Entry, Site
-from .journal import Journal, JournalState, pending_journals
+from .journal import Journal, JournalState, match_journals, pending_journals
 from .manifest import Manifest, SentIssue, load_manifest
 from .message import IssueMail, email_hash
 from .settings import before_start, check_email_settings, check_smtp_settings, since_line
@@ -59,6 +59,7 @@ class IssuePlan:
     already_done: int = 0
     resuming: bool = False
     again: int = 0          # recipients left uncertain before, mailed again in this run
+    journal: Path | None = None  # the unfinished send's journal this run continues
 
     @property
     def subject(self) -> str:
@@ -94,6 +95,7 @@ class Groundwork:
     manifest: Manifest                  # with the finished sends in it
     subscribers: SubscriberList | None  # None for a test copy when there is no list
     journals: dict[str, Journal]        # sends started and not finished, by slug
+    strays: tuple[Journal, ...]         # unfinished sends of issues that no post has the id of any more
     finished: tuple[FinishedSend, ...]
     test_to: tuple[Subscriber, ...]
     secret: str = field(repr=False)
@@ -134,7 +136,8 @@ def survey(root: Path, *, now: datetime | None = None, mode: SendMode | str = Se
     for done in finished:
         manifest = manifest.with_issue(done.record)
         del journals[done.journal.path.stem]
-    return Groundwork(site, mode, manifest, subscribers, journals, tuple(finished), tuple(recipients),
+    by_slug, strays = match_journals(journals, ((entry.slug, entry.id) for entry in site.entries))
+    return Groundwork(site, mode, manifest, subscribers, by_slug, tuple(strays), tuple(finished), tuple(recipients),
                       secret=secret, password=password)
 
 
@@ -193,6 +196,9 @@ def _due_entries(ground: Groundwork, resend: bool) -> tuple[list[Entry], list[st
         if not any(entry.slug == name for entry in chosen):
             notes.append(f"{name}: an unfinished send is in {journals[name].shown}, but the post is no "
                          "longer published; it is left as it is")
+    for stray in ground.strays if ground.mode is SendMode.SEND else ():
+        notes.append(f"{stray.shown}: an unfinished send of an issue that no post has the id of any more "
+                     "(was its 'id:' or date changed?); it is left as it is")
     return chosen, notes
 
 
@@ -232,7 +238,8 @@ def _subscribers_issue(ground: Groundwork, entry: Entry, parts: EmailParts,
     again = sum(1 for s in people if state.is_done(s.key)) if resend_uncertain else 0
     mail = IssueMail(ground.site.config, parts, run, ground.secret)
     return IssuePlan(entry, mail, people, len(everyone), len(everyone) - len(people),
-                     resuming=state.start is not None, again=again), note
+                     resuming=state.start is not None, again=again,
+                     journal=pending.path if pending is not None else None), note
 
 
 def _uncertain_entries(ground: Groundwork, slug: str | None) -> list[Entry]:

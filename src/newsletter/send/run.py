@@ -101,7 +101,8 @@ def execute_plan(plan: SendPlan, transport_for: Callable[[IssuePlan], Transport]
             on_issue(issue)
         journal: Journal | None = None
         if plan.records:
-            journal = Journal(Journal.path_for(plan.config.root, issue.entry.slug), plan.config.root)
+            root = plan.config.root
+            journal = Journal(issue.journal, root) if issue.journal else Journal.for_issue(root, issue.entry.id)
             if journal.open().start is None:
                 journal.append(_start_record(issue))
         sender = Sender(transport_for(issue), journal, rate=rate, uncertain=plan.uncertain,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..build.records import email_digests, open_site
 from ..site import Entry
-from .journal import JournalState, pending_journals
+from .journal import JournalState, match_journals, pending_journals
 from .manifest import SentIssue, load_manifest
 from .settings import before_start
 
@@ -33,7 +33,7 @@ def post_statuses(root: Path, now: datetime | None = None) -> list[PostStatus]:
     """
     site, cache = open_site(root, now=now, drafts=True, scheduled=True)
     manifest = load_manifest(root)
-    journals = pending_journals(root)
+    journals, _ = match_journals(pending_journals(root), ((entry.slug, entry.id) for entry in site.entries))
     by_slug = {issue.slug: issue for issue in manifest.issues}
     by_id = {issue.id: issue for issue in manifest.issues if issue.id}
     sent_of = {entry.slug: by_slug.get(entry.slug) or by_id.get(entry.id) for entry in site.entries}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .journal import JOURNAL_DIR, pending_journals, reopen_finished
+from .journal import JOURNAL_DIR, match_journals, pending_journals, reopen_finished
 from .manifest import load_manifest
 
 
@@ -19,12 +19,12 @@ def reopen_uncertain(root: Path, slug: str | None = None) -> list[str]:
     Return a note for each that cannot be reopened because its journal, which names them, is gone.
     """
     manifest = load_manifest(root)
-    pending = pending_journals(root)
+    pending, _ = match_journals(pending_journals(root), ((issue.slug, issue.id) for issue in manifest.issues))
     notes = []
     for issue in manifest.issues:
         if not issue.uncertain or issue.slug in pending or slug not in (None, issue.slug, issue.id):
             continue
-        if reopen_finished(root, issue.slug, issue.sent_at) is None:
+        if reopen_finished(root, issue) is None:
             notes.append(f"{issue.slug}: {issue.uncertain} recipients are uncertain, but the journal that names "
-                         f"them ({JOURNAL_DIR}/{issue.slug}.*.done.jsonl) is gone; they cannot be mailed again")
+                         f"them (in {JOURNAL_DIR}/) is gone; they cannot be mailed again")
     return notes
