@@ -113,35 +113,73 @@ class JournalState:
                          uncertain=self.uncertain)
 
 
-def parse_journal(text: str, shown: str) -> tuple[JournalState, int]:
-    """Read journal text; return the state and how many bytes of it are whole lines.
+def _damaged(shown: str, number: int, what: str) -> ManifestError:
+    return ManifestError(f"{shown}:{number}: damaged journal line ({what}); delete or correct that line and "
+                         "run again (only the recipient it was about could then get the issue twice)")
 
-    Only the last line can be torn (the process was killed while writing it); it is ignored. A bad
-    line anywhere else means the file was damaged, and is an error.
+
+_TEXT_FIELDS = {Mark.START: ("run", "slug", "id", "subject", "sha256", "started_at", "sent_at"),
+                Mark.COMPLETE: ("sent_at",)}
+_RECIPIENT_STATES = frozenset(RecipientState)
+
+
+def _record_problem(record: Any) -> str | None:
+    """Say what makes *record* unusable, or None when it is a record this module could have written."""
+    if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+        return "not an object with a \"type\""
+    kind = record["type"]
+    if kind in _TEXT_FIELDS:
+        wrong = [key for key in _TEXT_FIELDS[kind] if key in record and not isinstance(record[key], str)]
+        if wrong:
+            return f"{wrong[0]} is not text"
+        count = record.get("recipients", 0)
+        if not isinstance(count, int) or isinstance(count, bool):
+            return "recipients is not a whole number"
+        return None
+    if kind in _RECIPIENT_STATES:
+        address = record.get("to")
+        if (not isinstance(address, str) or "@" not in address or len(address) > 320
+                or not address.isascii() or any(char.isspace() for char in address)):
+            return "\"to\" is not an address"
+        if not isinstance(record.get("reply", ""), str):
+            return "reply is not text"
+    return None
+
+
+def parse_journal(data: bytes, shown: str) -> tuple[JournalState, int]:
+    """Read journal bytes; return the state and how many bytes of them are whole lines.
+
+    Only the last line can be torn (the process was killed while writing it); it is ignored. A line
+    anywhere else that is not a record this module writes (not UTF-8, not JSON, a field of the wrong
+    type) means the file was damaged, and is an error naming the line: counting it could mail
+    someone twice or count someone twice. Records of a type it does not know are skipped.
     """
-    lines = text.split("\n")
     # Everything after the last newline is a torn record (or nothing).
-    whole = len(text) - len(lines[-1])
+    whole = data.rfind(b"\n") + 1
     start: dict[str, Any] | None = None
     complete: dict[str, Any] | None = None
     states: dict[str, str] = {}
     replies: dict[str, str] = {}
     addresses: dict[str, str] = {}
-    for number, line in enumerate(lines[:-1], start=1):
-        if not line.strip():
+    for number, raw in enumerate(data[:whole].split(b"\n")[:-1], start=1):
+        if not raw.strip():
             continue
         try:
-            record = json.loads(line)
-            kind = record["type"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise ManifestError(f"{shown}:{number}: damaged journal line; move the file aside to start "
-                                "this issue's send afresh (recipients it lists may then get it twice)") from None
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise _damaged(shown, number, "not UTF-8") from None
+        except (json.JSONDecodeError, RecursionError):
+            raise _damaged(shown, number, "not JSON") from None
+        problem = _record_problem(record)
+        if problem:
+            raise _damaged(shown, number, problem)
+        kind = record["type"]
         if kind == Mark.START:
             start = record
         elif kind == Mark.COMPLETE:
             complete = record
-        else:
-            address = str(record.get("to", ""))
+        elif kind in _RECIPIENT_STATES:
+            address = record["to"]
             key = address.lower()
             states[key] = kind
             # Only recipients worth naming in a report keep their address and reply: a list of
@@ -152,8 +190,8 @@ def parse_journal(text: str, shown: str) -> tuple[JournalState, int]:
                 continue
             addresses[key] = address
             if record.get("reply"):
-                replies[key] = str(record["reply"])
-    return JournalState(start, states, replies, addresses, complete), len(text[:whole].encode("utf-8"))
+                replies[key] = record["reply"]
+    return JournalState(start, states, replies, addresses, complete), whole
 
 
 class Journal:
@@ -181,7 +219,7 @@ class Journal:
             return JournalState()
         except OSError as error:
             raise ManifestError(f"{self.shown}: cannot be read: {error.strerror}") from None
-        return parse_journal(data.decode("utf-8", errors="replace"), self.shown)[0]
+        return parse_journal(data, self.shown)[0]
 
     def open(self) -> JournalState:
         """Open for appending, cutting off a torn last line first; return what is recorded so far."""
@@ -195,7 +233,7 @@ class Journal:
             chunks.append(chunk)
         data = b"".join(chunks)
         try:
-            state, whole = parse_journal(data.decode("utf-8", errors="replace"), self.shown)
+            state, whole = parse_journal(data, self.shown)
         except ManifestError:
             os.close(fd)
             raise
@@ -282,12 +320,12 @@ def reopen_finished(root: Path, issue: SentIssue) -> Journal | None:
     sent_at = issue.sent_at
     journal = Journal(Journal.path_for(root, journal_key(issue.id) if issue.id else issue.slug), root)
     try:
-        text = finished[-1].read_bytes().decode("utf-8", errors="replace")
+        data = finished[-1].read_bytes()
     except OSError as error:
         raise ManifestError(f"{shown_path(finished[-1], root)}: cannot be read: {error.strerror}") from None
-    parse_journal(text, shown_path(finished[-1], root))  # a damaged line is an error, as in a resume
+    _, whole = parse_journal(data, shown_path(finished[-1], root))  # a damaged line is an error, as in a resume
     kept = []
-    for line in text.split("\n")[:-1]:  # after the last newline there is only a torn record, if anything
+    for line in data[:whole].split(b"\n"):
         if not line.strip():
             continue
         record = json.loads(line)
