@@ -12,6 +12,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 from email import policy
+from email.header import decode_header, make_header
 
 import pytest
 
@@ -294,3 +295,22 @@ def test_a_send_killed_at_random_points_resumes_without_duplicates_or_gaps(newsl
     assert record.sent + record.uncertain == count and record.failed == 0
     assert record.uncertain <= kills.count("in-data") + kills.count("after-reply")
     assert not _journal(letter.root).exists()
+
+
+def test_a_very_long_name_is_folded_so_no_header_line_passes_998_bytes(newsletter, server, monkeypatch):
+    letter = _letter(newsletter, server.port, 1, monkeypatch)
+    names = {"long@example.com": "A" * 1000, "wide@example.com": "Žluťoučký kůň " * 80 + "Ň" * 400}
+    rows = "".join(f"{address},{name}\n" for address, name in names.items())
+    letter.write("subscribers.csv", "email,name\n" + rows)
+
+    _, (result,) = _send(letter.root, FakeTime())
+
+    assert result.sent == 2 and not result.failed
+    for received in server.recorder.received:
+        head = received.data.split(b"\r\n\r\n", 1)[0]
+        assert max(len(line) for line in head.split(b"\r\n")) <= 998
+        (address,) = received.rcpt_tos
+        # Decoded as RFC 2047 section 6.2 says mail clients do: the space between encoded words is
+        # folding, not text (the modern email API of Python keeps it, so the legacy one is used).
+        raw = received.data.split(b"\r\nTo: ", 1)[1].split(b"\r\nSubject:", 1)[0].decode("ascii")
+        assert str(make_header(decode_header(raw))) == f"{names[address].strip()} <{address}>"
