@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 import urllib.request
 
 import pytest
@@ -18,23 +18,31 @@ def _preview(root, host: str) -> tuple[str, str]:
     """Start the preview in a process of its own on *host*, fetch a page, stop it; return (stdout, stderr)."""
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "newsletter", "--dir", str(root), "preview", "--no-open",
-                                "--host", host, "--port", str(port)], env=dict(os.environ),
+                                "--host", host, "--port", str(port)], env=dict(os.environ, PYTHONUNBUFFERED="1"),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    said: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            said.append(line)
+            if line.startswith("Previewing at "):
+                ready.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-                    assert response.status == 200
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the preview did not start: {process.communicate()}")
-                time.sleep(0.2)
+        if not ready.wait(120):
+            pytest.fail(f"the preview did not start: {''.join(said)}")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
+            assert response.status == 200
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=30)
-    return out, err
+        process.wait(60)
+        reader.join(10)
+    assert process.stderr is not None
+    return "".join(said), process.stderr.read()
 
 
 @pytest.fixture
