@@ -211,6 +211,7 @@ def send(root: Path, slugs: tuple[str, ...], yes: bool, dry_run: bool, out: Path
         newsletter send rejekts-2025-day-two --to me@example.com
         newsletter send --mark-sent old-post another-old-post
         NEWSLETTER_SMTP_PASSWORD=... newsletter send --yes
+        NEWSLETTER_SMTP_PASSWORD=... newsletter send --resend-uncertain rejekts-2025-day-two
     """
     from ..send import SendLock, SendMode, execute_plan, prepare_send, transports_for
 
