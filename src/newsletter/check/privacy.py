@@ -6,11 +6,12 @@ folder is inside a repository; without git, or outside a repository, these rules
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..config import find_key_line
+from ..config import SubscribersConfig, find_key_line
 from ..layout import CONFIG_NAME
 from .context import Run
 from .findings import ERROR, WARNING, Hit, Scope, rule
@@ -30,13 +31,16 @@ def _in_repository(root: Path) -> bool:
 
 
 def _list_files(run: Run) -> Iterator[tuple[str, str]]:
-    """(config key, file as written) of each file [subscribers] names, when the folder is in git."""
-    settings = run.site.config.subscribers
-    named = [("file", settings.file if settings else "subscribers.csv"),
-             ("unsubscribed", settings.unsubscribed if settings else "")]
-    if not any(name for _, name in named) or not _in_repository(run.root):
-        return
-    yield from ((key, name) for key, name in named if name)
+    """(config key, file as written) of each file [subscribers] names, when the folder is in git.
+
+    Every text setting of [subscribers] names a file of addresses (the list, the unsubscribes, and
+    whatever else the section comes to hold), so each is looked at.
+    """
+    settings = run.site.config.subscribers or SubscribersConfig()
+    named = [(field.name, getattr(settings, field.name)) for field in dataclasses.fields(settings)]
+    named = [(key, name) for key, name in named if isinstance(name, str) and name]
+    if named and _in_repository(run.root):
+        yield from named
 
 
 def _where(run: Run, key: str) -> tuple[str, int | None]:
