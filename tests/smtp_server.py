@@ -1,7 +1,8 @@
 """A real SMTP server for tests: aiosmtpd on 127.0.0.1 in a thread, recording what it accepts.
 
 Faults can be scripted per recipient: replies to RCPT TO or to the end of DATA (451, 550 ...),
-and a connection dropped in the middle of DATA. ``on_message`` runs inside the server as each
+a connection dropped in the middle of DATA, and one dropped after the message was taken in
+place of the reply. ``on_message`` runs inside the server as each
 message is accepted, which lets a test kill the sending process at a precise point.
 """
 
@@ -45,6 +46,9 @@ class Recorder:
     data_replies: dict[str, list[str]] = field(default_factory=dict)
     # addresses whose next DATA is cut off by closing the connection
     drop_in_data: set[str] = field(default_factory=set)
+    # addresses whose next message is accepted (and recorded) after the final '.', and then the
+    # connection is dropped instead of answering: the sender cannot know it was delivered
+    drop_after_data: set[str] = field(default_factory=set)
     on_message: Callable[[Received], None] | None = None
     on_rcpt: Callable[[str], None] | None = None
     connections: int = 0
@@ -73,8 +77,12 @@ class Recorder:
         received = Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(data), session.ssl is not None)
         with self.lock:
             self.received.append(received)
+            drop = envelope.rcpt_tos[0].lower() in self.drop_after_data
+            self.drop_after_data.discard(envelope.rcpt_tos[0].lower())
         if self.on_message is not None:
             self.on_message(received)
+        if drop and server.transport is not None:
+            server.transport.abort()
         return "250 Message accepted"
 
     # ----- what tests look at

@@ -564,7 +564,8 @@ def test_contrast_ratio_follows_wcag():
 # Genuine problems the example newsletter has; each goes away when what causes it is fixed.
 
 
-def test_example_newsletter_checks_clean_with_strict(tmp_path):
+def test_example_newsletter_checks_clean_with_strict(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSLETTER_TOKEN_SECRET", "as where it is sent from")  # its unsubscribe_url uses {token}
     root = tmp_path / "example"
     root.mkdir()
     shutil.copy(REPO / "newsletter.toml", root)
@@ -684,3 +685,83 @@ def test_many_issues_are_checked_in_worker_processes_with_the_same_findings(lett
     shared = check_newsletter(letter.root, now=NOW, jobs=2)
     assert shared == alone
     assert sum(1 for finding in shared.findings if finding.rule == "heading-skip") == 10
+
+
+# --- the subscriber list and git (a real repository) -------------------------------------------
+
+from test_privacy import git, make_repo, run_check  # noqa: E402
+
+
+@pytest.fixture
+def repo(tmp_path):
+    return make_repo(tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_rule_subscribers_in_git(repo):
+    git(repo, "add", "-f", "subscribers.csv")
+    result = run_check(repo)
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if "subscribers-in-git" in line]
+    line = (repo / "newsletter.toml").read_text().splitlines().index('file = "subscribers.csv"') + 1
+    assert lines == [f"newsletter.toml:{line}: error: subscribers-in-git: subscribers.file: git tracks "
+                     "'subscribers.csv', which holds subscribers' addresses; run 'git rm --cached "
+                     "subscribers.csv', add it to .gitignore and commit (it stays in the history until that "
+                     "is rewritten)"]
+
+    git(repo, "rm", "-q", "--cached", "subscribers.csv")
+    assert "subscribers-in-git" not in run_check(repo).output
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_rule_subscribers_not_ignored(repo):
+    (repo / ".gitignore").write_text("/dist/\n/.newsletter/\n")
+    result = run_check(repo)
+    found = [line for line in result.output.splitlines() if "subscribers-not-ignored" in line]
+    assert len(found) == 2
+    assert "subscribers.file: 'subscribers.csv' is not in .gitignore" in found[0]
+    assert "subscribers.unsubscribed: 'unsubscribed.txt' is not in .gitignore" in found[1]
+
+
+# --- newsletter.toml as init left it, and the token secret ---------------------------------------
+
+
+def test_rule_setup_placeholder(tmp_path):
+    from click.testing import CliRunner
+
+    from newsletter.cli import main
+
+    root = tmp_path / "fresh"
+    assert CliRunner().invoke(main, ["init", str(root), "--title", "Fresh"]).exit_code == 0
+    config = (root / "newsletter.toml").read_text().splitlines()
+    report = check_newsletter(root, now=NOW)
+    found = [str(finding) for finding in report.findings if finding.rule == "setup-placeholder"]
+    url_line = next(n for n, line in enumerate(config, 1) if line.startswith("url = "))
+    author_line = config.index('author = ""') + 1
+    assert found == [
+        f"newsletter.toml:{url_line}: error: setup-placeholder: site.url: is still the placeholder "
+        "https://your-site.example/newsletter/; every link in emails and feeds would point there. Set the address "
+        "where the site will be published",
+        f"newsletter.toml:{author_line}: error: setup-placeholder: site.author: is empty; feeds and emails name "
+        "an author, so write yours (or remove the line)"]
+    assert report.failed()
+
+    text = (root / "newsletter.toml").read_text()
+    (root / "newsletter.toml").write_text(text.replace("https://your-site.example/newsletter/", "https://fresh.example/")
+                                          .replace('author = ""', 'author = "Fran Fresh"'))
+    assert [f for f in check_newsletter(root, now=NOW).findings if f.rule == "setup-placeholder"] == []
+
+
+def test_rule_token_secret(letter, monkeypatch):
+    text = (letter.root / "newsletter.toml").read_text()
+    letter.write("newsletter.toml", text.replace(
+        'unsubscribe_mailto = "leave@example.com"',
+        'unsubscribe_url = "https://example.com/leave?email={email}&token={token}"'))
+    monkeypatch.delenv("NEWSLETTER_TOKEN_SECRET", raising=False)
+    line = line_of(letter, "newsletter.toml", "unsubscribe_url")
+    assert [str(f) for f in check(letter).findings if f.rule == "token-secret"] == [
+        f"newsletter.toml:{line}: warning: token-secret: email.unsubscribe_url: uses {{token}} but the "
+        "environment variable NEWSLETTER_TOKEN_SECRET is not set; `newsletter send` refuses without it. "
+        "Export it where you send (a CI secret), with the secret your unsubscribe endpoint checks tokens with"]
+    monkeypatch.setenv("NEWSLETTER_TOKEN_SECRET", "s3cret")
+    assert check(letter).findings == ()

@@ -135,7 +135,7 @@ def test_unknown_key_with_nothing_near_lists_the_known_ones(tmp_path):
 def test_unknown_section_suggests_the_near_one_with_its_line(tmp_path):
     [message] = problems(tmp_path, SITE + '\n[smpt]\nhost = "smtp.example.com"\n')
     assert message == (":5: [smpt]: unknown section (did you mean 'smtp'?); "
-                       "known sections: site, email, smtp, subscribers, feeds, check, lists, posts")
+                       "known sections: site, email, smtp, subscribers, send, feeds, check, lists, posts")
 
 
 def test_an_unknown_sub_table_is_reported_at_its_header(tmp_path):
@@ -330,3 +330,16 @@ def test_cli_build_without_a_config_says_to_run_init(tmp_path):
     assert result.stderr.startswith(f"error: {tmp_path / 'newsletter.toml'}: not found; run 'newsletter init'")
     assert "Traceback" not in result.output
     assert not (tmp_path / "dist").exists()
+
+
+def test_send_section_takes_a_start_date_and_an_uncertain_policy(tmp_path):
+    from datetime import date
+
+    from newsletter.config import load_config
+
+    (tmp_path / "newsletter.toml").write_text(SITE + '\n[send]\nsince = 2025-09-01\nuncertain = "resend"\n')
+    config = load_config(tmp_path)
+    assert config.send.since == date(2025, 9, 1) and config.send.uncertain == "resend"
+    assert problems(tmp_path, SITE + '\n[send]\nsince = 2025-09-01T08:00:00\nuncertain = "maybe"\n') == [
+        ":6: send.since: expected a date like 2025-09-01 (without quotes), got 2025-09-01T08:00:00",
+        ":7: send.uncertain: expected \"skip\" or \"resend\", got 'maybe'"]

@@ -124,7 +124,8 @@ def test_send_mails_each_subscriber_once_with_safe_headers(letter, server):
     assert record["sent_at"].startswith("20")
     assert "Recorded day-two in manifest.json (3 sent)" in result.stdout
     assert not (letter.root / ".newsletter/send.lock").exists()
-    assert not (letter.root / ".newsletter/journal/day-two.jsonl").exists()
+    assert list((letter.root / ".newsletter/journal").glob("*.jsonl")) == list(
+        (letter.root / ".newsletter/journal").glob("*.done.jsonl"))
 
 
 def test_an_issue_is_sent_once_unless_resent(letter, server):
@@ -150,8 +151,9 @@ def test_a_send_stopped_before_the_manifest_was_written_is_recorded_by_the_next(
     first = letter.run("send", "--yes")
     assert first.exit_code == 0, first.output
     recorded = (letter.root / "manifest.json").read_bytes()
-    (archived,) = (letter.root / ".newsletter/journal").glob("day-two.*.done.jsonl")
-    archived.rename(letter.root / ".newsletter/journal/day-two.jsonl")
+    (archived,) = (letter.root / ".newsletter/journal").glob("*.done.jsonl")
+    pending = archived.with_name(archived.name.split(".")[0] + ".jsonl")
+    archived.rename(pending)
     (letter.root / "manifest.json").unlink()
     assert "send interrupted after 3 recipients" in letter.run("status").stdout
 
@@ -160,7 +162,7 @@ def test_a_send_stopped_before_the_manifest_was_written_is_recorded_by_the_next(
     assert again.exit_code == 0, again.output
     assert "Nothing to send" in again.stdout
     assert (letter.root / "manifest.json").read_bytes() == recorded
-    assert archived.exists() and not (letter.root / ".newsletter/journal/day-two.jsonl").exists()
+    assert archived.exists() and not pending.exists()
     assert len(server.recorder.received) == 3
 
 
@@ -205,6 +207,37 @@ def test_to_sends_a_test_copy_only_there_and_records_nothing(letter, server):
     assert server.recorder.rcpt_counts()["ann@example.com"] == 2
 
 
+def test_to_takes_a_display_name_with_non_ascii_letters(letter, server):
+    result = letter.run("send", SLUG, "--to", "Vojta Mareš <v@example.com>", "--to", "Anička <ann@example.com>",
+                        "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert "to v@example.com, ann@example.com" in result.stdout
+    by_address = {m["To"].addresses[0].addr_spec: m for m in server.recorder.messages()}
+    assert by_address["v@example.com"]["To"].addresses[0].display_name == "Vojta Mareš"
+    assert "Hello Vojta Mareš from ." in by_address["v@example.com"].get_body(("plain",)).get_content()
+    # On the list already: the name given wins, the other columns come from the list.
+    ann = by_address["ann@example.com"]
+    assert ann["To"].addresses[0].display_name == "Anička"
+    assert "Hello Anička from Brno." in ann.get_body(("plain",)).get_content()
+    raw = next(r.data for r in server.recorder.received if r.rcpt_tos == ("v@example.com",))
+    assert raw.isascii()  # the name travels as an RFC 2047 encoded word
+
+
+@pytest.mark.parametrize("given, message", [
+    ("v@exämple.com", "'v@exämple.com' has a non-ASCII domain; write it as v@xn--exmple-cua.com"),
+    ("vojta.mareš@example.com", "has non-ASCII characters before the @"),
+    ("a@example.com, b@example.com", "is not one address like"),
+    ("Vojta <v@example.com>\r\nBcc: evil@example.com", "has a line break or control character"),
+])
+def test_to_refuses_what_is_not_one_usable_address(letter, server, given, message):
+    result = letter.run("send", SLUG, "--to", given, "--yes")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: --to: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert server.recorder.received == []
+
+
 def test_send_outside_a_newsletter_leaves_nothing_behind(tmp_path):
     from click.testing import CliRunner
 
@@ -245,8 +278,8 @@ def test_drafts_and_scheduled_posts_are_never_sent(letter, server):
 
 def test_issues_go_out_oldest_first(letter, server):
     letter.post("2025-03-01-earlier", 'title: "Earlier"\ndate: 2025-03-01')
-    result = letter.run("send", "--yes")
-    assert result.exit_code == 0
+    result = letter.run("send", "--yes", "--all-due")
+    assert result.exit_code == 0, result.output
     assert result.stdout.index("Will send earlier") < result.stdout.index("Will send day-two")
     subjects = [m["Subject"] for m in server.recorder.messages()]
     assert subjects[:3] == ["Earlier"] * 3

@@ -8,7 +8,8 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,9 @@ from .layout import CONFIG_NAME
 
 PREVIEW_HOST = "127.0.0.1"
 PREVIEW_PORT = 8000
+# The site URL `newsletter init` writes when given none: a stand-in (the .example top-level domain
+# is reserved for examples) that `newsletter check` reports until it is replaced.
+PLACEHOLDER_URL = "https://your-site.example/newsletter/"
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,20 @@ class ListsConfig:
     per_address_per_day: int = 3
 
 
+class UncertainPolicy(StrEnum):
+    """What a resumed send does with recipients it handed a message to without hearing the answer."""
+
+    SKIP = "skip"        # count them as probably delivered: nobody gets two copies, a few may get none
+    RESEND = "resend"    # mail them again with the same Message-ID: nobody is missed, a few may get two
+
+
+@dataclass(frozen=True)
+class SendConfig:
+    # Issues dated before this day are never sent (an imported back catalogue).
+    since: date | None = None
+    uncertain: str = UncertainPolicy.SKIP
+
+
 @dataclass(frozen=True)
 class FeedsConfig:
     limit: int = 20
@@ -106,6 +124,7 @@ class Config:
     email: EmailConfig | None = None
     smtp: SmtpConfig | None = None
     subscribers: SubscribersConfig | None = None
+    send: SendConfig = SendConfig()
     feeds: FeedsConfig = FeedsConfig()
     check: CheckConfig = CheckConfig()
     lists: ListsConfig | None = None
@@ -128,6 +147,7 @@ _SECTIONS: dict[str, type] = {
     "email": EmailConfig,
     "smtp": SmtpConfig,
     "subscribers": SubscribersConfig,
+    "send": SendConfig,
     "feeds": FeedsConfig,
     "check": CheckConfig,
     "lists": ListsConfig,
@@ -188,6 +208,9 @@ def _check_type(value: Any, annotation: str) -> str | None:
     if annotation == "tuple[str, ...]":
         ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
         return None if ok else "a list of strings"
+    if annotation == "date | None":
+        ok = isinstance(value, date) and not isinstance(value, datetime)
+        return None if ok else "a date like 2025-09-01 (without quotes)"
     if annotation == "bool":
         return None if isinstance(value, bool) else "true or false"
     raise AssertionError(f"unhandled annotation {annotation}")
@@ -216,7 +239,8 @@ def _build_section(name: str, raw: Any, text: str, path: Path, problems: list[Pr
             continue
         expected = _check_type(value, str(field.type))
         if expected:
-            problems.append(Problem(path, f"expected {expected}, got {value!r}", line, f"{name}.{key}"))
+            shown = value.isoformat() if isinstance(value, date) else repr(value)
+            problems.append(Problem(path, f"expected {expected}, got {shown}", line, f"{name}.{key}"))
             ok = False
             continue
         if isinstance(value, str) and ("\n" in value or "\r" in value):
@@ -305,6 +329,11 @@ def _secure_or_local(url: str) -> bool:
     return parts.scheme == "https" or (parts.hostname or "") in ("127.0.0.1", "localhost", "::1")
 
 
+def _send_problems(section: SendConfig) -> Iterator[tuple[str, str]]:
+    if section.uncertain not in tuple(UncertainPolicy):
+        yield "uncertain", f"expected \"skip\" or \"resend\", got {section.uncertain!r}"
+
+
 def _feeds_problems(section: FeedsConfig) -> Iterator[tuple[str, str]]:
     if section.limit < 1:
         yield "limit", "must be at least 1"
@@ -319,7 +348,7 @@ def _posts_problems(section: PostsConfig) -> Iterator[tuple[str, str]]:
 _VALIDATORS: dict[type, Callable[[Any], Iterator[tuple[str, str]]]] = {
     SiteConfig: _site_problems, SmtpConfig: _smtp_problems, EmailConfig: _email_problems,
     FeedsConfig: _feeds_problems, ListsConfig: _lists_problems, SubscribersConfig: _subscribers_problems,
-    PostsConfig: _posts_problems,
+    PostsConfig: _posts_problems, SendConfig: _send_problems,
 }
 
 
@@ -379,6 +408,7 @@ def load_config(root: Path) -> Config:
         email=sections.get("email"),
         smtp=sections.get("smtp"),
         subscribers=sections.get("subscribers"),
+        send=sections.get("send") or SendConfig(),
         feeds=sections.get("feeds") or FeedsConfig(),
         check=sections.get("check") or CheckConfig(),
         lists=_with_slash(sections.get("lists")),

@@ -29,9 +29,14 @@ limit = 20
 """
 
 _GITIGNORE = """\
-# Build output and local state of `newsletter`
+# Build output and local state of `newsletter` (the send journal lists every recipient)
 /dist/
 /.newsletter/
+/.newsletter/journal/
+
+# The subscriber list and its unsubscribes are personal data: keep them out of git
+/subscribers.csv
+/unsubscribed.txt
 """
 
 _WELCOME = """\

@@ -103,7 +103,8 @@ def _describe_plan(plan: SendPlan, out: Path | None) -> None:
     for issue in plan.issues:
         whom = ", ".join(s.email for s in issue.recipients) if plan.mode == "test" else _count(
             len(issue.recipients), "recipient")
-        resumed = (f" (resuming: {issue.already_done:,} of {issue.total:,} already done)"
+        again = f"; {_count(issue.again, 'uncertain recipient')} mailed again" if issue.again else ""
+        resumed = (f" (resuming: {issue.already_done:,} of {issue.total:,} already done{again})"
                    if issue.resuming else "")
         click.echo(f"{verb} {issue.entry.slug}: \"{issue.subject}\" to {whom}{resumed}")
     if plan.mode == "dry-run" and out is not None:
@@ -124,10 +125,16 @@ def _report_result(plan: SendPlan, result: IssueResult, out: Path | None) -> boo
         click.echo(f"Sent {slug} to {_count(result.sent, 'recipient')}{rate}.")
     for address, reply in result.failed:
         click.echo(f"warning: {slug}: {address}: refused by the server: {reply}", err=True)
+    resend = plan.uncertain == "resend"
     for address, reply in result.uncertain:
         why = reply or "the send was stopped after handing the message over"
-        click.echo(f"warning: {slug}: {address}: uncertain ({why}); probably delivered, so it is not "
-                   "sent again", err=True)
+        then = "it is mailed again on the next run" if resend else "probably delivered, so it is not sent again"
+        click.echo(f"warning: {slug}: {address}: uncertain ({why}); {then}", err=True)
+    if result.unsure:
+        then = ("they are mailed again on the next run" if resend else
+                f"counted as probably delivered; 'newsletter send --resend-uncertain {slug}' mails them again")
+        click.echo(f"Uncertain: {_count(result.unsure, 'recipient')} of {slug} got the whole message but "
+                   f"no answer came from the server; {then}.")
     for address, reply in result.deferred:
         click.echo(f"error: {slug}: {address}: not sent yet ({reply}); run 'newsletter send' again to retry",
                    err=True)
@@ -153,8 +160,22 @@ def _confirm(plan: SendPlan, yes: bool) -> None:
     click.confirm("Send now?", abort=True)
 
 
+def _mark_sent(root: Path, slugs: tuple[str, ...], now: datetime | None) -> None:
+    from ..send import SendLock, mark_sent
+
+    load_config(root)
+    with SendLock(root):
+        records = mark_sent(root, slugs, now=now)
+    if not records:
+        click.echo("Nothing to mark: every published issue is in manifest.json already.")
+        return
+    for record in records:
+        click.echo(f"Marked {record.slug} as sent without sending it.")
+    click.echo(f"Recorded {_count(len(records), 'issue')} in manifest.json with no recipients; commit it.")
+
+
 @main.command()
-@click.argument("slug", required=False)
+@click.argument("slugs", nargs=-1, metavar="[SLUG]...")
 @click.option("-y", "--yes", is_flag=True, help="Send without asking for confirmation (for CI).")
 @click.option("--dry-run", is_flag=True,
               help="Write every message that would be sent as an .eml file instead; records nothing.")
@@ -163,31 +184,52 @@ def _confirm(plan: SendPlan, yes: bool) -> None:
 @click.option("--to", "test_to", multiple=True, metavar="ADDR",
               help="Send a [TEST] copy to ADDR only (repeatable); records nothing.")
 @click.option("--resend", is_flag=True, help="Send SLUG again although manifest.json says it was sent.")
+@click.option("--mark-sent", is_flag=True,
+              help="Record the SLUGs (or every issue due) in manifest.json as sent, without sending them.")
+@click.option("--all-due", is_flag=True,
+              help="On the first send of a newsletter, send every issue due, however many.")
+@click.option("--resend-uncertain", is_flag=True,
+              help="Mail again the recipients of SLUG (or of every issue) left uncertain, same Message-ID.")
 @now_option("Send (scheduled posts dated before it are due)")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), metavar="N",
               help="At most N messages a second (overrides smtp.rate).")
 @click.pass_obj
-def send(root: Path, slug: str | None, yes: bool, dry_run: bool, out: Path | None, test_to: tuple[str, ...],
-         resend: bool, now: datetime | None, rate: float | None) -> None:
+def send(root: Path, slugs: tuple[str, ...], yes: bool, dry_run: bool, out: Path | None,
+         test_to: tuple[str, ...], resend: bool, mark_sent: bool, all_due: bool, resend_uncertain: bool,
+         now: datetime | None, rate: float | None) -> None:
     """Send due issues (or the issue SLUG) to every subscriber over SMTP, exactly once.
 
     Issues are sent oldest first, and each is recorded in manifest.json when every recipient is
     done. A send that is stopped (Ctrl-C, a crash, a lost connection) continues where it stopped
     when run again: nobody gets an issue twice. The SMTP password is read from the environment
-    variable named by smtp.password_env.
+    variable named by smtp.password_env. Issues dated before [send] since are never sent; the first
+    send of a newsletter with more than one issue due asks for --all-due.
 
     \b
     Example:
         newsletter send --dry-run
         newsletter send rejekts-2025-day-two --to me@example.com
+        newsletter send --mark-sent old-post another-old-post
         NEWSLETTER_SMTP_PASSWORD=... newsletter send --yes
+        NEWSLETTER_SMTP_PASSWORD=... newsletter send --resend-uncertain rejekts-2025-day-two
     """
     from ..send import SendLock, SendMode, execute_plan, prepare_send, transports_for
 
+    if mark_sent:
+        if dry_run or test_to or resend or all_due or resend_uncertain:
+            raise click.UsageError("--mark-sent cannot be used with --dry-run, --to, --resend, --all-due "
+                                   "or --resend-uncertain")
+        _mark_sent(root, slugs, now)
+        return
+    if len(slugs) > 1:
+        raise click.UsageError("name one issue to send (several SLUGs are only for --mark-sent)")
+    slug = slugs[0] if slugs else None
     if dry_run and test_to:
         raise click.UsageError("--dry-run and --to cannot be used together")
     if out is not None and not dry_run:
         raise click.UsageError("--out is only for --dry-run")
+    if resend_uncertain and (dry_run or test_to or resend):
+        raise click.UsageError("--resend-uncertain cannot be used with --dry-run, --to or --resend")
     mode = SendMode.DRY_RUN if dry_run else SendMode.TEST if test_to else SendMode.SEND
     folder = (out.absolute() if out else root / DRY_RUN_DIR) if dry_run else None
     load_config(root)  # outside a newsletter, say so before the lock makes a .newsletter/ folder
@@ -197,12 +239,14 @@ def send(root: Path, slug: str | None, yes: bool, dry_run: bool, out: Path | Non
             if lock.took_over is not None:
                 click.echo(f"warning: {lock.shown}: took over a stale lock left by "
                            f"{lock.took_over.describe()}, which is no longer running", err=True)
-        plan = prepare_send(root, slug, now=now, mode=mode, test_to=test_to, resend=resend, rate=rate)
+        plan = prepare_send(root, slug, now=now, mode=mode, test_to=test_to, resend=resend, rate=rate,
+                            all_due=all_due, resend_uncertain=resend_uncertain)
         report_warnings(plan.warnings)
         for note in plan.notes:
             click.echo(f"note: {note}", err=True)
         if not plan.issues:
-            click.echo("Nothing to send: every published issue is in manifest.json.")
+            click.echo("Nothing to send: no recipient is uncertain." if resend_uncertain else
+                       "Nothing to send: every published issue is in manifest.json.")
             return
         _describe_plan(plan, folder)
         _confirm(plan, yes)
@@ -251,13 +295,19 @@ def _status_detail(status: PostStatus, tz: tzinfo) -> str:
         except ValueError:
             when = sent.sent_at
         extra = "".join(f", {n} {what}" for n, what in ((sent.failed, "failed"), (sent.uncertain, "uncertain")) if n)
-        parts.append(f"sent {when} to {sent.sent:,}{extra}")
+        parts.append(f"marked sent {when} without sending" if sent.note and not sent.sent
+                     else f"sent {when} to {sent.sent:,}{extra}")
+        if sent.uncertain and status.in_progress is None:
+            parts.append(f"'newsletter send --resend-uncertain {entry.slug}' mails the uncertain again")
         if status.edited:
             parts.append("edited since sent")
+    if status.in_progress is None and status.sent is None and status.before_start:
+        parts.append("never sent (dated before [send] since)")
     if status.in_progress is not None:
         state = status.in_progress
         done = state.count("sent", "failed", "uncertain", "sending")
-        parts.append(f"send interrupted after {done:,} recipients; 'newsletter send' continues it")
+        unsure = f", {state.uncertain:,} of them uncertain" if state.uncertain else ""
+        parts.append(f"send interrupted after {done:,} recipients{unsure}; 'newsletter send' continues it")
     if not parts:
         parts.append("not sent")
     return "; ".join(parts)

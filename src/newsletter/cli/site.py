@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import sys
 import time
 from datetime import datetime
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..config import PREVIEW_HOST, PREVIEW_PORT
+from ..config import PLACEHOLDER_URL, PREVIEW_HOST, PREVIEW_PORT
 from ..scaffold import create_newsletter, create_post
 from .app import main, now_option, report_warnings
 
@@ -18,7 +19,7 @@ from .app import main, now_option, report_warnings
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--title", default="My Newsletter", show_default=True, help="The newsletter's title.")
-@click.option("--url", default="https://example.com/newsletter/", show_default=True,
+@click.option("--url", default=PLACEHOLDER_URL, show_default=True,
               help="Where the web archive will live (absolute).")
 def init(directory: Path, title: str, url: str) -> None:
     """Create a new newsletter: newsletter.toml, posts/ with one example post, .gitignore.
@@ -114,6 +115,16 @@ def build(root: Path, out: Path | None, drafts: bool, now: datetime | None, clea
                f"in {result.seconds:.2f} s{warned}.")
 
 
+def _is_loopback(host: str) -> bool:
+    """Whether *host* is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve to any address
+
+
 @main.command()
 @click.argument("slug", required=False)
 @click.option("--host", default=PREVIEW_HOST, show_default=True,
@@ -141,6 +152,11 @@ def preview(root: Path, slug: str | None, host: str, port: int, drafts: bool, op
     """
     # Each command imports the stage it drives when it runs: `newsletter build` starts faster.
     from ..preview import run_preview
+
+    if not _is_loopback(host):
+        click.echo(f"warning: --host {host}: the preview, drafts and scheduled issues included, is visible "
+                   "to every machine that can reach this one on the network; use 127.0.0.1 to keep it "
+                   "to yourself", err=True)
 
     run_preview(root, slug=slug, host=host, port=port, drafts=drafts, open_browser=open_browser,
                 report=lambda text, err=False: click.echo(text, err=err))

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..errors import LockError, ManifestError, SendError
     from .lock import SendLock
+    from .mark import mark_sent
     from .plan import IssuePlan, SendMode, SendPlan, plan_send
     from .run import execute_plan, prepare_send, smtp_transport, transports_for
     from .sender import IssueResult, Progress
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 # need not load the SMTP machinery.
 _HOMES = {
     "LockError": "..errors", "ManifestError": "..errors", "SendError": "..errors",
-    "SendLock": ".lock",
+    "SendLock": ".lock", "mark_sent": ".mark",
     "IssuePlan": ".plan", "SendMode": ".plan", "SendPlan": ".plan", "plan_send": ".plan",
     "execute_plan": ".run", "prepare_send": ".run", "smtp_transport": ".run", "transports_for": ".run",
     "IssueResult": ".sender", "Progress": ".sender",
@@ -48,6 +49,7 @@ __all__ = [
     "SendPlan",
     "Transport",
     "execute_plan",
+    "mark_sent",
     "plan_send",
     "post_statuses",
     "prepare_send",

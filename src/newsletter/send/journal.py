@@ -1,15 +1,21 @@
-"""The journal of a send under way: ``.newsletter/journal/<slug>.jsonl``, one JSON record a line.
+"""The journal of a send under way: ``.newsletter/journal/<key>.jsonl``, one JSON record a line.
 
 A send records every recipient as it happens, so a send stopped at any moment resumes where it
 was. The first record ("start") names the issue and its run; then come records about recipients,
 each with its state as "type" and the address as "to"; the last ("complete") says every recipient
-is done. A finished journal is moved aside as ``<slug>.<stamp>.done.jsonl``.
+is done. A finished journal is moved aside as ``<key>.<stamp>.done.jsonl``.
+
+The key is a hash of the issue's permanent id, not its slug: a slug changed between a stopped
+send and its resume (with the id pinned) still finds the journal, so nobody is mailed twice.
+Journals named by slug, as earlier versions wrote them, are still found (``match_journals``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -19,7 +25,7 @@ from typing import Any
 from ..errors import ManifestError
 from ..files import sync_folder
 from ..layout import STATE_DIR
-from .manifest import SentIssue, shown_path
+from .manifest import SentIssue, atomic_write, shown_path
 
 JOURNAL_DIR = f"{STATE_DIR}/journal"
 
@@ -44,6 +50,8 @@ class Mark(StrEnum):
 
 # A recipient in one of these is not tried again in the same send: sent, refused, or perhaps sent.
 DONE = frozenset({RecipientState.SENT, RecipientState.FAILED, RecipientState.UNCERTAIN, RecipientState.SENDING})
+# Handed the whole message with no answer heard: perhaps sent, perhaps not.
+UNSURE = frozenset({RecipientState.UNCERTAIN, RecipientState.SENDING})
 
 
 @dataclass(frozen=True)
@@ -59,9 +67,18 @@ class JournalState:
     def state(self, key: str) -> str | None:
         return self.states.get(key)
 
-    def is_done(self, key: str) -> bool:
-        """Whether a recipient must not be tried again in this send (sent, refused, or perhaps sent)."""
-        return self.states.get(key) in DONE
+    def is_done(self, key: str, *, resend_uncertain: bool = False) -> bool:
+        """Whether a recipient must not be tried again in this send (sent, refused, or perhaps sent).
+
+        With *resend_uncertain*, a recipient who was perhaps sent the message is tried again.
+        """
+        state = self.states.get(key)
+        return state in DONE and not (resend_uncertain and state in UNSURE)
+
+    @property
+    def uncertain(self) -> int:
+        """How many recipients were handed the message without an answer being heard."""
+        return self.count(*UNSURE)
 
     def count(self, *states: str) -> int:
         return sum(1 for state in self.states.values() if state in states)
@@ -83,7 +100,9 @@ class JournalState:
 
     def sent_at(self, when: datetime) -> str:
         """When the send finished: as its "complete" record says, else *when* (it finishes now)."""
-        return (self.complete or {}).get("sent_at") or when.astimezone(UTC).isoformat(timespec="seconds")
+        # A send reopened to mail its uncertain recipients again keeps the time it first finished.
+        return ((self.complete or {}).get("sent_at") or (self.start or {}).get("sent_at")
+                or when.astimezone(UTC).isoformat(timespec="seconds"))
 
     def sent_issue(self, slug: str, sent_at: str) -> SentIssue:
         """The manifest's record of this finished send; *slug* is used when the start record lacks one."""
@@ -91,38 +110,76 @@ class JournalState:
         return SentIssue(slug=str(start.get("slug", slug)), id=str(start.get("id", "")),
                          subject=str(start.get("subject", "")), sent_at=sent_at, sha256=str(start.get("sha256", "")),
                          sent=self.count(RecipientState.SENT), failed=self.count(RecipientState.FAILED),
-                         uncertain=self.count(RecipientState.UNCERTAIN, RecipientState.SENDING))
+                         uncertain=self.uncertain)
 
 
-def parse_journal(text: str, shown: str) -> tuple[JournalState, int]:
-    """Read journal text; return the state and how many bytes of it are whole lines.
+def _damaged(shown: str, number: int, what: str) -> ManifestError:
+    return ManifestError(f"{shown}:{number}: damaged journal line ({what}); delete or correct that line and "
+                         "run again (only the recipient it was about could then get the issue twice)")
 
-    Only the last line can be torn (the process was killed while writing it); it is ignored. A bad
-    line anywhere else means the file was damaged, and is an error.
+
+_TEXT_FIELDS = {Mark.START: ("run", "slug", "id", "subject", "sha256", "started_at", "sent_at"),
+                Mark.COMPLETE: ("sent_at",)}
+_RECIPIENT_STATES = frozenset(RecipientState)
+
+
+def _record_problem(record: Any) -> str | None:
+    """Say what makes *record* unusable, or None when it is a record this module could have written."""
+    if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+        return "not an object with a \"type\""
+    kind = record["type"]
+    if kind in _TEXT_FIELDS:
+        wrong = [key for key in _TEXT_FIELDS[kind] if key in record and not isinstance(record[key], str)]
+        if wrong:
+            return f"{wrong[0]} is not text"
+        count = record.get("recipients", 0)
+        if not isinstance(count, int) or isinstance(count, bool):
+            return "recipients is not a whole number"
+        return None
+    if kind in _RECIPIENT_STATES:
+        address = record.get("to")
+        if (not isinstance(address, str) or "@" not in address or len(address) > 320
+                or not address.isascii() or any(char.isspace() for char in address)):
+            return "\"to\" is not an address"
+        if not isinstance(record.get("reply", ""), str):
+            return "reply is not text"
+    return None
+
+
+def parse_journal(data: bytes, shown: str) -> tuple[JournalState, int]:
+    """Read journal bytes; return the state and how many bytes of them are whole lines.
+
+    Only the last line can be torn (the process was killed while writing it); it is ignored. A line
+    anywhere else that is not a record this module writes (not UTF-8, not JSON, a field of the wrong
+    type) means the file was damaged, and is an error naming the line: counting it could mail
+    someone twice or count someone twice. Records of a type it does not know are skipped.
     """
-    lines = text.split("\n")
     # Everything after the last newline is a torn record (or nothing).
-    whole = len(text) - len(lines[-1])
+    whole = data.rfind(b"\n") + 1
     start: dict[str, Any] | None = None
     complete: dict[str, Any] | None = None
     states: dict[str, str] = {}
     replies: dict[str, str] = {}
     addresses: dict[str, str] = {}
-    for number, line in enumerate(lines[:-1], start=1):
-        if not line.strip():
+    for number, raw in enumerate(data[:whole].split(b"\n")[:-1], start=1):
+        if not raw.strip():
             continue
         try:
-            record = json.loads(line)
-            kind = record["type"]
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise ManifestError(f"{shown}:{number}: damaged journal line; move the file aside to start "
-                                "this issue's send afresh (recipients it lists may then get it twice)") from None
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise _damaged(shown, number, "not UTF-8") from None
+        except (json.JSONDecodeError, RecursionError):
+            raise _damaged(shown, number, "not JSON") from None
+        problem = _record_problem(record)
+        if problem:
+            raise _damaged(shown, number, problem)
+        kind = record["type"]
         if kind == Mark.START:
             start = record
         elif kind == Mark.COMPLETE:
             complete = record
-        else:
-            address = str(record.get("to", ""))
+        elif kind in _RECIPIENT_STATES:
+            address = record["to"]
             key = address.lower()
             states[key] = kind
             # Only recipients worth naming in a report keep their address and reply: a list of
@@ -133,8 +190,8 @@ def parse_journal(text: str, shown: str) -> tuple[JournalState, int]:
                 continue
             addresses[key] = address
             if record.get("reply"):
-                replies[key] = str(record["reply"])
-    return JournalState(start, states, replies, addresses, complete), len(text[:whole].encode("utf-8"))
+                replies[key] = record["reply"]
+    return JournalState(start, states, replies, addresses, complete), whole
 
 
 class Journal:
@@ -146,8 +203,13 @@ class Journal:
         self._fd: int | None = None
 
     @staticmethod
-    def path_for(root: Path, slug: str) -> Path:
-        return root / JOURNAL_DIR / f"{slug}.jsonl"
+    def path_for(root: Path, key: str) -> Path:
+        return root / JOURNAL_DIR / f"{key}.jsonl"
+
+    @staticmethod
+    def for_issue(root: Path, issue_id: str) -> Journal:
+        """A new journal for the issue with the permanent id *issue_id*."""
+        return Journal(Journal.path_for(root, journal_key(issue_id)), root)
 
     def read(self) -> JournalState:
         """The journal's state, or an empty one when there is no journal."""
@@ -157,7 +219,7 @@ class Journal:
             return JournalState()
         except OSError as error:
             raise ManifestError(f"{self.shown}: cannot be read: {error.strerror}") from None
-        return parse_journal(data.decode("utf-8", errors="replace"), self.shown)[0]
+        return parse_journal(data, self.shown)[0]
 
     def open(self) -> JournalState:
         """Open for appending, cutting off a torn last line first; return what is recorded so far."""
@@ -171,7 +233,7 @@ class Journal:
             chunks.append(chunk)
         data = b"".join(chunks)
         try:
-            state, whole = parse_journal(data.decode("utf-8", errors="replace"), self.shown)
+            state, whole = parse_journal(data, self.shown)
         except ManifestError:
             os.close(fd)
             raise
@@ -212,10 +274,65 @@ class Journal:
         return target
 
 
+def journal_key(issue_id: str) -> str:
+    """The name of an issue's journal: a hash of its permanent id, safe as a file name."""
+    return hashlib.sha256(issue_id.encode("utf-8")).hexdigest()[:20]
+
+
+def match_journals(journals: dict[str, Journal], issues: Iterable[tuple[str, str]]) -> tuple[
+        dict[str, Journal], list[Journal]]:
+    """Pair unfinished journals (by file name) with *issues*, (slug, id) pairs; return them by slug, and the rest.
+
+    A journal is an issue's when it is named by the issue's id, or (as earlier versions named them)
+    by its slug.
+    """
+    left = dict(journals)
+    by_slug = {}
+    for slug, issue_id in issues:
+        journal = left.pop(journal_key(issue_id), None) or left.pop(slug, None)
+        if journal is not None:
+            by_slug[slug] = journal
+    return by_slug, list(left.values())
+
+
 def pending_journals(root: Path) -> dict[str, Journal]:
-    """Journals of sends that were started and not finished, by slug."""
+    """Journals of sends that were started and not finished, by file name (without .jsonl)."""
     folder = root / JOURNAL_DIR
     if not folder.is_dir():
         return {}
     return {path.stem: Journal(path, root) for path in sorted(folder.glob("*.jsonl"))
             if "." not in path.stem}
+
+
+def reopen_finished(root: Path, issue: SentIssue) -> Journal | None:
+    """Make the newest finished journal of *issue* an unfinished one again, to send to some of its recipients.
+
+    Every record but "complete" is copied; the start record keeps the run (so every message keeps
+    its Message-ID) and learns when the manifest says the issue was sent. The finished journal
+    stays where it is until the reopened one replaces it. None when there is none.
+    """
+    folder = root / JOURNAL_DIR
+    names = {journal_key(issue.id) if issue.id else issue.slug, issue.slug}
+    finished = sorted((path for path in folder.glob("*.done.jsonl") if path.name.split(".")[0] in names),
+                      key=lambda path: path.name.split(".")[1]) if folder.is_dir() else []
+    if not finished:
+        return None
+    sent_at = issue.sent_at
+    journal = Journal(Journal.path_for(root, journal_key(issue.id) if issue.id else issue.slug), root)
+    try:
+        data = finished[-1].read_bytes()
+    except OSError as error:
+        raise ManifestError(f"{shown_path(finished[-1], root)}: cannot be read: {error.strerror}") from None
+    _, whole = parse_journal(data, shown_path(finished[-1], root))  # a damaged line is an error, as in a resume
+    kept = []
+    for line in data[:whole].split(b"\n"):
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        if record.get("type") == Mark.COMPLETE:
+            continue
+        if record.get("type") == Mark.START:
+            record = {**record, "sent_at": record.get("sent_at") or sent_at}
+        kept.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+    atomic_write(journal.path, "".join(kept).encode("utf-8"))
+    return journal

@@ -45,13 +45,17 @@ class SentIssue:
     sent: int
     failed: int = 0
     uncertain: int = 0
+    note: str = ""     # why the counts are what they are, e.g. marked as sent without sending
 
     def to_json(self) -> dict[str, Any]:
         recipients = {"sent": self.sent, "failed": self.failed}
         if self.uncertain:
             recipients["uncertain"] = self.uncertain
-        return {"id": self.id, "subject": self.subject, "sent_at": self.sent_at,
-                "sha256": self.sha256, "recipients": recipients}
+        data: dict[str, Any] = {"id": self.id, "subject": self.subject, "sent_at": self.sent_at,
+                                "sha256": self.sha256, "recipients": recipients}
+        if self.note:
+            data["note"] = self.note
+        return data
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,10 @@ def _parse_issue(slug: str, raw: Any, shown: str) -> SentIssue:
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             raise bad(f".recipients.{key}: expected a whole number")
         values[key] = count
-    return SentIssue(slug=slug, **values)
+    note = raw.get("note", "")
+    if not isinstance(note, str):
+        raise bad(".note: expected a string")
+    return SentIssue(slug=slug, note=note, **values)
 
 
 def load_manifest(root: Path) -> Manifest:

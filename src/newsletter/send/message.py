@@ -6,6 +6,7 @@ and List-Unsubscribe headers, the {subscriber.*} fields and the unsubscribe link
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import hmac
@@ -46,10 +47,46 @@ _RECIPIENT_HEADERS = ("to", "date", "message-id", "list-unsubscribe")
 _SAMPLE_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
+# RFC 5322 section 2.1.1: no line of a message may be longer than 998 characters.
+_MAX_LINE = 998
+# A name split into encoded words takes this many bytes of UTF-8 per word (base64: 60 characters).
+_WORD_BYTES = 45
+
+
 def _header_field(name: str, value: str) -> bytes:
+    """The header field as it goes out: on one line when it fits in 998 bytes, else folded at its spaces."""
     # The values that reach here are ASCII already (formataddr encodes a non-ASCII name as an
     # RFC 2047 word; URLs are percent-encoded); lines longer than 78 are allowed (up to 998).
-    return f"{name}: {value}\r\n".encode("ascii")
+    line = f"{name}: {value}"
+    if len(line) <= _MAX_LINE:
+        return f"{line}\r\n".encode("ascii")
+    lines = [f"{name}:"]
+    for word in value.split(" "):
+        if len(lines[-1]) + 1 + len(word) > 78 and lines[-1].strip():
+            lines.append("")
+        lines[-1] += " " + word
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
+
+
+def _encoded_words(text: str) -> str:
+    """*text* as RFC 2047 encoded words of at most 75 characters, separated by spaces (where it can fold)."""
+    words, chunk = [], b""
+    for char in text:
+        encoded = char.encode("utf-8")
+        if len(chunk) + len(encoded) > _WORD_BYTES:
+            words.append(chunk)
+            chunk = b""
+        chunk += encoded
+    words.append(chunk)
+    return " ".join(f"=?utf-8?b?{base64.b64encode(word).decode('ascii')}?=" for word in words)
+
+
+def to_field(name: str, address: str) -> str:
+    """The To value for one recipient; a name too long for one line becomes encoded words that can fold."""
+    value = formataddr((name, address))
+    if len(f"To: {value}") <= _MAX_LINE:
+        return value
+    return f"{_encoded_words(name)} <{address}>"
 
 
 @dataclass(frozen=True)
@@ -178,7 +215,7 @@ class IssueMail:
         token = self.token(subscriber)
         address = subscriber.email
         unsubscribe = unsubscribe_link(self.config, address, token)  # as build_message fills it
-        values = {"to": formataddr((subscriber.name, address)), "date": format_datetime(date),
+        values = {"to": to_field(subscriber.name, address), "date": format_datetime(date),
                   "message-id": self.message_id(subscriber),
                   "list-unsubscribe": list_unsubscribe(self.config, address, token).replace(">, <", ">,\r\n <")}
         return template.render(values, fill_placeholders(parts.text, unsubscribe),

@@ -17,17 +17,17 @@ from enum import StrEnum
 from pathlib import Path
 
 from ..build.engine import load_site
-from ..config import Config, suggest
+from ..config import Config, UncertainPolicy, suggest
 from ..errors import Problem, SendError
 from ..outputs.email import render_email
 from ..outputs.mime import EmailParts
 from ..render.templates import make_environment
 from ..site import Entry, Site
-from .journal import Journal, JournalState, pending_journals
+from .journal import Journal, JournalState, match_journals, pending_journals
 from .manifest import Manifest, SentIssue, load_manifest
 from .message import IssueMail, email_hash
-from .settings import check_email_settings, check_smtp_settings
-from .subscribers import Subscriber, SubscriberList, address_problem, load_subscribers, merge_fields
+from .settings import before_start, check_email_settings, check_smtp_settings, since_line
+from .subscribers import Subscriber, SubscriberList, load_subscribers, merge_fields, parse_recipient
 
 TEST_PREFIX = "[TEST] "
 
@@ -58,6 +58,8 @@ class IssuePlan:
     total: int
     already_done: int = 0
     resuming: bool = False
+    again: int = 0          # recipients left uncertain before, mailed again in this run
+    journal: Path | None = None  # the unfinished send's journal this run continues
 
     @property
     def subject(self) -> str:
@@ -77,6 +79,7 @@ class SendPlan:
     notes: tuple[str, ...] = ()
     warnings: tuple[Problem, ...] = ()
     finished: tuple[FinishedSend, ...] = ()       # not yet written to manifest.json
+    uncertain: UncertainPolicy = UncertainPolicy.SKIP
 
     @property
     def records(self) -> bool:
@@ -92,8 +95,9 @@ class Groundwork:
     manifest: Manifest                  # with the finished sends in it
     subscribers: SubscriberList | None  # None for a test copy when there is no list
     journals: dict[str, Journal]        # sends started and not finished, by slug
+    strays: tuple[Journal, ...]         # unfinished sends of issues that no post has the id of any more
     finished: tuple[FinishedSend, ...]
-    test_to: tuple[str, ...]
+    test_to: tuple[Subscriber, ...]
     secret: str = field(repr=False)
     password: str = field(repr=False)
 
@@ -116,10 +120,12 @@ def survey(root: Path, *, now: datetime | None = None, mode: SendMode | str = Se
     manifest = load_manifest(root)
     secret = check_email_settings(config)
     password = check_smtp_settings(config) if mode is not SendMode.DRY_RUN else ""
-    for address in test_to:
-        problem = address_problem(address)
-        if problem:
-            raise SendError(f"--to: {problem}")
+    recipients = []
+    for text in test_to:
+        try:
+            recipients.append(parse_recipient(text))
+        except ValueError as problem:
+            raise SendError(f"--to: {problem}") from None
     subscribers: SubscriberList | None = None
     settings = config.subscribers
     if mode is not SendMode.TEST or (root / (settings.file if settings else "subscribers.csv")).exists():
@@ -130,7 +136,8 @@ def survey(root: Path, *, now: datetime | None = None, mode: SendMode | str = Se
     for done in finished:
         manifest = manifest.with_issue(done.record)
         del journals[done.journal.path.stem]
-    return Groundwork(site, mode, manifest, subscribers, journals, tuple(finished), tuple(test_to),
+    by_slug, strays = match_journals(journals, ((entry.slug, entry.id) for entry in site.entries))
+    return Groundwork(site, mode, manifest, subscribers, by_slug, tuple(strays), tuple(finished), tuple(recipients),
                       secret=secret, password=password)
 
 
@@ -144,14 +151,14 @@ def _check_fields(parts: EmailParts, subscribers: SubscriberList | None) -> None
                         f"{source} (columns: {', '.join(sorted(columns))}); add the column or fix the name")
 
 
-def _describe_status(entry: Entry) -> str:
+def describe_status(entry: Entry) -> str:
     if entry.status == "draft":
         return f"{entry.post.display_path}: is a draft; drafts are never sent (remove 'draft: true' to send it)"
     return (f"{entry.post.display_path}: is scheduled for {entry.post.date.isoformat()}; it can be sent "
             "from then on (or pass --now to send as of a later time)")
 
 
-def _find_entry(site: Site, slug: str) -> Entry:
+def find_entry(site: Site, slug: str) -> Entry:
     for entry in site.entries:
         if entry.slug == slug:
             return entry
@@ -160,9 +167,14 @@ def _find_entry(site: Site, slug: str) -> Entry:
 
 
 def _named_entry(ground: Groundwork, slug: str, resend: bool) -> Entry:
-    entry = _find_entry(ground.site, slug)
+    entry = find_entry(ground.site, slug)
     if entry.status != "published":
-        raise SendError(_describe_status(entry))
+        raise SendError(describe_status(entry))
+    config = ground.site.config
+    if (ground.mode is not SendMode.TEST and entry.slug not in ground.journals
+            and before_start(config, entry.post.date)):
+        raise SendError(f"{since_line(config)}: send.since: {entry.slug} is dated before "
+                        f"{config.send.since}, so it is never sent; move the start line to send it")
     sent = ground.manifest.find(entry.slug, entry.id)
     if sent is not None and not resend and ground.mode is not SendMode.TEST and entry.slug not in ground.journals:
         raise SendError(f"{ground.manifest.path.name}: {entry.slug}: was sent on {sent.sent_at} to {sent.sent} "
@@ -175,25 +187,44 @@ def _due_entries(ground: Groundwork, resend: bool) -> tuple[list[Entry], list[st
     if resend:
         raise SendError("--resend: name the issue to send again, like 'newsletter send SLUG --resend'")
     journals = ground.journals
+    config = ground.site.config
     chosen = [entry for entry in reversed(ground.site.published)
-              if ground.manifest.find(entry.slug, entry.id) is None or entry.slug in journals]
+              if entry.slug in journals
+              or (ground.manifest.find(entry.slug, entry.id) is None and not before_start(config, entry.post.date))]
     notes = []
     for name in journals if ground.mode is SendMode.SEND else ():
         if not any(entry.slug == name for entry in chosen):
             notes.append(f"{name}: an unfinished send is in {journals[name].shown}, but the post is no "
                          "longer published; it is left as it is")
+    for stray in ground.strays if ground.mode is SendMode.SEND else ():
+        notes.append(f"{stray.shown}: an unfinished send of an issue that no post has the id of any more "
+                     "(was its 'id:' or date changed?); it is left as it is")
     return chosen, notes
+
+
+def _as_known(person: Subscriber, known: Subscriber | None) -> Subscriber:
+    """A --to recipient with the list's columns when the address is on it; a name given with --to wins."""
+    if known is None:
+        return person
+    if not person.name:
+        return known
+    fields = tuple((column, value) for column, value in known.fields if column != "name")
+    return Subscriber(known.email, (("name", person.name), *fields))
 
 
 def _test_issue(ground: Groundwork, entry: Entry, parts: EmailParts) -> IssuePlan:
     known = {s.key: s for s in (ground.subscribers.subscribers if ground.subscribers else ())}
-    people = tuple(known.get(address.lower(), Subscriber(address)) for address in ground.test_to)
+    people = tuple(_as_known(person, known.get(person.key)) for person in ground.test_to)
     mail = IssueMail(ground.site.config, parts, secrets.token_hex(8), ground.secret, TEST_PREFIX)
     return IssuePlan(entry, mail, people, len(people))
 
 
-def _subscribers_issue(ground: Groundwork, entry: Entry, parts: EmailParts) -> tuple[IssuePlan, str | None]:
-    """The issue for every subscriber it has not reached yet, and a note when its email changed meanwhile."""
+def _subscribers_issue(ground: Groundwork, entry: Entry, parts: EmailParts,
+                       resend_uncertain: bool) -> tuple[IssuePlan, str | None]:
+    """The issue for every subscriber it has not reached yet, and a note when its email changed meanwhile.
+
+    With *resend_uncertain*, that includes those handed the message before without an answer heard.
+    """
     assert ground.subscribers is not None
     pending = ground.journals.get(entry.slug)
     state = pending.read() if pending is not None else JournalState()
@@ -203,21 +234,60 @@ def _subscribers_issue(ground: Groundwork, entry: Entry, parts: EmailParts) -> t
         note = (f"{entry.slug}: the email changed since this send started; the recipients still "
                 "to go get the current version")
     everyone = ground.subscribers.subscribers
-    people = tuple(s for s in everyone if not state.is_done(s.key))
+    people = tuple(s for s in everyone if not state.is_done(s.key, resend_uncertain=resend_uncertain))
+    again = sum(1 for s in people if state.is_done(s.key)) if resend_uncertain else 0
     mail = IssueMail(ground.site.config, parts, run, ground.secret)
     return IssuePlan(entry, mail, people, len(everyone), len(everyone) - len(people),
-                     resuming=state.start is not None), note
+                     resuming=state.start is not None, again=again,
+                     journal=pending.path if pending is not None else None), note
+
+
+def _uncertain_entries(ground: Groundwork, slug: str | None) -> list[Entry]:
+    """The issues, oldest first, whose unfinished send left recipients uncertain (only *slug*'s if given)."""
+    if slug is not None:
+        entry = find_entry(ground.site, slug)
+        pending = ground.journals.get(entry.slug)
+        if pending is None or not pending.read().uncertain:
+            raise SendError(f"{entry.slug}: no recipient of it is uncertain; there is nobody to mail again")
+        return [entry]
+    return [entry for entry in reversed(ground.site.published)
+            if entry.slug in ground.journals and ground.journals[entry.slug].read().uncertain]
+
+
+def _refuse_back_catalogue(ground: Groundwork, entries: Sequence[Entry]) -> None:
+    """Refuse a first send that would mail more than one issue at once: most likely an imported archive."""
+    config = ground.site.config
+    if (len(entries) < 2 or ground.mode is not SendMode.SEND or config.send.since is not None
+            or ground.manifest.issues or ground.manifest.path.exists() or ground.journals):
+        return
+    newest = entries[-1]
+    day = newest.post.date.astimezone(config.site.tz).date()
+    count = len(entries)
+    raise SendError(f"{ground.manifest.path.name}: not found, so this is the first send, and {count} published "
+                    f"issues are due: every subscriber would get all {count}. Choose one: set "
+                    f"'since = {day.isoformat()}' under [send] in {config.path.name} to send only issues "
+                    f"from that day on; run 'newsletter send --mark-sent SLUG...' to record older issues as "
+                    f"sent without sending them; or pass --all-due to send all {count}")
 
 
 def choose(ground: Groundwork, slug: str | None = None, *, resend: bool = False,
-           rate: float | None = None) -> SendPlan:
-    """Pick the issues to send (*slug*, or every one due) and make each one's messages ready."""
+           rate: float | None = None, all_due: bool = False, resend_uncertain: bool = False) -> SendPlan:
+    """Pick the issues to send (*slug*, or every one due) and make each one's messages ready.
+
+    A first send with more than one issue due is refused unless *all_due* says it is meant. With
+    *resend_uncertain*, only the issues with uncertain recipients are picked, and those are mailed again.
+    """
     notes: list[str] = []
-    if slug is not None:
+    config = ground.site.config
+    policy = UncertainPolicy.RESEND if resend_uncertain else UncertainPolicy(config.send.uncertain)
+    if resend_uncertain:
+        entries = _uncertain_entries(ground, slug)
+    elif slug is not None:
         entries = [_named_entry(ground, slug, resend)]
     else:
         entries, notes = _due_entries(ground, resend)
-    config = ground.site.config
+        if not all_due:
+            _refuse_back_catalogue(ground, entries)
     env = make_environment(config)
     warnings: list[Problem] = list(ground.site.load_warnings)
     issues: list[IssuePlan] = []
@@ -228,17 +298,18 @@ def choose(ground: Groundwork, slug: str | None = None, *, resend: bool = False,
         if ground.mode is SendMode.TEST:
             issues.append(_test_issue(ground, entry, parts))
             continue
-        issue, note = _subscribers_issue(ground, entry, parts)
+        issue, note = _subscribers_issue(ground, entry, parts, policy is UncertainPolicy.RESEND)
         issues.append(issue)
         if note:
             notes.append(note)
     return SendPlan(config, ground.mode, tuple(issues), ground.manifest, password=ground.password,
                     rate=rate if rate is not None else (config.smtp.rate if config.smtp else None),
-                    notes=tuple(notes), warnings=tuple(warnings), finished=ground.finished)
+                    notes=tuple(notes), warnings=tuple(warnings), finished=ground.finished, uncertain=policy)
 
 
 def plan_send(root: Path, slug: str | None = None, *, now: datetime | None = None,
               mode: SendMode | str = SendMode.SEND, test_to: Sequence[str] = (), resend: bool = False,
-              rate: float | None = None) -> SendPlan:
+              rate: float | None = None, all_due: bool = False) -> SendPlan:
     """Decide what to send and check everything that can be checked before the first message; write nothing."""
-    return choose(survey(root, now=now, mode=mode, test_to=test_to), slug, resend=resend, rate=rate)
+    return choose(survey(root, now=now, mode=mode, test_to=test_to), slug, resend=resend, rate=rate,
+                  all_due=all_due)

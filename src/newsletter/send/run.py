@@ -18,6 +18,7 @@ from .message import email_hash
 from .plan import FinishedSend, IssuePlan, SendMode, SendPlan, choose, survey
 from .sender import IssueResult, Sender
 from .transports import DirectoryTransport, SmtpTransport, Transport
+from .uncertain import reopen_uncertain
 
 
 def _archive(journal: Journal, sent_at: str) -> None:
@@ -49,11 +50,17 @@ def finish_issue(manifest: Manifest, journal: Journal, state: JournalState,
 
 def prepare_send(root: Path, slug: str | None = None, *, now: datetime | None = None,
                  mode: SendMode | str = SendMode.SEND, test_to: Sequence[str] = (), resend: bool = False,
-                 rate: float | None = None) -> SendPlan:
-    """Record any send that finished before a stop, then plan this one (see plan.plan_send)."""
+                 rate: float | None = None, all_due: bool = False, resend_uncertain: bool = False) -> SendPlan:
+    """Record any send that finished before a stop, then plan this one (see plan.plan_send).
+
+    With *resend_uncertain*, finished sends that left recipients uncertain are reopened first.
+    """
+    notes = reopen_uncertain(root, slug) if resend_uncertain and SendMode(mode) is SendMode.SEND else []
     ground = survey(root, now=now, mode=mode, test_to=test_to)
     record_finished(ground.manifest, ground.finished)
-    return choose(dataclasses.replace(ground, finished=()), slug, resend=resend, rate=rate)
+    plan = choose(dataclasses.replace(ground, finished=()), slug, resend=resend, rate=rate, all_due=all_due,
+                  resend_uncertain=resend_uncertain)
+    return dataclasses.replace(plan, notes=(*notes, *plan.notes)) if notes else plan
 
 
 def smtp_transport(plan: SendPlan, **options: object) -> SmtpTransport:
@@ -94,10 +101,12 @@ def execute_plan(plan: SendPlan, transport_for: Callable[[IssuePlan], Transport]
             on_issue(issue)
         journal: Journal | None = None
         if plan.records:
-            journal = Journal(Journal.path_for(plan.config.root, issue.entry.slug), plan.config.root)
+            root = plan.config.root
+            journal = Journal(issue.journal, root) if issue.journal else Journal.for_issue(root, issue.entry.id)
             if journal.open().start is None:
                 journal.append(_start_record(issue))
-        sender = Sender(transport_for(issue), journal, rate=rate, **sender_options)  # type: ignore[arg-type]
+        sender = Sender(transport_for(issue), journal, rate=rate, uncertain=plan.uncertain,
+                        **sender_options)  # type: ignore[arg-type]
         try:
             result = sender.send_issue(issue.mail, issue.recipients)
             if journal is not None and result.complete:
@@ -109,6 +118,10 @@ def execute_plan(plan: SendPlan, transport_for: Callable[[IssuePlan], Transport]
                 # Recipients left uncertain by an earlier, killed run are reported now, by name.
                 uncertain = state.listed(RecipientState.UNCERTAIN, RecipientState.SENDING)
                 result = dataclasses.replace(result, recorded=record, uncertain=tuple(uncertain))
+            if journal is not None:
+                # This run's and earlier runs' uncertain recipients, for the summary.
+                unsure = result.recorded.uncertain if result.recorded is not None else journal.read().uncertain
+                result = dataclasses.replace(result, unsure=unsure)
         finally:
             if journal is not None:
                 journal.close()

@@ -17,11 +17,13 @@ recipient reported as uncertain who did not get the issue. The attempt record is
 the server processes the message, so even a power cut can at worst leave that one message
 unrecorded (then sent again) if it falls between the "." and that fsync.
 
-A lost connection with this process still alive is different: the server did not answer 250, so
-by RFC 5321 (section 6.1) it has not taken the message, and the recipient is tried again. A
-timeout after the "." (the server alive but slow) is again treated as uncertain, since a server
-that is still working on a message usually delivers it; the timeout for that reply is long (ten
-minutes, as RFC 5321 section 4.5.3.2.6 advises), so that it rarely happens.
+A connection lost after the "." and a timeout waiting for the reply (the timeout is long, ten
+minutes, as RFC 5321 section 4.5.3.2.6 advises) are the same uncertainty seen from a live process:
+the server had the whole message and may have committed it. All three cases follow one policy,
+``[send] uncertain`` (config.UncertainPolicy): "skip" (the default) counts the recipient as
+probably delivered and reports it; "resend" mails it again, with the same Message-ID, at once when
+the process is alive and on the next run after a kill, so that nobody is missed and a rare second
+copy carries the id mail systems use to fold duplicates.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..config import UncertainPolicy
 from ..errors import SendError
 from ..site import Entry
 from .failures import PermanentFailure, TransientFailure, UncertainDelivery
@@ -86,6 +89,7 @@ class IssueResult:
     stopped: bool
     seconds: float
     recorded: SentIssue | None = None
+    unsure: int = 0     # recipients uncertain so far in the issue's send, this run's and earlier ones
 
     @property
     def messages(self) -> int:
@@ -124,6 +128,7 @@ class Sender:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     progress: Callable[[Progress], None] | None = None
     stop: Callable[[], bool] = lambda: False
+    uncertain: UncertainPolicy = UncertainPolicy.SKIP
 
     def _record(self, record: dict[str, object], *, sync: bool = True) -> None:
         if self.journal is not None:
@@ -174,7 +179,12 @@ class Sender:
                 return FAILED, failure.reply
             except UncertainDelivery as uncertain:
                 self._record({"type": UNCERTAIN, "to": address, "reply": uncertain.reply})
-                return UNCERTAIN, uncertain.reply
+                self.transport.reset()
+                if self.uncertain is not UncertainPolicy.RESEND or attempt >= self.retry.tries:
+                    return UNCERTAIN, uncertain.reply
+                # The same bytes again, Message-ID included: a mailbox that got both shows one.
+                self.sleep(self.retry.delay(attempt))
+                continue
             self._record({"type": SENT, "to": address})
             return SENT, ""
 

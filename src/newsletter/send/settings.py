@@ -7,6 +7,7 @@ variables, never from a file.
 from __future__ import annotations
 
 import os
+from datetime import datetime
 
 from ..config import Config, find_key_line
 from ..errors import SendError
@@ -64,3 +65,14 @@ def check_smtp_settings(config: Config) -> str:
                         f"variable {smtp.password_env} is not set; export it with the SMTP password for "
                         f"{smtp.username} (it is never read from a file)")
     return password
+
+
+def before_start(config: Config, when: datetime) -> bool:
+    """Whether an issue dated *when* is before ``[send] since`` (in the site's time zone): never sent."""
+    since = config.send.since
+    return since is not None and when.astimezone(config.site.tz).date() < since
+
+
+def since_line(config: Config) -> str:
+    """'newsletter.toml:LINE' of ``[send] since``, for messages that point at it."""
+    return _config_line(config, "send", "since")

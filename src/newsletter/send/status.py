@@ -8,8 +8,9 @@ from pathlib import Path
 
 from ..build.records import email_digests, open_site
 from ..site import Entry
-from .journal import JournalState, pending_journals
+from .journal import JournalState, match_journals, pending_journals
 from .manifest import SentIssue, load_manifest
+from .settings import before_start
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class PostStatus:
     sent: SentIssue | None
     edited: bool
     in_progress: JournalState | None
+    before_start: bool = False     # dated before [send] since: never sent
 
 
 def post_statuses(root: Path, now: datetime | None = None) -> list[PostStatus]:
@@ -31,7 +33,7 @@ def post_statuses(root: Path, now: datetime | None = None) -> list[PostStatus]:
     """
     site, cache = open_site(root, now=now, drafts=True, scheduled=True)
     manifest = load_manifest(root)
-    journals = pending_journals(root)
+    journals, _ = match_journals(pending_journals(root), ((entry.slug, entry.id) for entry in site.entries))
     by_slug = {issue.slug: issue for issue in manifest.issues}
     by_id = {issue.id: issue for issue in manifest.issues if issue.id}
     sent_of = {entry.slug: by_slug.get(entry.slug) or by_id.get(entry.id) for entry in site.entries}
@@ -41,5 +43,6 @@ def post_statuses(root: Path, now: datetime | None = None) -> list[PostStatus]:
         sent = sent_of[entry.slug]
         edited = sent is not None and entry.slug in digests and not sent.sha256.startswith(digests[entry.slug])
         journal = journals.get(entry.slug)
-        statuses.append(PostStatus(entry, sent, edited, journal.read() if journal is not None else None))
+        statuses.append(PostStatus(entry, sent, edited, journal.read() if journal is not None else None,
+                                   before_start(site.config, entry.post.date)))
     return statuses

@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -66,15 +67,45 @@ class SubscriberList:
     unsubscribed: int = 0
 
 
+def _ascii_domain(domain: str) -> str | None:
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+
+
 def address_problem(address: str) -> str | None:
     """Say what is wrong with an address, or None when it is fine to mail."""
     if not address:
         return "is empty"
     if not address.isascii():
-        return f"{address!r} has non-ASCII characters; write the domain in its xn-- (punycode) form"
+        local, _, domain = address.rpartition("@")
+        if not local.isascii():
+            return f"{address!r} has non-ASCII characters before the @, which most mail servers refuse"
+        puny = _ascii_domain(domain)
+        return (f"{address!r} has a non-ASCII domain; write it as {local}@{puny}" if puny else
+                f"{address!r} has non-ASCII characters; write the domain in its xn-- (punycode) form")
     if not _ADDRESS_RE.fullmatch(address):
         return f"{address!r} is not an address like 'jana@example.com'"
     return None
+
+
+def parse_recipient(text: str) -> Subscriber:
+    """Read one address as given on the command line: 'jana@example.com' or 'Jana Nováková <jana@example.com>'.
+
+    Raise ValueError saying what is wrong. The display name may be any text on one line; it
+    becomes the recipient's name.
+    """
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise ValueError(f"{text!r} is not an address: it has a line break or control character")
+    found = getaddresses([text])
+    if len(found) != 1 or not found[0][1]:
+        raise ValueError(f"{text!r} is not one address like 'jana@example.com' or 'Jana <jana@example.com>'")
+    name, address = found[0]
+    problem = address_problem(address)
+    if problem:
+        raise ValueError(problem)
+    return Subscriber(address, (("name", one_line(name).strip()),) if name.strip() else ())
 
 
 def _display(path: Path, root: Path) -> str:
@@ -115,18 +146,34 @@ def read_unsubscribed(path: Path, shown: str) -> set[str]:
     return found
 
 
+# Exports from email services name the address column in their own ways (Mailchimp "Email
+# Address", Buttondown's newer "email_address", "E-mail"); read as names, they all mean 'email'.
+_EMAIL_COLUMNS = ("email_address", "e_mail", "e_mail_address", "emailaddress")
+# Without a 'name' column, one is made from these (Mailchimp "First Name"/"Last Name", FNAME/LNAME).
+_FIRST_NAME_COLUMNS = ("first_name", "firstname", "fname")
+_LAST_NAME_COLUMNS = ("last_name", "lastname", "lname", "surname")
+
+
+def column_name(header: str) -> str:
+    """A header cell as a column name: lower case, spaces, hyphens and dots as underscores."""
+    return re.sub(r"[\s.-]+", "_", one_line(header).strip().lower()).strip("_")
+
+
 def _columns(reader: Iterator[list[str]], shown: str) -> list[str]:
-    """Read the header row: lower-cased column names, one of them 'email', each usable as a merge field."""
+    """Read the header row: column names, one of them 'email', each usable as a merge field."""
     try:
         header = next(reader, None)
     except csv.Error as error:
         raise SubscriberError(f"{shown}:1: not valid CSV: {error}") from None
     if header is None:
         raise SubscriberError(f"{shown}: is empty; the first line must be a header like 'email,name'")
-    columns = [one_line(column).strip().lower() for column in header]
+    columns = [column_name(column) for column in header]
     if "email" not in columns:
-        raise SubscriberError(f"{shown}:1: the header row has no 'email' column; start the file with "
-                              "a header like 'email,name'")
+        alias = next((column for column in _EMAIL_COLUMNS if column in columns), None)
+        if alias is None:
+            raise SubscriberError(f"{shown}:1: the header row has no 'email' column (nor 'Email Address'); "
+                                  "start the file with a header like 'email,name'")
+        columns[columns.index(alias)] = "email"
     problems: list[Problem] = []
     for column in columns:
         if not _FIELD_NAME_RE.fullmatch(column):
@@ -165,6 +212,7 @@ def parse_subscribers(text: str, shown: str, unsubscribed: frozenset[str] | set[
     columns = _columns(reader, shown)
     email_at = columns.index("email")
     others = [(index, column) for index, column in enumerate(columns) if column != "email"]
+    name_parts = _name_parts(columns)
     problems: list[Problem] = []
     subscribers: list[Subscriber] = []
     seen: set[str] = set()
@@ -189,10 +237,24 @@ def parse_subscribers(text: str, shown: str, unsubscribed: frozenset[str] | set[
         # A value spread over several lines (a quoted field with a newline) is folded onto one line,
         # so nothing from the file can start a new line in a header or the text part.
         fields = tuple((column, one_line(clean_text(row[index])[0])) for index, column in others)
+        if name_parts:
+            values = dict(fields)
+            fields += (("name", " ".join(values[part].strip() for part in name_parts if values[part].strip())),)
         subscribers.append(Subscriber(address, fields))
     if problems:
         raise SubscriberError(problems=problems)
-    return subscribers, tuple(columns), duplicates, dropped
+    return subscribers, tuple(columns) + (("name",) if name_parts else ()), duplicates, dropped
+
+
+def _name_parts(columns: list[str]) -> tuple[str, ...]:
+    """The first- and last-name columns a 'name' is made from, when the list has no 'name' column."""
+    if "name" in columns:
+        return ()
+    first = next((column for column in _FIRST_NAME_COLUMNS if column in columns), None)
+    if first is None:
+        return ()
+    last = next((column for column in _LAST_NAME_COLUMNS if column in columns), None)
+    return (first, last) if last else (first,)
 
 
 def load_subscribers(config: Config) -> SubscriberList:

@@ -228,7 +228,12 @@ class SmtpTransport:
         handover.before()
         try:
             smtp.send(b".\r\n")
-            handover.after()
+        except (OSError, smtplib.SMTPServerDisconnected) as error:
+            # The final '.' never left: the server cannot have taken the message.
+            self.reset()
+            raise TransientFailure(f"connection lost before the end of the message: {error}") from None
+        handover.after()
+        try:
             assert smtp.sock is not None
             smtp.sock.settimeout(self.data_timeout)
             code, reply = smtp.getreply()
@@ -238,7 +243,9 @@ class SmtpTransport:
             if isinstance(error, TimeoutError) or isinstance(error.__context__, TimeoutError):
                 raise UncertainDelivery(f"no answer from {self.where} within {self.data_timeout:.0f} s "
                                         "after the whole message was sent") from None
-            raise TransientFailure(f"connection lost before the server accepted the message: {error}") from None
+            # The server had the whole message; it may have committed it before the line dropped.
+            raise UncertainDelivery(f"the connection to {self.where} was lost after the whole message was "
+                                    f"sent, before the server answered ({error})") from None
         if code != 250:
             self._refused(smtp, code, reply)
 
