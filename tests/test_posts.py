@@ -245,6 +245,22 @@ def test_a_mistyped_field(newsletter, line, expected):
     assert one_error(newsletter, text) == f"{FILE}:{number}: {expected}"
 
 
+@pytest.mark.parametrize("fence, front", [
+    ("---", "title: T\ndate: 2025-04-01 09:30\nupdated: 2025-03-31"),
+    ("+++", 'title = "T"\ndate = 2025-04-01T09:30:00+02:00\nupdated = 2025-04-01T09:29:00+02:00'),
+])
+def test_updated_before_date_is_refused(newsletter, fence, front):
+    message = one_error(newsletter, f"{fence}\n{front}\n{fence}\nText\n")
+    assert message.startswith(f"{FILE}:4: updated: 2025-")
+    assert "is before the issue's date 2025-04-01T09:30:00+02:00" in message
+    assert "give a later time or remove it" in message
+
+
+def test_updated_equal_to_date_is_accepted(newsletter):
+    post, errors, _ = read(newsletter, "---\ntitle: T\ndate: 2025-04-01\nupdated: 2025-04-01\n---\nText\n")
+    assert errors == [] and post is not None and post.updated == post.date
+
+
 def test_an_unknown_key_suggests_the_near_one(newsletter):
     post, errors, _ = read(newsletter, "---\ndate: 2025-04-01\ntittle: Day two\n---\n")
     assert post is None

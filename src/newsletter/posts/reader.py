@@ -218,6 +218,9 @@ class _PostReader:
         title = self.text_field(meta, "title")
         when = self.date_field(meta, "date") if meta.get("date") not in (None, "") else None
         updated = self.date_field(meta, "updated") if meta.get("updated") is not None else None
+        if when is not None and updated is not None and updated < when:
+            self.error(f"{updated.isoformat()} is before the issue's date {when.isoformat()}; "
+                       "'updated' says when it was revised, so give a later time or remove it", "updated")
         summary = self.text_field(meta, "summary")
         author = self.text_field(meta, "author")
         image = self.text_field(meta, "image")
