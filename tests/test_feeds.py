@@ -291,6 +291,22 @@ def test_tag_feeds_hold_the_issues_with_that_tag(built):
     assert parsed.feed.title == "Test Letter: Platform Engineering"
 
 
+def test_tags_that_differ_in_a_symbol_get_pages_and_feeds_of_their_own(newsletter):
+    newsletter.post("2025-04-01-plain", "title: Plain C\ndate: 2025-04-01\ntags: [C]")
+    newsletter.post("2025-04-02-plus", "title: Templates\ndate: 2025-04-02\ntags: [C++, C#]")
+    build(newsletter.root, now=NOW)
+    feeds = {slug: _parse(newsletter.dist / f"tags/{slug}/feed.xml")[1] for slug in ("c", "c-plus-plus", "c-sharp")}
+    assert {slug: (parsed.feed.title, [e.title for e in parsed.entries]) for slug, parsed in feeds.items()} == {
+        "c": ("Test Letter: C", ["Plain C"]),
+        "c-plus-plus": ("Test Letter: C++", ["Templates"]),
+        "c-sharp": ("Test Letter: C#", ["Templates"]),
+    }
+    page = lxml.html.fromstring((newsletter.dist / "plus/index.html").read_bytes())
+    assert {a.text: a.get("href") for a in page.cssselect(".tags a")} == {
+        "C++": "../tags/c-plus-plus/", "C#": "../tags/c-sharp/"}
+    assert (newsletter.dist / "tags/c-plus-plus/index.html").is_file()
+
+
 def _feed_files(snapshot: dict[str, bytes]) -> dict[str, bytes]:
     return {path: data for path, data in snapshot.items()
             if path.endswith(("feed.xml", "rss.xml", "feed.json", "feed.xsl")) or path.startswith("feed/")}

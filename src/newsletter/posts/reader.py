@@ -28,7 +28,9 @@ from .model import (
     clean_text,
     one_line,
     parse_when,
+    same_tag,
     slugify,
+    tag_slug,
     to_datetime,
 )
 
@@ -273,12 +275,19 @@ class _PostReader:
             self.error("expected a list of words, like [kubernetes, conferences]", "tags")
             return ()
         tags: dict[str, str] = {}
+        by_slug: dict[str, str] = {}
         for tag in value:
             name = one_line(clean_text(tag)[0])
-            if not slugify(name):
+            slug = tag_slug(name)
+            if not slug:
                 self.error(f"tag {tag!r} has no letters or digits to make a page name from", "tags")
                 continue
-            tags.setdefault(slugify(name), name)
+            other = by_slug.setdefault(slug, name)
+            if same_tag(other) != same_tag(name):
+                self.error(f"tags {other!r} and {name!r} would share the page tags/{slug}/; "
+                           "spell them the same or rename one", "tags")
+                continue
+            tags.setdefault(same_tag(name), name)
         return tuple(tags.values())
 
     def slug(self, value: Any, title: str) -> str | None:
