@@ -376,6 +376,16 @@ def test_rule_image_bytes(letter):
     assert_clean(report)
 
 
+def test_rule_static_name(letter):
+    (letter.root / "static/C# cheat sheet.png").write_bytes(png(400))
+    report = check(letter)
+    assert lines(report, "static/C# cheat sheet.png", "static-name") == [None]
+    assert messages(report, "static-name") == [
+        "the name has characters a URL must percent-encode (' ' '#'): a link to it must read "
+        "'static/C%23%20cheat%20sheet.png'; rename it to 'static/c-cheat-sheet.png' to keep links simple"]
+    assert_clean(report)
+
+
 def test_rule_image_width(letter):
     (letter.root / "static/hall.png").write_bytes(png(1200, 600))
     bad = bad_post(letter, "The hall:\n\n![The main hall before the keynote](static/hall.png)\n\n"
