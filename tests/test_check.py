@@ -494,9 +494,12 @@ def test_rule_feed_id_changed_reads_archive_documents(letter):
     letter.write("newsletter.toml", (letter.root / "newsletter.toml").read_text() + "\n[feeds]\nlimit = 1\n")
     letter.post("2025-01-01-old", 'title: "Old"\ndate: 2025-01-01\nsummary: "From long ago."',
                 "An old issue, only in the archive feed by now.\n")
+    for day in range(2, 26):  # with these, the old issue is on a full archive page
+        letter.post(f"2025-01-{day:02d}-filler-{day}", f'title: "Filler {day}"\ndate: 2025-01-{day:02d}')
     bad = "posts/2025-01-01-old.md"
     assert letter.run("build").exit_code == 0
-    assert (letter.dist / "feed/archive/1.xml").exists()
+    assert b"/letter/old" in (letter.dist / "feed/archive/1.xml").read_bytes()
+    assert b"/letter/old" not in (letter.dist / "feed.xml").read_bytes()
     letter.write("newsletter.toml", (letter.root / "newsletter.toml").read_text()
                  .replace("https://example.com/letter/", "https://news.example.net/"))
     report = check(letter)

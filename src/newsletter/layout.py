@@ -15,6 +15,9 @@ POSTS_DIR = "posts"
 STATIC_DIR = "static"
 TEMPLATES_DIR = "templates"
 MANIFEST_NAME = "manifest.json"
+# Which issues each feed archive page holds, in the order the pages filled: kept in git so that
+# a page, once full, holds the same issues whatever is published later and wherever it is built.
+FEED_ARCHIVE_NAME = "feed-archive.json"
 STATE_DIR = ".newsletter"
 CACHE_DIR = ".newsletter/cache"
 DRY_RUN_DIR = ".newsletter/dry-run"

@@ -23,7 +23,8 @@ from pathlib import Path
 from ..config import Config, load_config
 from ..errors import BuildError, Problem, SourceError
 from ..files import write_atomically
-from ..layout import CACHE_DIR, DEFAULT_OUT, POSTS_DIR, STATIC_DIR, TEMPLATES_DIR
+from ..layout import CACHE_DIR, DEFAULT_OUT, FEED_ARCHIVE_NAME, POSTS_DIR, STATIC_DIR, TEMPLATES_DIR
+from ..outputs.archive import archive_of, save_pages
 from ..outputs.email import email_units
 from ..outputs.feeds import feed_units
 from ..outputs.inline import WarmPremailer, uses_premailer, warm_premailer
@@ -142,6 +143,10 @@ def scan_inputs(config: Config) -> Inputs:
     if problems:
         raise SourceError(problems=problems)
     # Strings and os.walk, not Path objects: at 10,000 posts making them costs a tenth of a second.
+    # The archive pages' record decides what the feeds hold, like a post.
+    record = config.root / FEED_ARCHIVE_NAME
+    if record.exists():
+        stamps[str(record)] = stamp_of(record.stat())
     for parent, _, names in os.walk(str(builtin_templates())):
         for name in names:
             path = os.path.join(parent, name)
@@ -217,6 +222,7 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     builds again and again passes the *premailer* it keeps warm instead of starting one each time.
     """
     started = time.perf_counter()
+    given_target = target
     if target is None:
         target = Target(out if out is not None else root / DEFAULT_OUT, root / CACHE_DIR, drafts=drafts)
     jobs = jobs or os.cpu_count() or 1
@@ -240,7 +246,8 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
         starting = warm_premailer(config) if rebuild and kept is None else contextlib.nullcontext(kept)
         with starting as warm:
             return _build(config, target, when, fingerprint, inputs, jobs=jobs, progress=progress,
-                          started=started, warm=warm, commit=commit or contextlib.nullcontext())
+                          started=started, warm=warm, commit=commit or contextlib.nullcontext(),
+                          publishes=given_target is None)
     finally:
         if not frozen_before:
             gc.unfreeze()
@@ -248,8 +255,12 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
 
 def _build(config: Config, target: Target, when: datetime, fingerprint: str, inputs: Inputs,
            *, jobs: int, progress: Progress | None, started: float, warm: WarmPremailer | None,
-           commit: AbstractContextManager[object]) -> BuildResult:
-    """Run the phases of a build: load, plan, diff, make, commit, record."""
+           commit: AbstractContextManager[object], publishes: bool = False) -> BuildResult:
+    """Run the phases of a build: load, plan, diff, make, commit, record.
+
+    A build that *publishes* (``newsletter build``, not the preview's or the check's) also notes
+    in feed-archive.json the archive pages it filled.
+    """
     site, cache = _load(config, target, when, inputs, jobs)
     env = make_environment(config)
     with _kept_from_collection():
@@ -274,6 +285,16 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
         shutil.rmtree(staging.folder, ignore_errors=True)
         raise
     cache.save(record)
+    if publishes:
+        try:
+            wrote = save_pages(site, archive_of(site))
+        except OSError as error:
+            raise BuildError(f"{FEED_ARCHIVE_NAME}: cannot write it: {error.strerror}") from None
+        if wrote:
+            # The build's own note is one of its inputs now: a later change to it is a change.
+            record_file = config.root / FEED_ARCHIVE_NAME
+            inputs.stamps[str(record_file)] = stamp_of(record_file.stat())
+            fingerprint = input_fingerprint(config, target, inputs.stamps)
     return _record(site, target, when, fingerprint, units, record, site_warnings, made=len(todo),
                    started=started)
 
