@@ -36,6 +36,8 @@ STYLESHEET = PurePosixPath("assets/style.css")
 EMAIL_DIR = PurePosixPath("email")
 TAGS_DIR = PurePosixPath("tags")
 PAGES_DIR = "page"
+# The web page that explains the feeds to people: the site links here, never to a raw feed.
+FEEDS_PAGE = "feeds"
 PREVIEW_PREFIX = "_preview"
 
 
@@ -46,5 +48,5 @@ def tag_feed_path(tag_slug: str) -> PurePosixPath:
 # Top-level names in the output folder that a post's slug must not take.
 RESERVED_SLUGS = frozenset({
     EMAIL_DIR.name, TAGS_DIR.name, PAGES_DIR, STATIC_DIR, STYLESHEET.parts[0], ARCHIVE_DIR.parts[0], "index",
-    PREVIEW_PREFIX,
+    PREVIEW_PREFIX, FEEDS_PAGE,
 })
