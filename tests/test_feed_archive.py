@@ -150,21 +150,46 @@ def test_the_build_notes_filled_pages_and_a_clone_without_the_note_builds_the_sa
     assert not record.exists(), "the check must not write feed-archive.json"
     build(newsletter.root, now=NOW)
     pages = json.loads(record.read_text())["pages"]
-    assert len(pages) == 1 and len(pages[0]) == ARCHIVE_PAGE_SIZE
+    # The full page, then the one filling: the 26th issue.
+    assert [len(page) for page in pages] == [ARCHIVE_PAGE_SIZE, 1]
     assert pages[0][0] == "tag:example.com,2024-01-01:/letter/issue-000"
+    assert pages[1] == ["tag:example.com,2024-01-26:/letter/issue-025"]
     first = newsletter.snapshot()
     record.unlink()
     build(newsletter.root, now=NOW)  # a fresh clone: the pages fill in date order again
     assert newsletter.snapshot() == first and json.loads(record.read_text())["pages"] == pages
 
 
-def test_no_archive_and_no_record_while_no_page_is_full(newsletter):
-    for number in range(24):
-        _publish(newsletter, number)
+def test_no_archive_while_no_page_is_full(newsletter):
+    ids = [_publish(newsletter, number) for number in range(24)]
+    newsletter.post("2099-01-01-later", "title: Later\ndate: 2099-01-01")
     build(newsletter.root, now=NOW)
     assert not (newsletter.dist / "feed/archive").exists()
     assert b"prev-archive" not in (newsletter.dist / "feed.xml").read_bytes()
+    # The order they were published in is noted all the same; the scheduled issue is not in it.
+    assert json.loads((newsletter.root / "feed-archive.json").read_text()) == {"pages": [ids]}
+
+
+def test_nothing_published_writes_no_record(newsletter):
+    newsletter.post("2099-01-01-later", "title: Later\ndate: 2099-01-01")
+    build(newsletter.root, now=NOW)
     assert not (newsletter.root / "feed-archive.json").exists()
+
+
+def test_the_last_published_stay_in_the_feed_even_when_they_fill_a_page(newsletter):
+    _set_limit(newsletter, 3)
+    for number in range(0, 40, 2):
+        _publish(newsletter, number)  # 20 issues, every other day
+    _documents(newsletter)
+    _publish(newsletter, 50)  # newest by date
+    _documents(newsletter)
+    # Five back-dated issues in one go: four fill the page, the fifth waits for the next; the feed
+    # still shows the three last published and the newest.
+    late = [_publish(newsletter, number) for number in (1, 3, 5, 7, 9)]
+    documents = _documents(newsletter)
+    assert set(late[:4]) <= set(_ids(documents["feed/archive/1.xml"]))
+    assert _ids(documents["feed.xml"])[:1] == ["tag:example.com,2024-02-20:/letter/issue-050"]
+    assert set(late[2:]) <= set(_ids(documents["feed.xml"]))
 
 
 @pytest.mark.parametrize("text", ["{", '{"pages": [[1]]}', '{"page": []}'])

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -156,3 +156,82 @@ def test_rss2email_gets_each_issue_once_with_links_to_the_site(newsletter, serve
     for message in new:
         day_three = _body(message)
         assert f'href="{SITE}day-one/"' in day_three and 'href="https://kubernetes.io/blog/"' in day_three
+
+
+# --- the reader library (PyPI 'reader'), following the three feeds through edits and back-dated issues ---
+
+def _issue(newsletter, number: int, day: str, title: str = "", tags: str = "[notes]",  # type: ignore[no-untyped-def]
+           body: str = "Some text.\n") -> str:
+    newsletter.post(f"{day}-issue-{number}", f"title: {title or f'Issue {number}'}\ndate: {day}\ntags: {tags}", body)
+    return f"{SITE}issue-{number}/"
+
+
+def _set_limit(newsletter, limit: int) -> None:  # type: ignore[no-untyped-def]
+    config = newsletter.root / "newsletter.toml"
+    config.write_text(config.read_text().split("\n[feeds]")[0] + f"\n[feeds]\nlimit = {limit}\n")
+
+
+def test_the_reader_library_gets_each_issue_once_through_edits_and_back_dated_issues(
+        newsletter, server, tmp_path, monkeypatch):
+    from reader import make_reader
+
+    monkeypatch.setenv("NO_PROXY", "*")
+    for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(key, raising=False)
+    _set_limit(newsletter, 5)
+    links = [_issue(newsletter, n, f"2025-01-{n:02d}") for n in range(1, 29)]  # 25 go to archive page 1
+    now = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    build(newsletter.root, now=now)
+    feeds = [server + name for name in ("feed.xml", "rss.xml", "feed.json")]
+    reader = make_reader(str(tmp_path / "reader.sqlite"))
+    try:
+        for url in feeds:
+            reader.add_feed(url)
+
+        def update() -> dict[str, list[str]]:
+            """Fetch every feed; return the links of the entries that are new (unread) in each."""
+            # Every time, not on reader's own schedule (hourly at most by default).
+            for result in reader.update_feeds_iter(scheduled=False):
+                assert not isinstance(result.value, Exception), result.value
+            unread: dict[str, list[str]] = {}
+            for url in feeds:
+                entries = list(reader.get_entries(feed=url))
+                assert len({e.link for e in entries}) == len(entries), f"{url}: an issue twice"
+                unread[url] = sorted(e.link for e in entries if not e.read)
+                for entry in entries:
+                    reader.mark_entry_as_read(entry)
+            return unread
+
+        first = update()
+        assert all(len(found) >= 5 for found in first.values()), first
+        # Issues 26-28 wait for the next archive page, with the newest five: 24-28.
+        assert first == {url: sorted(links[23:]) for url in feeds}
+
+        steps = [
+            # An issue in the feed re-titled, rewritten and re-tagged: nothing new.
+            ("edit", lambda: _issue(newsletter, 28, "2025-01-28", "Issue 28, revised", "[other]", "New words.\n"),
+             []),
+            # A new issue, then one back-dated among the archived ones: each arrives once.
+            ("new", lambda: _issue(newsletter, 29, "2025-02-20"), [f"{SITE}issue-29/"]),
+            ("back-dated", lambda: _issue(newsletter, 30, "2025-01-03"), [f"{SITE}issue-30/"]),
+            # Fewer issues in the feed, then as many as before: the ones coming back are not new.
+            ("limit 2", lambda: _set_limit(newsletter, 2), []),
+            ("limit 5", lambda: _set_limit(newsletter, 5), []),
+            # More than ever: older issues the reader never had arrive, once each.
+            ("limit 7", lambda: _set_limit(newsletter, 7), [f"{SITE}issue-23/"]),
+            # An archived issue edited: not new either.
+            ("archived edit", lambda: _issue(newsletter, 2, "2025-01-02", "Issue 2, corrected"), []),
+        ]
+        for first_number in (31, 38, 45):  # enough new issues, seven at a time, to fill archive page 2
+            numbers = range(first_number, first_number + 7)
+            steps.append((f"issues {first_number}-", functools.partial(
+                lambda numbers: [_issue(newsletter, n, f"2025-02-{n - 29:02d}") for n in numbers], numbers),
+                sorted(f"{SITE}issue-{n}/" for n in numbers)))
+        for name, change, expected in steps:
+            change()
+            now += timedelta(hours=1)
+            build(newsletter.root, now=now)
+            assert update() == {url: expected for url in feeds}, name
+        assert (newsletter.dist / "feed/archive/2.xml").is_file()
+    finally:
+        reader.close()

@@ -1,13 +1,15 @@
 """Which issues each RFC 5005 archive page of the feed holds, so that a full page never changes.
 
-Pages fill in the order issues are first published, not by date: a page takes the oldest
-``ARCHIVE_PAGE_SIZE`` issues that are in no page yet, and only once there are that many, so
-feed.xml holds every issue that is not in a full page. Which issues fill each page is kept in
-``feed-archive.json`` beside ``newsletter.toml``; without that file (a fresh clone) the pages fill
+Pages fill in the order issues are first published, not by date: ``ARCHIVE_PAGE_SIZE`` issues
+a page, and a page is published only once it is full, so feed.xml holds every issue that is not
+in a full page. The order is kept in ``feed-archive.json`` beside ``newsletter.toml`` (the ids of
+each full page, then of the page filling); without that file (a fresh clone) the issues are taken
 in date order, which gives the same pages unless an issue was back-dated. An issue published
 later with an older date (back-dated) is not slipped into a full page: it waits in feed.xml and
-goes into the next page to fill. ``[feeds] limit`` only says how many of the newest issues
-feed.xml holds at least; it never moves an issue between pages.
+goes into the next page to fill. feed.xml holds the ``[feeds] limit`` newest issues by date, the
+``limit`` last published (so that a reader that never reads the archive sees every new issue,
+back-dated or not, even one that filled a page) and every issue in no full page; the limit never
+moves an issue between pages.
 """
 
 from __future__ import annotations
@@ -31,9 +33,10 @@ ARCHIVE_PAGE_SIZE = 25
 class Archive:
     """The feed's issues split between full archive pages and the current feed document."""
 
-    pages: tuple[tuple[str, ...], ...]  # each page's issue ids, in the order the pages filled
+    pages: tuple[tuple[str, ...], ...]  # each full page's issue ids, in the order the pages filled
     entries: tuple[tuple[Entry, ...], ...]  # each page's published issues, oldest first
     current: tuple[Entry, ...]  # what feed.xml, rss.xml and feed.json hold, newest first
+    filling: tuple[str, ...] = ()  # the ids in no full page yet, in the order they were published
 
 
 def record_path(site: Site) -> Path:
@@ -62,31 +65,42 @@ def read_pages(path: Path) -> tuple[tuple[str, ...], ...]:
 
 def plan_archive(published: Sequence[Entry], recorded: Sequence[Sequence[str]], limit: int,
                  size: int = ARCHIVE_PAGE_SIZE) -> Archive:
-    """Split the *published* issues (newest first) between the *recorded* pages, new full pages and feed.xml."""
+    """Split the *published* issues (newest first) between the *recorded* pages, new full pages and feed.xml.
+
+    The record's last list, when it is shorter than *size*, is the page still filling: the issues
+    in no full page, in the order they were published.
+    """
     by_id = {entry.id: entry for entry in published}
-    pages = [tuple(page) for page in recorded]
-    placed = {issue for page in pages for issue in page}
-    waiting = [entry for entry in reversed(published) if entry.id not in placed]
-    while len(waiting) >= size:
-        pages.append(tuple(entry.id for entry in waiting[:size]))
-        waiting = waiting[size:]
-    # An issue that was deleted or unpublished leaves its page; the others stay where they are.
-    entries = tuple(tuple(by_id[issue] for issue in page if issue in by_id) for page in pages)
-    newest = {entry.id for entry in published[:limit]} | {entry.id for entry in waiting}
-    current = tuple(entry for entry in published if entry.id in newest)
-    return Archive(tuple(pages), entries, current)
+    full = [tuple(page) for page in recorded]
+    filling = list(full.pop()) if full and len(full[-1]) < size else []
+    known = {issue for page in full for issue in page} | set(filling)
+    # Not yet on a full page, so free to go: issues of the filling page that were deleted or unpublished.
+    queue = [issue for issue in filling if issue in by_id]
+    queue += [entry.id for entry in reversed(published) if entry.id not in known]
+    while len(queue) >= size:
+        full.append(tuple(queue[:size]))
+        queue = queue[size:]
+    # An issue that was deleted or unpublished leaves its full page; the others stay where they are.
+    entries = tuple(tuple(by_id[issue] for issue in page if issue in by_id) for page in full)
+    # The newest by date, and the last published (a back-dated issue is one): a reader that never
+    # looks at the archive still finds each new issue in the feed, even one that filled a page.
+    in_order = [entry.id for page in entries for entry in page] + queue
+    shown = {entry.id for entry in published[:limit]} | set(in_order[-limit:]) | set(queue)
+    current = tuple(entry for entry in published if entry.id in shown)
+    return Archive(tuple(full), entries, current, tuple(queue))
 
 
 def record_text(archive: Archive) -> str:
-    """The contents of feed-archive.json for *archive*: one issue id a line, a page a list."""
-    return json.dumps({"pages": [list(page) for page in archive.pages]}, ensure_ascii=False, indent=1) + "\n"
+    """The contents of feed-archive.json: a list of issue ids per full page, then the page filling."""
+    pages = [list(page) for page in archive.pages] + ([list(archive.filling)] if archive.filling else [])
+    return json.dumps({"pages": pages}, ensure_ascii=False, indent=1) + "\n"
 
 
 def save_pages(site: Site, archive: Archive) -> bool:
-    """Write feed-archive.json when the build filled a new page; return whether it wrote."""
+    """Write feed-archive.json when the build published an issue; return whether it wrote."""
     path = record_path(site)
     text = record_text(archive)
-    if not archive.pages and not path.exists():
+    if not (archive.pages or archive.filling) and not path.exists():
         return False
     try:
         if path.read_text(encoding="utf-8") == text:
