@@ -68,7 +68,8 @@ class Crawler:
             links = _links(root)
             if path != "feed.xml":
                 assert root.find("fh:archive", NS) is not None and links["current"] == SITE + "feed.xml"
-                assert "next-archive" not in links, "a link forward would change the page when the next fills"
+                number = int(path.removeprefix("feed/archive/").removesuffix(".xml"))
+                assert links["next-archive"] == f"{SITE}feed/archive/{number + 1}.xml"
                 self.pages[path] = data
             self.items.update(_ids(data))
             path = links.get("prev-archive", "").removeprefix(SITE)

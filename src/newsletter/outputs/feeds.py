@@ -276,10 +276,12 @@ def _archive(site: Site, items: Items, page: Sequence[Entry], number: int) -> Ou
     config = site.config.site
     atom_url = site.url_for(ATOM_PATH.as_posix())
     path = _archive_path(number)
-    # No next-archive link: the page would have to change when the next one fills.
     links = [("current", atom_url)]
     if number > 1:
         links.append(("prev-archive", site.url_for(_archive_path(number - 1).as_posix())))
+    # Written from the start, so that the page need not change when the next one fills: until
+    # then it leads nowhere, and readers, which walk back from feed.xml, do not follow it.
+    links.append(("next-archive", site.url_for(_archive_path(number + 1).as_posix())))
     document = Document(id=atom_url, title=f"{config.title} (archive {number})",
                         subtitle=config.description or config.title, self_url=site.url_for(path.as_posix()),
                         alternate_url=site.url, links=tuple(links), archive=True)
