@@ -1,4 +1,5 @@
-"""A real feed reader, rss2email, pulls the feeds over HTTP into a mailbox: each issue arrives once."""
+"""Real feed readers pull the feeds over HTTP (rss2email into a mailbox, the reader library, newsboat):
+each issue arrives once, through edits, new and back-dated issues and changes of the feed limit."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import mailbox
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -235,3 +237,78 @@ def test_the_reader_library_gets_each_issue_once_through_edits_and_back_dated_is
         assert (newsletter.dist / "feed/archive/2.xml").is_file()
     finally:
         reader.close()
+
+
+# --- newsboat (Debian), the same story -------------------------------------------------------------------
+
+NEWSBOAT = "/usr/bin/newsboat"
+
+
+class Newsboat:
+    """newsboat with its URL list, config and cache under a temporary home, reloaded from the command line."""
+
+    def __init__(self, home: Path, feeds: list[str]) -> None:
+        home.mkdir(parents=True)
+        self.home, self.cache = home, home / "cache.db"
+        (home / "urls").write_text("".join(f"{url}\n" for url in feeds))
+        (home / "config").write_text("")
+        self.env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
+        self.env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / "config.d"), XDG_DATA_HOME=str(home / "data"),
+                        no_proxy="*", NO_PROXY="*")
+
+    def reload(self) -> None:
+        result = subprocess.run([NEWSBOAT, "-u", str(self.home / "urls"), "-c", str(self.cache), "-C",
+                                 str(self.home / "config"), "-x", "reload"], env=self.env, capture_output=True,
+                                text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def items(self) -> list[tuple[str, str, int]]:
+        """Every item newsboat keeps: (feed URL, link, unread)."""
+        with sqlite3.connect(self.cache) as db:
+            return [tuple(row) for row in db.execute("SELECT feedurl, url, unread FROM rss_item")]
+
+    def read_everything(self) -> None:
+        """What a subscriber does after looking at the new items."""
+        with sqlite3.connect(self.cache) as db:
+            db.execute("UPDATE rss_item SET unread = 0")
+
+
+def test_newsboat_gets_each_issue_once_through_edits_and_back_dated_issues(newsletter, server, tmp_path):
+    if not Path(NEWSBOAT).exists():
+        pytest.fail(f"{NEWSBOAT} is missing: install Debian's newsboat package (./scripts/test does)")
+    _set_limit(newsletter, 5)
+    links = [_issue(newsletter, n, f"2025-01-{n:02d}") for n in range(1, 29)]
+    now = datetime(2025, 3, 1, 12, tzinfo=UTC)
+    build(newsletter.root, now=now)
+    feeds = [server + "feed.xml", server + "rss.xml"]
+    # One newsboat a feed: newsboat keeps one item per id, whichever of its feeds it came from.
+    boats = {url: Newsboat(tmp_path / f"newsboat-{number}", [url]) for number, url in enumerate(feeds)}
+
+    def update() -> dict[str, list[str]]:
+        unread = {}
+        for url, boat in boats.items():
+            boat.reload()
+            items = boat.items()
+            mine = [link for feed, link, _ in items if feed == url]
+            assert len(mine) == len(items) == len(set(mine)), f"{url}: an issue twice"
+            unread[url] = sorted(link for _, link, fresh in items if fresh)
+            boat.read_everything()
+        return unread
+
+    assert update() == {url: sorted(links[23:]) for url in feeds}
+    steps = [
+        ("edit", lambda: _issue(newsletter, 28, "2025-01-28", "Issue 28, revised", "[other]", "New words.\n"), []),
+        ("new", lambda: _issue(newsletter, 29, "2025-02-20"), [f"{SITE}issue-29/"]),
+        ("back-dated", lambda: _issue(newsletter, 30, "2025-01-03"), [f"{SITE}issue-30/"]),
+        ("limit 2, then 5", lambda: _set_limit(newsletter, 2), []),
+        ("limit 5", lambda: _set_limit(newsletter, 5), []),
+        # 21 at once, more than the limit: the newest five arrive, the others are on archive page 2.
+        ("a page fills", lambda: [_issue(newsletter, n, f"2025-02-{n - 29:02d}") for n in range(31, 52)],
+         sorted(f"{SITE}issue-{n}/" for n in range(47, 52))),
+    ]
+    for name, change, expected in steps:
+        change()
+        now += timedelta(hours=1)
+        build(newsletter.root, now=now)
+        assert update() == {url: expected for url in feeds}, name
+    assert (newsletter.dist / "feed/archive/2.xml").is_file()
