@@ -142,11 +142,11 @@ def scan_inputs(config: Config) -> Inputs:
             stamps[os.path.join(root, source.relative)] = source.stamp
     if problems:
         raise SourceError(problems=problems)
-    # Strings and os.walk, not Path objects: at 10,000 posts making them costs a tenth of a second.
-    # The archive pages' record decides what the feeds hold, like a post.
+    # The order issues were first published in decides what the feeds hold, like a post.
     record = config.root / FEED_ARCHIVE_NAME
     if record.exists():
         stamps[str(record)] = stamp_of(record.stat())
+    # Strings and os.walk, not Path objects: at 10,000 posts making them costs a tenth of a second.
     for parent, _, names in os.walk(str(builtin_templates())):
         for name in names:
             path = os.path.join(parent, name)
@@ -259,7 +259,7 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     """Run the phases of a build: load, plan, diff, make, commit, record.
 
     A build that *publishes* (``newsletter build``, not the preview's or the check's) also notes
-    in feed-archive.json the archive pages it filled.
+    in feed-archive.json the issues it published first, which fixes the feed archive's pages.
     """
     site, cache = _load(config, target, when, inputs, jobs)
     env = make_environment(config)

@@ -1,7 +1,7 @@
 """Atom, RSS and JSON feeds of the published issues, as Output values; the only module that imports feedgen.
 
-    feed.xml                  Atom 1.0: the newest ``[feeds] limit`` issues and every issue in no
-                              full archive page yet (the subscription feed)
+    feed.xml                  Atom 1.0: the ``[feeds] limit`` newest and last published issues and
+                              every issue in no full archive page yet (the subscription feed)
     rss.xml                   RSS 2.0 with content:encoded: the same items
     feed.json                 JSON Feed 1.1 (written here; feedgen has no JSON): the same items
     feed/archive/N.xml        RFC 5005 archive documents: full pages of issues that never change
