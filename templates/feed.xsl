@@ -107,8 +107,53 @@
     <li>
       <h3><a href="{link}"><xsl:value-of select="title"/></a></h3>
       <span class="date"><xsl:value-of select="pubDate"/></span>
-      <!-- RSS descriptions hold entity-encoded text; decoding them yields plain text, never markup. -->
-      <p class="summary"><xsl:value-of select="description" disable-output-escaping="yes"/></p>
+      <!-- RSS descriptions hold entity-encoded text. It is decoded here rather than by switching
+           output escaping off, which Firefox ignores (it would show "AT&amp;T"); what comes out
+           is text, escaped again on output, never markup. -->
+      <p class="summary">
+        <xsl:call-template name="decode">
+          <xsl:with-param name="text" select="description"/>
+        </xsl:call-template>
+      </p>
     </li>
+  </xsl:template>
+
+  <!-- Undo the escaping of a plain text: &lt; and &gt; first, &amp; last, so "&amp;lt;" stays "&lt;". -->
+  <xsl:template name="decode">
+    <xsl:param name="text"/>
+    <xsl:call-template name="replace">
+      <xsl:with-param name="text">
+        <xsl:call-template name="replace">
+          <xsl:with-param name="text">
+            <xsl:call-template name="replace">
+              <xsl:with-param name="text" select="$text"/>
+              <xsl:with-param name="from" select="'&amp;lt;'"/>
+              <xsl:with-param name="to" select="'&lt;'"/>
+            </xsl:call-template>
+          </xsl:with-param>
+          <xsl:with-param name="from" select="'&amp;gt;'"/>
+          <xsl:with-param name="to" select="'&gt;'"/>
+        </xsl:call-template>
+      </xsl:with-param>
+      <xsl:with-param name="from" select="'&amp;amp;'"/>
+      <xsl:with-param name="to" select="'&amp;'"/>
+    </xsl:call-template>
+  </xsl:template>
+
+  <xsl:template name="replace">
+    <xsl:param name="text"/>
+    <xsl:param name="from"/>
+    <xsl:param name="to"/>
+    <xsl:choose>
+      <xsl:when test="contains($text, $from)">
+        <xsl:value-of select="concat(substring-before($text, $from), $to)"/>
+        <xsl:call-template name="replace">
+          <xsl:with-param name="text" select="substring-after($text, $from)"/>
+          <xsl:with-param name="from" select="$from"/>
+          <xsl:with-param name="to" select="$to"/>
+        </xsl:call-template>
+      </xsl:when>
+      <xsl:otherwise><xsl:value-of select="$text"/></xsl:otherwise>
+    </xsl:choose>
   </xsl:template>
 </xsl:stylesheet>

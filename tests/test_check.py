@@ -376,6 +376,16 @@ def test_rule_image_bytes(letter):
     assert_clean(report)
 
 
+def test_rule_static_name(letter):
+    (letter.root / "static/C# cheat sheet.png").write_bytes(png(400))
+    report = check(letter)
+    assert lines(report, "static/C# cheat sheet.png", "static-name") == [None]
+    assert messages(report, "static-name") == [
+        "the name has characters a URL must percent-encode (' ' '#'): a link to it must read "
+        "'static/C%23%20cheat%20sheet.png'; rename it to 'static/c-cheat-sheet.png' to keep links simple"]
+    assert_clean(report)
+
+
 def test_rule_image_width(letter):
     (letter.root / "static/hall.png").write_bytes(png(1200, 600))
     bad = bad_post(letter, "The hall:\n\n![The main hall before the keynote](static/hall.png)\n\n"
@@ -484,9 +494,12 @@ def test_rule_feed_id_changed_reads_archive_documents(letter):
     letter.write("newsletter.toml", (letter.root / "newsletter.toml").read_text() + "\n[feeds]\nlimit = 1\n")
     letter.post("2025-01-01-old", 'title: "Old"\ndate: 2025-01-01\nsummary: "From long ago."',
                 "An old issue, only in the archive feed by now.\n")
+    for day in range(2, 26):  # with these, the old issue is on a full archive page
+        letter.post(f"2025-01-{day:02d}-filler-{day}", f'title: "Filler {day}"\ndate: 2025-01-{day:02d}')
     bad = "posts/2025-01-01-old.md"
     assert letter.run("build").exit_code == 0
-    assert (letter.dist / "feed/archive/1.xml").exists()
+    assert b"/letter/old" in (letter.dist / "feed/archive/1.xml").read_bytes()
+    assert b"/letter/old" not in (letter.dist / "feed.xml").read_bytes()
     letter.write("newsletter.toml", (letter.root / "newsletter.toml").read_text()
                  .replace("https://example.com/letter/", "https://news.example.net/"))
     report = check(letter)

@@ -9,7 +9,7 @@ import pytest
 
 from newsletter.config import load_config
 from newsletter.errors import PostError
-from newsletter.posts import load_posts, read_post
+from newsletter.posts import load_posts, read_post, tag_slug
 
 UTC = UTC
 NAME = "2025-04-01-day-two"
@@ -243,6 +243,22 @@ def test_a_mistyped_field(newsletter, line, expected):
         text = text.replace("---\n", "---\ntitle: T\n", 1)
     number = text.split("\n").index(line) + 1
     assert one_error(newsletter, text) == f"{FILE}:{number}: {expected}"
+
+
+@pytest.mark.parametrize("fence, front", [
+    ("---", "title: T\ndate: 2025-04-01 09:30\nupdated: 2025-03-31"),
+    ("+++", 'title = "T"\ndate = 2025-04-01T09:30:00+02:00\nupdated = 2025-04-01T09:29:00+02:00'),
+])
+def test_updated_before_date_is_refused(newsletter, fence, front):
+    message = one_error(newsletter, f"{fence}\n{front}\n{fence}\nText\n")
+    assert message.startswith(f"{FILE}:4: updated: 2025-")
+    assert "is before the issue's date 2025-04-01T09:30:00+02:00" in message
+    assert "give a later time or remove it" in message
+
+
+def test_updated_equal_to_date_is_accepted(newsletter):
+    post, errors, _ = read(newsletter, "---\ntitle: T\ndate: 2025-04-01\nupdated: 2025-04-01\n---\nText\n")
+    assert errors == [] and post is not None and post.updated == post.date
 
 
 def test_an_unknown_key_suggests_the_near_one(newsletter):
@@ -487,3 +503,36 @@ def test_cli_drafts_are_built_only_with_drafts(newsletter):
     assert "day-two/index.html" not in newsletter.snapshot()
     assert newsletter.run("build", "--drafts").exit_code == 0
     assert "day-two/index.html" in newsletter.snapshot()
+
+
+# --- tags and their pages ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, slug", [
+    ("C", "c"), ("C++", "c-plus-plus"), ("C#", "c-sharp"), ("F#", "f-sharp"), ("R&D", "r-and-d"),
+    ("Platform Engineering", "platform-engineering"), ("Žluťoučký kůň", "zlutoucky-kun"), ("@home", "at-home"),
+])
+def test_tag_slugs_spell_out_symbols(name, slug):
+    assert tag_slug(name) == slug
+
+
+def test_tags_that_differ_only_in_case_are_one_tag(newsletter):
+    post, errors, _ = read(newsletter, "---\ntitle: T\ndate: 2025-04-01\ntags: [Kubernetes, kubernetes, C, C++]\n---\n")
+    assert errors == [] and post.tags == ("Kubernetes", "C", "C++")
+
+
+def test_two_tags_of_one_post_that_would_share_a_page(newsletter):
+    message = one_error(newsletter, "---\ntitle: T\ndate: 2025-04-01\ntags: [Node.js, node js]\n---\n")
+    assert message == (f"{FILE}:4: tags: tags 'Node.js' and 'node js' would share the page tags/node-js/; "
+                       "spell them the same or rename one")
+
+
+def test_tags_of_two_posts_that_would_share_a_page_name_both(newsletter):
+    write_raw(newsletter, "2025-04-01-a", "---\ntitle: A\ndate: 2025-04-01\ntags: [Zürich, C]\n---\n")
+    write_raw(newsletter, "2025-04-02-b", "---\ntitle: B\ndate: 2025-04-02\n\ntags: [zurich, C++]\n---\n")
+    write_raw(newsletter, "2025-04-03-c", "---\ntitle: C\ndate: 2025-04-03\ntags: [ZURICH]\n---\n")
+    with pytest.raises(PostError) as caught:
+        load_posts(load_config(newsletter.root))
+    assert [str(problem) for problem in caught.value.problems] == [
+        "posts/2025-04-02-b.md:5: tags: tag 'zurich' would share the page tags/zurich/ with tag 'Zürich' of "
+        "posts/2025-04-01-a.md; spell them the same or rename one",
+    ]

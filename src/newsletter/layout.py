@@ -16,6 +16,9 @@ STATIC_DIR = "static"
 TEMPLATES_DIR = "templates"
 SNIPPETS_DIR = "snippets"
 MANIFEST_NAME = "manifest.json"
+# Which issues each feed archive page holds, in the order the pages filled: kept in git so that
+# a page, once full, holds the same issues whatever is published later and wherever it is built.
+FEED_ARCHIVE_NAME = "feed-archive.json"
 STATE_DIR = ".newsletter"
 CACHE_DIR = ".newsletter/cache"
 DRY_RUN_DIR = ".newsletter/dry-run"
@@ -34,6 +37,8 @@ STYLESHEET = PurePosixPath("assets/style.css")
 EMAIL_DIR = PurePosixPath("email")
 TAGS_DIR = PurePosixPath("tags")
 PAGES_DIR = "page"
+# The web page that explains the feeds to people: the site links here, never to a raw feed.
+FEEDS_PAGE = "feeds"
 PREVIEW_PREFIX = "_preview"
 
 
@@ -48,5 +53,5 @@ def tag_feed_path(tag_slug: str) -> PurePosixPath:
 # Top-level names in the output folder that a post's slug must not take.
 RESERVED_SLUGS = frozenset({
     EMAIL_DIR.name, TAGS_DIR.name, PAGES_DIR, STATIC_DIR, STYLESHEET.parts[0], ARCHIVE_DIR.parts[0], "index",
-    PREVIEW_PREFIX,
+    PREVIEW_PREFIX, FEEDS_PAGE,
 })

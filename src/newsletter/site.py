@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from .config import Config
 from .errors import Problem
 from .layout import STATIC_DIR
-from .posts import Post, Status, slugify
+from .posts import Post, Status, tag_slug
 from .posts.snippets import Snippet, chosen
 from .render.markdown import Outline, RenderedBody, render_markdown
 from .sources import Source, Stamp, scan
@@ -185,7 +185,7 @@ def group_tags(entries: tuple[Entry, ...]) -> tuple[Tag, ...]:
     names: dict[str, str] = {}
     for entry in entries:
         for name in entry.post.tags:
-            slug = slugify(name)
+            slug = tag_slug(name)
             names.setdefault(slug, name)
             by_slug.setdefault(slug, []).append(entry)
     return tuple(Tag(names[slug], slug, tuple(tagged)) for slug, tagged in sorted(by_slug.items()))

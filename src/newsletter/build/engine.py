@@ -24,7 +24,8 @@ from pathlib import Path
 from ..config import Config, load_config, now_in
 from ..errors import BuildError, Problem, SourceError
 from ..files import write_atomically
-from ..layout import CACHE_DIR, DEFAULT_OUT, POSTS_DIR, SNIPPETS_DIR, STATIC_DIR, TEMPLATES_DIR
+from ..layout import CACHE_DIR, DEFAULT_OUT, FEED_ARCHIVE_NAME, POSTS_DIR, SNIPPETS_DIR, STATIC_DIR, TEMPLATES_DIR
+from ..outputs.archive import archive_of, save_pages
 from ..outputs.email import email_units
 from ..outputs.feeds import feed_units
 from ..outputs.inline import WarmPremailer, uses_premailer, warm_premailer
@@ -145,6 +146,10 @@ def scan_inputs(config: Config) -> Inputs:
             stamps[os.path.join(root, source.relative)] = source.stamp
     if problems:
         raise SourceError(problems=problems)
+    # The order issues were first published in decides what the feeds hold, like a post.
+    record = config.root / FEED_ARCHIVE_NAME
+    if record.exists():
+        stamps[str(record)] = stamp_of(record.stat())
     # Strings and os.walk, not Path objects: at 10,000 posts making them costs a tenth of a second.
     for parent, _, names in os.walk(str(builtin_templates())):
         for name in names:
@@ -222,6 +227,7 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     *early* is told when the saved issue's own files are in place, before the rest (see _build).
     """
     started = time.perf_counter()
+    given_target = target
     if target is None:
         target = Target(out if out is not None else root / DEFAULT_OUT, root / CACHE_DIR, drafts=drafts)
     jobs = jobs or os.cpu_count() or 1
@@ -245,7 +251,8 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
         starting = warm_premailer(config) if rebuild and kept is None else contextlib.nullcontext(kept)
         with starting as warm:
             return _build(config, target, when, fingerprint, inputs, jobs=jobs, progress=progress,
-                          started=started, warm=warm, commit=commit or contextlib.nullcontext(), early=early)
+                          started=started, warm=warm, commit=commit or contextlib.nullcontext(), early=early,
+                          publishes=given_target is None)
     finally:
         if not frozen_before:
             gc.unfreeze()
@@ -253,11 +260,13 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
 
 def _build(config: Config, target: Target, when: datetime, fingerprint: str, inputs: Inputs,
            *, jobs: int, progress: Progress | None, started: float, warm: WarmPremailer | None,
-           commit: AbstractContextManager[object], early: Early | None) -> BuildResult:
+           commit: AbstractContextManager[object], early: Early | None, publishes: bool = False) -> BuildResult:
     """Run the phases of a build: load, plan, diff, make, commit, record.
 
     With *early*, an incremental build that remade a post's email commits that issue's email and
-    page first and hands *early* what is in place, then makes and commits the rest.
+    page first and hands *early* what is in place, then makes and commits the rest. A build that
+    *publishes* (``newsletter build``, not the preview's or the check's) also notes in
+    feed-archive.json the issues it published first, which fixes the feed archive's pages.
     """
     site, cache = _load(config, target, when, inputs, jobs)
     env = make_environment(config)
@@ -279,7 +288,23 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
         todo = [unit for unit in todo if unit not in first]
     record = _make_and_commit(site, target, cache, units, todo, last, jobs, progress, commit)
     result = _result(site, target, units, record, site_warnings, made=made, started=started)
+    if publishes:
+        fingerprint = _note_archive(config, target, site, inputs, fingerprint)
     return _record(site, target, when, fingerprint, result, record)
+
+
+def _note_archive(config: Config, target: Target, site: Site, inputs: Inputs, fingerprint: str) -> str:
+    """Note the feed archive's pages in feed-archive.json; return the build's fingerprint with that file."""
+    try:
+        wrote = save_pages(site, archive_of(site))
+    except OSError as error:
+        raise BuildError(problems=[Problem(FEED_ARCHIVE_NAME, f"cannot write it: {error.strerror}")]) from None
+    if not wrote:
+        return fingerprint
+    # The build's own note is one of its inputs now: a later change to it is a change.
+    record_file = config.root / FEED_ARCHIVE_NAME
+    inputs.stamps[str(record_file)] = stamp_of(record_file.stat())
+    return input_fingerprint(config, target, inputs.stamps)
 
 
 def _saved_first(todo: list[Unit]) -> list[Unit]:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from ..config import find_key_line, suggest
 from ..errors import Problem
 from ..layout import CONFIG_NAME
-from . import accessibility, contrast, email, feeds, images, links, loading, posts, privacy, setup
+from . import accessibility, contrast, email, feeds, images, links, loading, names, posts, privacy, setup
 from .findings import WARNING, Hit, Rule, Scope, is_ignorable, registered_ids, registered_rules, rule
 
 
@@ -29,8 +29,8 @@ def unknown_ignores(site_ignore: tuple[str, ...], post_ignores: dict[str, tuple[
 
 
 # The README groups rules by what they look at, module by module, each in the order it defines them.
-_TABLE = (loading.__name__, posts.__name__, links.__name__, images.__name__, email.__name__, feeds.__name__,
-          accessibility.__name__, contrast.__name__, privacy.__name__, setup.__name__,
+_TABLE = (loading.__name__, posts.__name__, links.__name__, images.__name__, names.__name__, email.__name__,
+          feeds.__name__, accessibility.__name__, contrast.__name__, privacy.__name__, setup.__name__,
           __name__)
 RULES: tuple[Rule, ...] = tuple(rule for module in _TABLE for rule in registered_rules(module))
 RULES_BY_ID = {rule.id: rule for rule in RULES}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import posixpath
 from functools import lru_cache, partial
 from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ..config import Config, find_key_line
 from ..errors import Problem, warning
@@ -52,7 +52,8 @@ def _static_image(site: Site, src: str) -> tuple[str, Stamp | None] | None:
     with its stamp when it is a file under static/; None for an image hosted elsewhere."""
     if not is_site_relative(src):
         return None
-    local = posixpath.normpath(site_path(src).split("?")[0].split("#")[0])
+    # Markdown writes 'static/chart 1.png' as 'static/chart%201.png'; the file has the plain name.
+    local = posixpath.normpath(unquote(site_path(src).split("?")[0].split("#")[0]))
     return local, site.static_files.get(local)
 
 

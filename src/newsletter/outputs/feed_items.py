@@ -10,12 +10,12 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ..posts import clean_text
 from ..render.mailsafe import make_safe
 from ..render.tree import Fragment
-from ..render.urls import absolute_url, is_elsewhere, site_path
+from ..render.urls import absolute_url, encode_url, is_elsewhere, site_path
 from ..site import Entry, Site
 
 # Beyond what posts.clean_text removes: DEL and the C1 controls, legal in XML 1.0 but never text.
@@ -76,7 +76,7 @@ def _feed_url(url: str, site_url: str, page_url: str) -> str:
     if not stripped:
         return page_url
     if stripped.startswith("#"):
-        return page_url + stripped
+        return encode_url(page_url + stripped)
     return absolute_url(stripped, site_url)
 
 
@@ -119,6 +119,9 @@ def _image(site: Site, entry: Entry) -> FeedImage | None:
         return FeedImage(url, media_type, None)
     static = (site.config.root / "static").resolve()
     file = (site.config.root / path).resolve()
+    if not file.is_file():
+        # Written with its escapes (static/chart%20one.png) rather than as the file is named.
+        file = (site.config.root / unquote(str(path))).resolve()
     if static not in file.parents or not file.is_file():
         # The email's unit warns about it (outputs/email.py), once per issue rather than per feed.
         return FeedImage(url, media_type, None)

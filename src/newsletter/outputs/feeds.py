@@ -1,10 +1,11 @@
 """Atom, RSS and JSON feeds of the published issues, as Output values; the only module that imports feedgen.
 
-    feed.xml                  Atom 1.0: the newest ``[feeds] limit`` issues (the subscription feed)
+    feed.xml                  Atom 1.0: the ``[feeds] limit`` newest and last published issues and
+                              every issue in no full archive page yet (the subscription feed)
     rss.xml                   RSS 2.0 with content:encoded: the same items
     feed.json                 JSON Feed 1.1 (written here; feedgen has no JSON): the same items
-    feed/archive/N.xml        RFC 5005 archive documents: every issue older than feed.xml, in pages
-                              of ARCHIVE_PAGE_SIZE counted from the oldest issue
+    feed/archive/N.xml        RFC 5005 archive documents: full pages of issues that never change
+                              (archive.py decides which issues each page holds)
     tags/<tag>/feed.xml       Atom: the newest issues with that tag
     feed.xsl                  the stylesheet that makes a feed readable when opened in a browser
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import PurePosixPath
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from feedgen.entry import FeedEntry
@@ -44,20 +45,18 @@ from ..render.i18n import language_of
 from ..render.templates import make_environment, render_template
 from ..render.urls import absolute_url
 from ..site import Entry, Site
+from .archive import ARCHIVE_PAGE_SIZE, archive_of
 from .feed_items import Item, Items, xml_text
 from .units import Output, Unit, digest, make_all, unit_of
 
 STYLESHEET_PATH = PurePosixPath("feed.xsl")
-# Fixed for good: archive page N always holds issues (N-1)*size+1 .. N*size, counted from the
-# oldest, so a full page never changes. Changing it renumbers every archive page.
-ARCHIVE_PAGE_SIZE = 25
 GENERATOR = f"newsletter {__version__}"
+# Archive pages never change, so they name the generator without the version that built them.
+ARCHIVE_GENERATOR = "newsletter"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 ATOM_TYPE = "application/atom+xml"
 RSS_TYPE = "application/rss+xml"
-
-T = TypeVar("T")
 
 # The formats RSS 2.0 allows for a channel <image>.
 _RSS_IMAGE_SUFFIXES = (".gif", ".jpg", ".jpeg", ".png")
@@ -131,7 +130,7 @@ def _generator(site: Site, document: Document, items: Sequence[Item], *, rss: bo
         feed.link(href=href, rel=rel, type=ATOM_TYPE)
     # Added last: RSS's channel <link> is the last link given to feedgen.
     feed.link(href=document.alternate_url, rel="alternate", type="text/html")
-    feed.generator(GENERATOR)
+    feed.generator(ARCHIVE_GENERATOR if document.archive else GENERATOR)
     if config.icon:
         icon = absolute_url(config.icon, site.url)
         feed.icon(icon)
@@ -227,18 +226,6 @@ def _json_item(item: Item) -> dict[str, Any]:
     return data
 
 
-def archive_pages(older: Sequence[T], size: int = ARCHIVE_PAGE_SIZE) -> list[list[T]]:
-    """Split issues (newest first) into archive pages of *size*, numbered from the oldest issue.
-
-    Every page but the last is full. When the last full page is the newest, an empty page follows
-    it, so that the full page can point at its successor already and never has to change again.
-    """
-    if not older:
-        return []
-    oldest_first = list(reversed(older))
-    return [oldest_first[start : start + size] for start in range(0, len(oldest_first) // size * size + 1, size)]
-
-
 def _archive_path(number: int) -> PurePosixPath:
     return ARCHIVE_DIR / f"{number}.xml"
 
@@ -290,23 +277,21 @@ def _current_feeds(site: Site, items_of: Items, current: Sequence[Entry],
     return outputs, []
 
 
-def _archive(site: Site, items: Items, pages: Sequence[Sequence[Entry]], number: int,
-             empty_updated: datetime) -> Output:
+def _archive(site: Site, items: Items, page: Sequence[Entry], number: int) -> Output:
     config = site.config.site
     atom_url = site.url_for(ATOM_PATH.as_posix())
     path = _archive_path(number)
     links = [("current", atom_url)]
     if number > 1:
         links.append(("prev-archive", site.url_for(_archive_path(number - 1).as_posix())))
-    if number < len(pages):
-        links.append(("next-archive", site.url_for(_archive_path(number + 1).as_posix())))
+    # Written from the start, so that the page need not change when the next one fills: until
+    # then it leads nowhere, and readers, which walk back from feed.xml, do not follow it.
+    links.append(("next-archive", site.url_for(_archive_path(number + 1).as_posix())))
     document = Document(id=atom_url, title=f"{config.title} (archive {number})",
                         subtitle=config.description or config.title, self_url=site.url_for(path.as_posix()),
                         alternate_url=site.url, links=tuple(links), archive=True)
-    page = pages[number - 1]
-    # An empty page (after a full one) is as old as the issues before it.
-    return _atom(site, path, document, [items(entry) for entry in reversed(page)],
-                 None if page else empty_updated)
+    # A page whose issues were all deleted keeps its place in the chain, dated as the epoch.
+    return _atom(site, path, document, [items(entry) for entry in reversed(page)])
 
 
 def feed_units(site: Site, base_key: str, *, archive_page_size: int = ARCHIVE_PAGE_SIZE) -> list[Unit]:
@@ -316,11 +301,8 @@ def feed_units(site: Site, base_key: str, *, archive_page_size: int = ARCHIVE_PA
     is made again only when one of its own issues changes.
     """
     base_key = digest(base_key, *sorted(site.static_files.items()))
-    published = list(site.published)
-    limit = site.config.feeds.limit
-    current, older = published[:limit], published[limit:]
-    pages = archive_pages(older, archive_page_size)
-    empty_updated = newest_update(older)
+    archive = archive_of(site, archive_page_size)
+    current, pages = archive.current, archive.entries
     items = Items(site)
     units = [
         Unit(str(ATOM_PATH), digest(base_key, "feeds", len(pages), *(entry.key for entry in current)),
@@ -328,9 +310,9 @@ def feed_units(site: Site, base_key: str, *, archive_page_size: int = ARCHIVE_PA
         unit_of(partial(_stylesheet, site), str(STYLESHEET_PATH), digest(base_key, "xsl")),
     ]
     for number, page in enumerate(pages, start=1):
-        key = digest(base_key, "archive", number, len(pages), empty_updated if not page else "",
-                     *(entry.key for entry in page))
-        make = partial(_archive, site, items, pages, number, empty_updated)
+        # Oldest first in the record; newest first in the document.
+        key = digest(base_key, "archive", number, *(entry.key for entry in page))
+        make = partial(_archive, site, items, page, number)
         units.append(unit_of(make, str(_archive_path(number)), key, heavy=True))
     units.extend(_tag_units(site, items, base_key))
     return units

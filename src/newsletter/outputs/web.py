@@ -6,7 +6,7 @@ from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..layout import ATOM_PATH, JSON_PATH, RSS_PATH, STYLESHEET, TAGS_INDEX, tag_feed_path
+from ..layout import ATOM_PATH, FEEDS_PAGE, JSON_PATH, RSS_PATH, STYLESHEET, TAGS_INDEX, tag_feed_path
 from ..render.markdown import code_css
 from ..render.templates import Environment, Markup, language, render_template
 from ..render.tree import rewrite_urls
@@ -71,12 +71,14 @@ class WebRenderer:
         chunks = [entries[start : start + size] for start in range(0, len(entries), size)] or [()]
         units = []
         feeds = feed_links(self.site, tag)
+        followed = {tag.slug for tag in self.site.published_tags}  # the tags that have a feed
         for number, chunk in enumerate(chunks, start=1):
             path = base if number == 1 else f"{base}page/{number}/"
             newer = None if number == 1 else (base if number == 2 else f"{base}page/{number - 1}/")
             older = f"{base}page/{number + 1}/" if number < len(chunks) else None
             make = partial(self.page, "list.html", path, entries=chunk, heading=heading,
-                           tag=tag.name if tag else "", feeds=feeds,
+                           tag=tag.name if tag else "", tag_feed=tag.slug if tag and tag.slug in followed else "",
+                           feeds=feeds,
                            page_number=number, page_count=len(chunks), newer_page=newer, older_page=older)
             key = digest(base_key, "list", path, number, len(chunks), heading, *(entry.key for entry in chunk))
             units.append(unit_of(make, str(_page(path)), key))
@@ -88,6 +90,12 @@ class WebRenderer:
         make = partial(self.page, "tags.html", TAGS_INDEX, tags=counts)
         key = digest(base_key, "tags", *(f"{tag.slug}\0{tag.name}\0{count}" for tag, count in counts))
         return unit_of(make, str(_page(TAGS_INDEX)), key)
+
+    def feeds_page(self) -> Output:
+        """The page that tells people which feed address to copy into a reader: every feed, in words."""
+        tags = [{"name": tag.name, "slug": tag.slug, "href": self.site.url_for(str(tag_feed_path(tag.slug)))}
+                for tag in self.site.published_tags]
+        return self.page("feeds.html", f"{FEEDS_PAGE}/", tag_feeds=tags)
 
     def stylesheet(self) -> Output:
         light, dark = code_css(".highlight")
@@ -101,6 +109,8 @@ class WebRenderer:
         units = [unit_of(self.stylesheet, str(STYLESHEET), digest(base_key, "style"))]
         # Whether the tags page exists changes every page's link to it.
         base_key = digest(base_key, bool(self.site.tags))
+        units.append(unit_of(self.feeds_page, str(_page(f"{FEEDS_PAGE}/")),
+                             digest(base_key, "feeds", *((tag.name, tag.slug) for tag in self.site.published_tags))))
         for entry in self.site.entries:
             index = position.get(entry.slug, -1)
             newer = listed[index - 1] if index > 0 else None

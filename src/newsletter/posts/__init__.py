@@ -12,15 +12,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..config import Config
+from ..config import Config, find_key_line
 from ..errors import PostError, Problem
 from ..layout import POSTS_DIR
 from ..sources import Source, scan
-from .model import KNOWN_KEYS, Post, Status, clean_text, one_line, parse_when, slugify, to_datetime
+from .model import (
+    KNOWN_KEYS,
+    Post,
+    Status,
+    clean_text,
+    one_line,
+    parse_when,
+    same_tag,
+    slugify,
+    tag_slug,
+    to_datetime,
+)
 from .reader import _reader
 
 __all__ = ["KNOWN_KEYS", "Post", "PostCache", "ReadPost", "Status", "clean_text", "load_posts", "one_line",
-           "parse_when", "post_paths", "read_post", "slugify", "to_datetime"]
+           "parse_when", "post_paths", "read_post", "same_tag", "slugify", "tag_slug", "to_datetime"]
 
 def read_post(path: Path, config: Config) -> tuple[Post | None, list[Problem], list[Problem]]:
     """Read one post file; return the post (None if invalid), its errors and its warnings."""
@@ -93,7 +104,32 @@ def load_posts(config: Config, cache: PostCache | None = None,
                                   f"'{post.slug}' is already the slug of {other.display_path}; "
                                   "give one of them another 'slug:'", slug_lines[post.source], "slug"))
         by_slug[post.slug] = post
+    errors.extend(_tag_clashes(posts))
     if errors:
         raise PostError(problems=errors)
     posts.sort(key=lambda post: (post.date, post.slug))
     return posts, warnings
+
+
+def _tag_clashes(posts: Sequence[Post]) -> list[Problem]:
+    """One error for each tag that would share its page with a differently spelt tag of an earlier post."""
+    first: dict[str, tuple[str, Post]] = {}
+    reported: set[str] = set()
+    problems: list[Problem] = []
+    for post in sorted(posts, key=lambda post: post.display_path):
+        for name in post.tags:
+            other_name, other = first.setdefault(tag_slug(name), (name, post))
+            if same_tag(other_name) != same_tag(name) and same_tag(name) not in reported:
+                reported.add(same_tag(name))
+                problems.append(Problem(
+                    post.display_path, f"tag {name!r} would share the page tags/{tag_slug(name)}/ with tag "
+                    f"{other_name!r} of {other.display_path}; spell them the same or rename one",
+                    _tags_line(post), "tags"))
+    return problems
+
+
+def _tags_line(post: Post) -> int | None:
+    try:
+        return find_key_line(post.source.read_text(encoding="utf-8-sig"), "tags")
+    except (OSError, UnicodeDecodeError):
+        return None

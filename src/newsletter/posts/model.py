@@ -97,6 +97,22 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
+# Symbols that tell tags apart ("C", "C++", "C#"), spelled out so that they survive in a tag's slug.
+_TAG_SYMBOLS = {"+": " plus ", "#": " sharp ", "&": " and ", "@": " at "}
+_TAG_SYMBOL = re.compile("[" + re.escape("".join(_TAG_SYMBOLS)) + "]")
+
+
+@lru_cache(maxsize=4096)
+def tag_slug(name: str) -> str:
+    """Turn a tag into the slug of its page, spelling out symbols ("C++" → "c-plus-plus", "C#" → "c-sharp")."""
+    return slugify(_TAG_SYMBOL.sub(lambda match: _TAG_SYMBOLS[match.group()], name))
+
+
+def same_tag(name: str) -> str:
+    """What two spellings of one tag share: "Kubernetes" and "kubernetes" are one tag, "C" and "C++" two."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
 def clean_text(text: str) -> tuple[str, bool]:
     """Remove characters XML 1.0 and mail headers cannot carry; say whether any were removed."""
     cleaned = _UNSAFE_CHARS.sub("", text)

@@ -29,7 +29,9 @@ from .model import (
     clean_text,
     one_line,
     parse_when,
+    same_tag,
     slugify,
+    tag_slug,
     to_datetime,
 )
 
@@ -224,6 +226,9 @@ class _PostReader:
         title = self.text_field(meta, "title")
         when = self.date_field(meta, "date") if meta.get("date") not in (None, "") else None
         updated = self.date_field(meta, "updated") if meta.get("updated") is not None else None
+        if when is not None and updated is not None and updated < when:
+            self.error(f"{updated.isoformat()} is before the issue's date {when.isoformat()}; "
+                       "'updated' says when it was revised, so give a later time or remove it", "updated")
         summary = self.text_field(meta, "summary")
         author = self.text_field(meta, "author")
         image = self.text_field(meta, "image")
@@ -286,12 +291,19 @@ class _PostReader:
             self.error("expected a list of words, like [kubernetes, conferences]", "tags")
             return ()
         tags: dict[str, str] = {}
+        by_slug: dict[str, str] = {}
         for tag in value:
             name = one_line(clean_text(tag)[0])
-            if not slugify(name):
+            slug = tag_slug(name)
+            if not slug:
                 self.error(f"tag {tag!r} has no letters or digits to make a page name from", "tags")
                 continue
-            tags.setdefault(slugify(name), name)
+            other = by_slug.setdefault(slug, name)
+            if same_tag(other) != same_tag(name):
+                self.error(f"tags {other!r} and {name!r} would share the page tags/{slug}/; "
+                           "spell them the same or rename one", "tags")
+                continue
+            tags.setdefault(same_tag(name), name)
         return tuple(tags.values())
 
     def slug(self, value: Any, title: str) -> str | None:

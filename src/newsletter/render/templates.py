@@ -17,7 +17,7 @@ from ..config import Config
 from ..errors import Problem, TemplateError
 from ..files import write_atomically
 from ..layout import CACHE_DIR, TEMPLATES_DIR
-from ..posts import slugify
+from ..posts import slugify, tag_slug
 from ..sources import scan
 from .i18n import Language, language_of, template_helpers
 
@@ -53,6 +53,7 @@ def make_environment(config: Config) -> jinja2.Environment:
     )
     env.filters["isodate"] = lambda value: value.isoformat()
     env.filters["slug"] = slugify
+    env.filters["tag_slug"] = tag_slug
     _speak(env, language_of(config))
     return env
 
