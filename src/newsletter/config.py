@@ -61,6 +61,23 @@ class SmtpConfig:
 class SubscribersConfig:
     file: str = "subscribers.csv"
     unsubscribed: str = ""
+    # Addresses never mailed again: refused for good by the server, bounced, or complained.
+    bounced: str = "bounced.csv"
+
+
+@dataclass(frozen=True)
+class BouncesConfig:
+    """Where `newsletter bounces` reads delivery reports: an IMAP mailbox, or a Maildir folder."""
+
+    host: str = ""                 # else $NEWSLETTER_IMAP_HOST
+    port: int = 993
+    security: str = "ssl"
+    username: str = ""             # else $NEWSLETTER_IMAP_USER
+    password_env: str = "NEWSLETTER_IMAP_PASSWORD"
+    mailbox: str = "INBOX"
+    maildir: str = ""
+    soft_limit: int = 3            # soft bounces on this many issues in a row suppress the address
+    delete: bool = False           # delete the reports that were understood and recorded
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,7 @@ class Config:
     subscribers: SubscribersConfig | None = None
     feeds: FeedsConfig = FeedsConfig()
     check: CheckConfig = CheckConfig()
+    bounces: BouncesConfig = BouncesConfig()
 
     @property
     def path(self) -> Path:
@@ -91,7 +109,7 @@ class Config:
     def private_files(self) -> tuple[str, ...]:
         """Files that hold personal data and are never published, even through a link."""
         listed = self.subscribers or SubscribersConfig()
-        return (listed.file, listed.unsubscribed)
+        return (listed.file, listed.unsubscribed, listed.bounced)
 
 
 _SECTIONS: dict[str, type] = {
@@ -101,6 +119,7 @@ _SECTIONS: dict[str, type] = {
     "subscribers": SubscribersConfig,
     "feeds": FeedsConfig,
     "check": CheckConfig,
+    "bounces": BouncesConfig,
 }
 _REQUIRED_SECTIONS = {"site"}
 _SECURITY_CHOICES = ("starttls", "ssl", "none")
@@ -244,10 +263,19 @@ def _feeds_problems(section: FeedsConfig) -> Iterator[tuple[str, str]]:
         yield "limit", "must be at least 1"
 
 
+def _bounces_problems(section: BouncesConfig) -> Iterator[tuple[str, str]]:
+    if section.security not in _SECURITY_CHOICES:
+        yield "security", f"expected one of {', '.join(_SECURITY_CHOICES)}, got {section.security!r}"
+    if not 0 < section.port < 65536:
+        yield "port", f"expected a port number from 1 to 65535, got {section.port}"
+    if section.soft_limit < 1:
+        yield "soft_limit", "must be at least 1"
+
+
 # Checks of values whose type is right but whose content may not be, by section.
 _VALIDATORS: dict[type, Callable[[Any], Iterator[tuple[str, str]]]] = {
     SiteConfig: _site_problems, SmtpConfig: _smtp_problems, EmailConfig: _email_problems,
-    FeedsConfig: _feeds_problems,
+    FeedsConfig: _feeds_problems, BouncesConfig: _bounces_problems,
 }
 
 
@@ -309,4 +337,5 @@ def load_config(root: Path) -> Config:
         subscribers=sections.get("subscribers"),
         feeds=sections.get("feeds") or FeedsConfig(),
         check=sections.get("check") or CheckConfig(),
+        bounces=sections.get("bounces") or BouncesConfig(),
     )

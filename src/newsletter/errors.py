@@ -13,6 +13,7 @@ problem) and exits 1. Anything else is a bug and keeps its traceback.
     ├── ManifestError    manifest.json or a send journal is unreadable
     ├── LockError        another send of this newsletter is running
     ├── SendError        the SMTP server or its settings do not allow sending
+    ├── MailboxError     the bounce mailbox (IMAP or Maildir) cannot be read
     └── ServeError       the preview server cannot start                      (preview/server.py)
 
 A transport's per-message outcomes (send/failures.py) are not errors a user sees: the sender
@@ -88,3 +89,7 @@ class LockError(NewsletterError):
 
 class SendError(NewsletterError):
     """Sending cannot start (bad settings, nothing to send) or cannot go on (server unreachable)."""
+
+
+class MailboxError(NewsletterError):
+    """The bounce mailbox cannot be reached or read, or its settings are incomplete."""

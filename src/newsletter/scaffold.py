@@ -32,6 +32,8 @@ _GITIGNORE = """\
 # Build output and local state of `newsletter`
 /dist/
 /.newsletter/
+# Addresses that bounced or complained: personal data, never in git
+/bounced.csv
 """
 
 _WELCOME = """\
