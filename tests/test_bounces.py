@@ -341,3 +341,16 @@ def test_a_wrong_imap_password_is_a_one_line_error(letter, imap, monkeypatch):
     assert result.output.strip() == (f"error: 127.0.0.1:{imap.port}: the server refused the login for 'bounces'; "
                                      "check the user and the password")
     assert "wrong" not in result.output
+
+
+def test_the_ci_example_keeps_the_suppression_list_between_runs_out_of_git():
+    import yaml
+
+    workflow = yaml.safe_load((Path(__file__).resolve().parents[1] / "examples/github-actions-send.yml").read_text())
+    steps = workflow["jobs"]["publish-and-send"]["steps"]
+    names = [step.get("name", "") for step in steps]
+    send = names.index("Send the issues that are due")
+    restore, keep = steps[names.index("Restore the suppression list")], names.index("Keep the suppression list for the next run")
+    assert names.index("Restore the suppression list") < send < keep
+    assert restore["with"]["path"] == steps[keep]["with"]["path"] == "bounced.csv"
+    assert not any("bounced.csv" in step.get("run", "") for step in steps)  # never committed
