@@ -34,3 +34,11 @@ def test_preview_benchmark_smoke_run():
     for line in ("preview: start cold", "preview: start warm", "save → email served", "save → web page served",
                  "check cold", "check warm", "check, one post edited", "status, every issue sent"):
         assert line in result.stdout
+
+
+def test_bounces_benchmark_smoke_run():
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "bounces.py"), "--subscribers", "60", "--reports", "50",
+                             "--runs", "1"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "refused addresses tried: 0; in bounced.csv: 2" in result.stdout
+    assert "second run changed nothing: yes" in result.stdout

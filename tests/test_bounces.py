@@ -236,6 +236,22 @@ def test_a_complaint_without_an_unsubscribe_list_is_suppressed(letter, server, t
 # ----- bad input
 
 
+def test_reports_naming_no_real_address_are_left_and_remote_text_is_made_safe(letter, tmp_path):
+    message_id = "<day-two.0123456789abcdef0123@example.com>"
+    garbage = samples.postfix("not-an-address", samples.original_headers("x@example.org", message_id), "<r1@mx>")
+    hostile = samples.postfix(READERS[0], samples.original_headers(READERS[0], message_id), "<r2@mx>")
+    hostile = hostile.replace(b"Diagnostic-Code: smtp; 550", b"Diagnostic-Code: smtp; \x1b[2J550")
+    _maildir(tmp_path / "box", [garbage, hostile])
+
+    result = letter.run("bounces", "--maildir", str(tmp_path / "box"))
+
+    assert result.exit_code == 0, result.output
+    assert "note: 1 message in" in result.output
+    (row,) = _rows(letter)
+    assert row["email"] == READERS[0]
+    assert row["reason"].startswith("smtp; [2J550 5.1.1") and "\x1b" not in result.output
+
+
 def test_a_folder_that_is_not_a_maildir_is_an_error(letter, tmp_path):
     (tmp_path / "plain").mkdir()
     result = letter.run("bounces", "--maildir", str(tmp_path / "plain"))

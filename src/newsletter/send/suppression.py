@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..config import Config, SubscribersConfig
 from ..errors import Problem, SubscriberError
-from ..posts import one_line
+from ..posts import clean_text, one_line
 from .manifest import shown_path
 
 HEADER = ("email", "date", "kind", "reason")
@@ -51,13 +51,17 @@ class Suppression:
     reason: str
     date: str = ""
 
+    def __post_init__(self) -> None:
+        # Reasons come from remote servers: one line, no control characters, of a sane length.
+        object.__setattr__(self, "reason", one_line(clean_text(self.reason)[0])[:_REASON_LIMIT])
+
     @property
     def key(self) -> str:
         return self.email.lower()
 
     def row(self) -> list[str]:
         when = self.date or datetime.now(UTC).isoformat(timespec="seconds")
-        return [self.email, when, str(self.kind), one_line(self.reason)[:_REASON_LIMIT]]
+        return [self.email, when, str(self.kind), self.reason]
 
 
 def suppression_path(config: Config) -> Path:

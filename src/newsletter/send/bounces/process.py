@@ -10,6 +10,7 @@ the understood ones are deleted. A message that is not understood is never touch
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from ...layout import STATE_DIR
 from ..journal import pending_journals
 from ..manifest import load_manifest, shown_path
 from ..settings import LOCAL_HOSTS
-from ..subscribers import read_unsubscribed
+from ..subscribers import address_problem, read_unsubscribed
 from ..suppression import Suppression, SuppressionKind, SuppressionList
 from .imap import ImapMailbox
 from .ledger import Ledger, load_ledger
@@ -186,6 +187,9 @@ def _read_new(mailbox: Mailbox, run: _Run) -> tuple[list[Any], list[Any]]:
     understood: list[Any] = []
     for key, data in mailbox.messages([key for key in heads if key not in done_before]):
         report = read_report(data)
+        # An "address" a report names that could not be mailed anyway would only spoil the lists.
+        report = dataclasses.replace(report, findings=tuple(
+            finding for finding in report.findings if address_problem(finding.address) is None))
         run.summary.read += 1
         if report.token in processed:  # no Message-ID, known by its hash; or a second copy
             earlier.append(key)
