@@ -20,7 +20,7 @@ from .app import main, now_option, report_warnings
 
 if TYPE_CHECKING:
     from ..send import IssuePlan, IssueResult, PostStatus, Progress, SendPlan
-    from ..send.bounces import BounceSummary
+    from ..send.bounces.process import BounceSummary
 
 
 class _SendProgress:
@@ -329,7 +329,7 @@ def bounces(root: Path, maildir: Path | None) -> None:
         NEWSLETTER_IMAP_PASSWORD=... newsletter bounces
         newsletter bounces --maildir ~/Maildir/.bounces
     """
-    from ..send.bounces import open_mailbox, process_bounces
+    from ..send.bounces.process import open_mailbox, process_bounces
 
     config = load_config(root)
     summary = process_bounces(config, open_mailbox(config, maildir.absolute() if maildir else None))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,16 @@ from ...errors import ManifestError
 from ...files import write_atomically
 from ...layout import STATE_DIR
 from ..manifest import shown_path
-from .reports import Outcome
 
 LEDGER_NAME = f"{STATE_DIR}/bounces.json"
+
+
+class Outcome(StrEnum):
+    """What a report says about one recipient."""
+
+    HARD = "hard"              # failed for good: the address is dead
+    SOFT = "soft"              # failed for now (mailbox full, delayed, greylisted too long)
+    COMPLAINT = "complaint"    # marked the message as spam
 
 
 @dataclass(frozen=True)

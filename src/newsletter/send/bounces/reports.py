@@ -20,22 +20,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses, parseaddr
-from enum import StrEnum
 
 from flufl.bounce import all_failures
+
+from .ledger import Outcome
 
 # Our own Message-IDs, as send/message.py makes them: <slug.20-hex-digits@domain>.
 _OUR_MESSAGE_ID = re.compile(r"<([a-z0-9]+(?:-[a-z0-9]+)*)\.[0-9a-f]{20}@[^<>\s]+>")
 # Feedback types (RFC 5965, section 7.3) that mean "the recipient does not want this mail".
 _COMPLAINTS = frozenset({"abuse", "fraud"})
-
-
-class Outcome(StrEnum):
-    """What a report says about one recipient."""
-
-    HARD = "hard"              # failed for good: the address is dead
-    SOFT = "soft"              # failed for now (mailbox full, delayed, greylisted too long)
-    COMPLAINT = "complaint"    # marked the message as spam
 
 
 @dataclass(frozen=True)
