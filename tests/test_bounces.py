@@ -6,6 +6,10 @@ from __future__ import annotations
 import csv
 import json
 import mailbox
+import os
+import signal
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -82,6 +86,30 @@ def test_addresses_refused_for_good_are_suppressed_and_never_tried_again(letter,
     assert sorted(attempts) == sorted(set(READERS) - {READERS[1], READERS[2], READERS[4]})
     assert json.loads((letter.root / "manifest.json").read_text())["issues"]["day-three"]["recipients"] == {
         "sent": 9, "failed": 0}
+
+
+def test_a_send_killed_just_after_a_refusal_loses_nothing(letter, server):
+    refused, next_one = READERS[4], READERS[5]
+    server.recorder.rcpt_replies = {refused: ["550 5.1.1 no such user"]}
+    process = subprocess.Popen([sys.executable, "-m", "newsletter", "--dir", str(letter.root), "send", "--yes"],
+                               env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def kill(address: str) -> None:
+        if address.lower() == next_one:  # the refusal has been dealt with; the next message not yet sent
+            process.send_signal(signal.SIGKILL)
+
+    server.recorder.on_rcpt = kill
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    server.recorder.on_rcpt = None
+    assert [row["email"] for row in _rows(letter)] == [refused]
+
+    attempts = _attempts(server)
+    result = letter.run("send", "--yes")
+
+    assert result.exit_code == 0, result.output
+    assert refused not in attempts
+    assert server.recorder.rcpt_counts() == dict.fromkeys(set(READERS) - {refused}, 1)
 
 
 def test_a_row_torn_by_a_kill_is_cut_off_before_the_next_is_appended(tmp_path):
