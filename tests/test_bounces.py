@@ -220,6 +220,25 @@ def test_understood_reports_are_deleted_when_asked_and_the_rest_are_kept(letter,
     assert left == reports[READERS[8]]  # the out-of-office reply, untouched
 
 
+def test_a_large_mailbox_is_read_in_several_processes_with_the_same_result(letter, tmp_path):
+    shapes = [*samples.HARD.values(), samples.postfix_delayed, samples.arf_complaint, samples.vacation_reply]
+    reports = []
+    for number in range(480):  # above the size from which reports are parsed in worker processes
+        address = f"many{number:03d}@example.org"
+        original = samples.original_headers(address, f"<day-two.{number:020x}@example.com>")
+        reports.append(shapes[number % len(shapes)](address, original, f"<many{number}@mx.example.net>"))
+    _maildir(tmp_path / "box", reports)
+
+    result = letter.run("bounces", "--maildir", str(tmp_path / "box"))
+
+    assert result.exit_code == 0, result.output
+    assert "Read 480 new messages" in result.output
+    assert "300 hard bounces, 60 soft bounces, 60 complaints." in result.output
+    assert {row["email"] for row in _rows(letter)} == {
+        f"many{number:03d}@example.org" for number in range(480) if number % len(shapes) < 5}
+    assert "300 bounced, 60 soft-bounced, 60 complained" in letter.run("status").output
+
+
 def _issue_report(address: str, slug: str, number: int, sample=samples.postfix_delayed) -> bytes:
     message_id = f"<{slug}.{number:020x}@example.com>"
     return sample(address, samples.original_headers(address, message_id), f"<soft{number}@mx.example.net>")

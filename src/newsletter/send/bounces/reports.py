@@ -27,6 +27,7 @@ from .ledger import Outcome
 
 # Our own Message-IDs, as send/message.py makes them: <slug.20-hex-digits@domain>.
 _OUR_MESSAGE_ID = re.compile(r"<([a-z0-9]+(?:-[a-z0-9]+)*)\.[0-9a-f]{20}@[^<>\s]+>")
+_OUR_MESSAGE_ID_BYTES = re.compile(_OUR_MESSAGE_ID.pattern.encode("ascii"))
 # Feedback types (RFC 5965, section 7.3) that mean "the recipient does not want this mail".
 _COMPLAINTS = frozenset({"abuse", "fraud"})
 
@@ -65,10 +66,15 @@ def header_token(head: bytes) -> str:
     return " ".join(str(parsed.get("Message-ID", "")).split())
 
 
-def _parts(message: Message, maintype: str, subtype: str) -> Iterator[Message]:
+Parts = dict[str, list[Message]]
+
+
+def _parts_by_type(message: Message) -> Parts:
+    """Every part of *message* by content type, found in one walk (asking a part its type is slow)."""
+    found: Parts = {}
     for part in message.walk():
-        if part.get_content_maintype() == maintype and part.get_content_subtype() == subtype:
-            yield part
+        found.setdefault(part.get_content_type(), []).append(part)
+    return found
 
 
 def _text(part: Message) -> str:
@@ -78,37 +84,38 @@ def _text(part: Message) -> str:
     return str(part.get_payload())
 
 
-def _returned_headers(message: Message) -> Iterator[Message]:
+def _returned_headers(parts: Parts) -> Iterator[Message]:
     """The header blocks of the returned message: a message/rfc822 part or a text/rfc822-headers part."""
-    for part in _parts(message, "message", "rfc822"):
+    for part in parts.get("message/rfc822", ()):
         inner = part.get_payload()
         if isinstance(inner, list) and inner and isinstance(inner[0], Message):
             yield inner[0]
-    for part in _parts(message, "text", "rfc822-headers"):
+    for part in parts.get("text/rfc822-headers", ()):
         yield email.parser.HeaderParser().parsestr(_text(part))
 
 
-def _issue(message: Message) -> str:
-    """The slug of the issue a report is about, from the Message-ID it returns or quotes."""
-    candidates = [str(block.get("Message-ID", "")) for block in _returned_headers(message)]
-    candidates += [str(message.get("In-Reply-To", "")), str(message.get("References", ""))]
-    for candidate in candidates:
-        found = _OUR_MESSAGE_ID.search(candidate)
-        if found:
-            return found.group(1)
-    # Reports that quote the returned message as plain text (Exim, qmail) still carry its Message-ID.
-    for part in message.walk():
-        if part.get_content_maintype() == "text":
-            found = _OUR_MESSAGE_ID.search(_text(part))
-            if found:
-                return found.group(1)
+def _issue(data: bytes, parts: Parts) -> str:
+    """The slug of the issue a report is about, from the Message-ID of ours it returns or quotes.
+
+    Whatever the shape (a returned message/rfc822 or text/rfc822-headers part, In-Reply-To, or the
+    message quoted as plain text as Exim and qmail do), the Message-ID is there as it was sent, so
+    the raw report is searched first; only an encoded text part needs decoding.
+    """
+    found = _OUR_MESSAGE_ID_BYTES.search(data)
+    if found:
+        return found.group(1).decode("ascii")
+    for kind, found_parts in parts.items():
+        for part in found_parts if kind.startswith("text/") else ():
+            match = _OUR_MESSAGE_ID.search(_text(part))
+            if match:
+                return match.group(1)
     return ""
 
 
-def _recipient_fields(message: Message) -> dict[str, tuple[str, str]]:
+def _recipient_fields(parts: Parts) -> dict[str, tuple[str, str]]:
     """(Status, Diagnostic-Code) for each recipient a delivery-status part lists, by lower-cased address."""
     fields: dict[str, tuple[str, str]] = {}
-    for part in _parts(message, "message", "delivery-status"):
+    for part in parts.get("message/delivery-status", ()):
         blocks = part.get_payload()
         for block in blocks if isinstance(blocks, list) else ():
             if not isinstance(block, Message):
@@ -128,12 +135,12 @@ def _soft_status(status: str) -> bool:
     return status.startswith("4.") or status[1:6] == ".2.2"
 
 
-def _bounces(message: Message) -> list[Finding]:
+def _bounces(message: Message, parts: Parts) -> list[Finding]:
     try:
         temporary, permanent = all_failures(message)
     except (LookupError, TypeError, ValueError, AttributeError, UnicodeError):
         return []  # a detector choked on a malformed message: leave it for a person to read
-    fields = _recipient_fields(message)
+    fields = _recipient_fields(parts)
     subject = " ".join(str(message.get("Subject", "")).split())
     findings = []
     for raw, failed_for_good in [(a, False) for a in sorted(temporary)] + [(a, True) for a in sorted(permanent)]:
@@ -145,9 +152,9 @@ def _bounces(message: Message) -> list[Finding]:
     return findings
 
 
-def _complaints(message: Message) -> list[Finding] | None:
+def _complaints(parts: Parts) -> list[Finding] | None:
     """The complainants of an ARF report, or None when the message is not one."""
-    reports = list(_parts(message, "message", "feedback-report"))
+    reports = parts.get("message/feedback-report", [])
     if not reports:
         return None
     findings = []
@@ -162,7 +169,7 @@ def _complaints(message: Message) -> list[Finding] | None:
             continue
         recipients = [address for _, address in getaddresses(fields.get_all("Original-Rcpt-To", []))]
         if not recipients:  # optional in the report: the returned message says whom it was sent to
-            for block in _returned_headers(message):
+            for block in _returned_headers(parts):
                 recipients += [address for _, address in getaddresses(block.get_all("To", []))]
         agent = " ".join(str(fields.get("User-Agent", "")).split())
         reason = f"complaint ({kind})" + (f" via {agent}" if agent else "")
@@ -174,8 +181,9 @@ def read_report(data: bytes) -> Report:
     """Read one message from the bounce mailbox."""
     message = email.message_from_bytes(data)
     token = message_token(message.get("Message-ID"), data)
-    complaints = _complaints(message)
-    findings = complaints if complaints is not None else _bounces(message)
+    parts = _parts_by_type(message)
+    complaints = _complaints(parts)
+    findings = complaints if complaints is not None else _bounces(message, parts)
     if not findings:
         return Report(token, ())
-    return Report(token, tuple(findings), _issue(message))
+    return Report(token, tuple(findings), _issue(data, parts))
