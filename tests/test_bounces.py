@@ -328,6 +328,16 @@ def test_incomplete_imap_settings_are_errors(letter, monkeypatch, section, env, 
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_a_bad_unsubscribe_list_stops_the_run_before_anything_is_written(letter, tmp_path):
+    _maildir(tmp_path / "box", [samples.postfix(READERS[0], samples.original_headers(READERS[0], "<x@y>"), "<r@mx>")])
+    letter.write("unsubscribed.txt", "fine@example.org\nnot an address\n")
+    result = letter.run("bounces", "--maildir", str(tmp_path / "box"))
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: unsubscribed.txt:2: 'not an address' is not an address like 'jana@example.com'"
+    assert not (letter.root / "bounced.csv").exists()
+    assert not (letter.root / ".newsletter/bounces.json").exists()
+
+
 def test_a_damaged_ledger_is_an_error_that_says_what_to_do(letter, tmp_path):
     _maildir(tmp_path / "box", [])
     letter.write(".newsletter/bounces.json", "{not json")

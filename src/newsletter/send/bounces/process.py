@@ -162,12 +162,16 @@ class _Run:
             self.suppress.append(Suppression(address, SuppressionKind.COMPLAINT, reason))
 
 
+def _unsubscribed(config: Config) -> tuple[Path, str, set[str]]:
+    """The unsubscribe list's path, its name as shown, and the addresses on it (none yet: an empty set)."""
+    path = config.root / (config.subscribers or SubscribersConfig()).unsubscribed
+    shown = shown_path(path, config.root)
+    return path, shown, read_unsubscribed(path, shown) if path.is_file() else set()
+
+
 def _append_unsubscribed(config: Config, addresses: list[str]) -> tuple[list[str], str]:
     """Add *addresses* not there yet to the unsubscribe list, in one write, flushed to disk."""
-    name = (config.subscribers or SubscribersConfig()).unsubscribed
-    path = config.root / name
-    shown = shown_path(path, config.root)
-    known = read_unsubscribed(path, shown) if path.exists() else set()
+    path, shown, known = _unsubscribed(config)
     fresh = list(dict.fromkeys(a for a in addresses if a.lower() not in known))
     if not fresh:
         return [], shown
@@ -231,6 +235,8 @@ def process_bounces(config: Config, mailbox: Mailbox) -> BounceSummary:
     with _only_run(config.root):
         suppressed = SuppressionList.of(config)
         suppressed.addresses()  # a broken list stops the run before the mailbox is opened
+        if (config.subscribers or SubscribersConfig()).unsubscribed:
+            _unsubscribed(config)
         run = _Run(config, load_ledger(config.root), _send_order(config.root), summary)
         summary.suppression_file = suppressed.shown
         mailbox.open()
