@@ -43,3 +43,11 @@ def test_lists_benchmark_smoke_run():
     for line in ("POST /subscribe: 20 requests", "POST /unsubscribe (one-click): 20 requests",
                  "GET /api/subscribers: 280 rows"):
         assert line in result.stdout
+
+
+def test_bounces_benchmark_smoke_run():
+    result = subprocess.run([sys.executable, str(BENCHMARKS / "bounces.py"), "--subscribers", "60", "--reports", "50",
+                             "--runs", "1"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "refused addresses tried: 0; in bounced.csv: 2" in result.stdout
+    assert "second run changed nothing: yes" in result.stdout

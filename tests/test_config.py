@@ -135,7 +135,7 @@ def test_unknown_key_with_nothing_near_lists_the_known_ones(tmp_path):
 def test_unknown_section_suggests_the_near_one_with_its_line(tmp_path):
     [message] = problems(tmp_path, SITE + '\n[smpt]\nhost = "smtp.example.com"\n')
     assert message == (":5: [smpt]: unknown section (did you mean 'smtp'?); "
-                       "known sections: site, email, smtp, subscribers, send, feeds, check, lists, posts")
+                       "known sections: site, email, smtp, subscribers, send, feeds, check, lists, posts, bounces")
 
 
 def test_an_unknown_sub_table_is_reported_at_its_header(tmp_path):

@@ -69,6 +69,8 @@ class SubscribersConfig:
     # A list server's address: the list is read from it instead of from `file`.
     source: str = ""
     source_token_env: str = "NEWSLETTER_LISTS_API_TOKEN"
+    # Addresses never mailed again: refused for good by the server, bounced, or complained.
+    bounced: str = "bounced.csv"
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,23 @@ class SendConfig:
     # Issues dated before this day are never sent (an imported back catalogue).
     since: date | None = None
     uncertain: str = UncertainPolicy.SKIP
+    # Addresses never mailed again: refused for good by the server, bounced, or complained.
+    bounced: str = "bounced.csv"
+
+
+@dataclass(frozen=True)
+class BouncesConfig:
+    """Where `newsletter bounces` reads delivery reports: an IMAP mailbox, or a Maildir folder."""
+
+    host: str = ""                 # else $NEWSLETTER_IMAP_HOST
+    port: int = 993
+    security: str = "ssl"
+    username: str = ""             # else $NEWSLETTER_IMAP_USER
+    password_env: str = "NEWSLETTER_IMAP_PASSWORD"
+    mailbox: str = "INBOX"
+    maildir: str = ""
+    soft_limit: int = 3            # soft bounces on this many issues in a row suppress the address
+    delete: bool = False           # delete the reports that were understood and recorded
 
 
 @dataclass(frozen=True)
@@ -129,6 +148,7 @@ class Config:
     check: CheckConfig = CheckConfig()
     lists: ListsConfig | None = None
     posts: PostsConfig = PostsConfig()
+    bounces: BouncesConfig = BouncesConfig()
 
     @property
     def path(self) -> Path:
@@ -139,7 +159,7 @@ class Config:
         """Files that hold personal data and are never published, even through a link."""
         listed = self.subscribers or SubscribersConfig()
         database = self.lists.database if self.lists is not None else ""
-        return (listed.file, listed.unsubscribed, database)
+        return (listed.file, listed.unsubscribed, listed.bounced, database)
 
 
 _SECTIONS: dict[str, type] = {
@@ -152,6 +172,7 @@ _SECTIONS: dict[str, type] = {
     "check": CheckConfig,
     "lists": ListsConfig,
     "posts": PostsConfig,
+    "bounces": BouncesConfig,
 }
 _REQUIRED_SECTIONS = {"site"}
 _SECURITY_CHOICES = ("starttls", "ssl", "none")
@@ -342,6 +363,13 @@ def _feeds_problems(section: FeedsConfig) -> Iterator[tuple[str, str]]:
 def _posts_problems(section: PostsConfig) -> Iterator[tuple[str, str]]:
     if section.foreign_keys not in _FOREIGN_KEY_MODES:
         yield "foreign_keys", f"expected one of {', '.join(_FOREIGN_KEY_MODES)}, got {section.foreign_keys!r}"
+def _bounces_problems(section: BouncesConfig) -> Iterator[tuple[str, str]]:
+    if section.security not in _SECURITY_CHOICES:
+        yield "security", f"expected one of {', '.join(_SECURITY_CHOICES)}, got {section.security!r}"
+    if not 0 < section.port < 65536:
+        yield "port", f"expected a port number from 1 to 65535, got {section.port}"
+    if section.soft_limit < 1:
+        yield "soft_limit", "must be at least 1"
 
 
 # Checks of values whose type is right but whose content may not be, by section.
@@ -349,6 +377,7 @@ _VALIDATORS: dict[type, Callable[[Any], Iterator[tuple[str, str]]]] = {
     SiteConfig: _site_problems, SmtpConfig: _smtp_problems, EmailConfig: _email_problems,
     FeedsConfig: _feeds_problems, ListsConfig: _lists_problems, SubscribersConfig: _subscribers_problems,
     PostsConfig: _posts_problems, SendConfig: _send_problems,
+    BouncesConfig: _bounces_problems,
 }
 
 
@@ -413,6 +442,7 @@ def load_config(root: Path) -> Config:
         check=sections.get("check") or CheckConfig(),
         lists=_with_slash(sections.get("lists")),
         posts=sections.get("posts") or PostsConfig(),
+        bounces=sections.get("bounces") or BouncesConfig(),
     )
 
 

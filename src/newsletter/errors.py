@@ -14,6 +14,7 @@ problem) and exits 1. Anything else is a bug and keeps its traceback.
     ├── LockError        another send of this newsletter is running
     ├── SendError        the SMTP server or its settings do not allow sending
     ├── ListsError       the list server's settings, database or CSV cannot be used  (lists/)
+    ├── MailboxError     the bounce mailbox (IMAP or Maildir) cannot be read
     └── ServeError       the preview server cannot start                      (preview/server.py)
 
 A transport's per-message outcomes (send/failures.py) are not errors a user sees: the sender
@@ -120,3 +121,7 @@ class SendError(NewsletterError):
 
 class ListsError(NewsletterError):
     """The list server cannot start, or its database or an imported CSV cannot be used."""
+
+
+class MailboxError(NewsletterError):
+    """The bounce mailbox cannot be reached or read, or its settings are incomplete."""

@@ -37,6 +37,8 @@ _GITIGNORE = """\
 # The subscriber list and its unsubscribes are personal data: keep them out of git
 /subscribers.csv
 /unsubscribed.txt
+# Addresses that bounced or complained: personal data, never in git
+/bounced.csv
 """
 
 _WELCOME = """\

@@ -1,4 +1,4 @@
-"""Commands that mail the newsletter and say what went out: send, status."""
+"""Commands that mail the newsletter and say what went out: send, status, bounces."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from .app import main, now_option, report_warnings
 
 if TYPE_CHECKING:
     from ..send import IssuePlan, IssueResult, PostStatus, Progress, SendPlan
+    from ..send.bounces.process import BounceSummary
 
 
 class _SendProgress:
@@ -310,6 +311,8 @@ def _status_detail(status: PostStatus, tz: tzinfo) -> str:
         parts.append(f"send interrupted after {done:,} recipients{unsure}; 'newsletter send' continues it")
     if not parts:
         parts.append("not sent")
+    if _bounce_counts(status):
+        parts.append(_bounce_counts(status))
     return "; ".join(parts)
 
 
@@ -337,3 +340,66 @@ def status(root: Path, now: datetime | None) -> None:
     for item in statuses:
         click.echo(f"{item.entry.post.date.astimezone(tz):%Y-%m-%d}  {item.entry.status:<9}  "
                    f"{item.entry.slug:<{width}}  {_status_detail(item, tz)}")
+
+
+def _bounce_counts(status: PostStatus) -> str:
+    counts = status.bounces
+    if counts is None:
+        return ""
+    found = [(counts.hard, "bounced"), (counts.soft, "soft-bounced"), (counts.complaints, "complained")]
+    return ", ".join(f"{number:,} {what}" for number, what in found if number)
+
+
+def _addresses(number: int) -> str:
+    return f"{number:,} address{'' if number == 1 else 'es'}"
+
+
+def _report_bounces(summary: BounceSummary, shown: int = 20) -> None:
+    from ..send.bounces import Outcome
+
+    findings = summary.findings
+    click.echo(f"Read {_count(summary.read, 'new message')} from {summary.where} "
+               f"({summary.already:,} processed before): {_count(findings[Outcome.HARD], 'hard bounce')}, "
+               f"{_count(findings[Outcome.SOFT], 'soft bounce')}, {_count(findings[Outcome.COMPLAINT], 'complaint')}.")
+    changes = [f"  suppressed {entry.email} ({entry.kind}): {entry.reason}" for entry in summary.suppressed]
+    changes += [f"  unsubscribed {address} (complaint)" for address in summary.unsubscribed]
+    for line in changes[:shown]:
+        click.echo(line)
+    if len(changes) > shown:
+        click.echo(f"  ... and {len(changes) - shown:,} more")
+    if summary.suppressed:
+        click.echo(f"Added {_addresses(len(summary.suppressed))} to {summary.suppression_file}; "
+                   "no send mails them again.")
+    if summary.unsubscribed:
+        click.echo(f"Added {_addresses(len(summary.unsubscribed))} to {summary.unsubscribe_file}.")
+    if summary.deleted:
+        click.echo(f"Deleted {_count(summary.deleted, 'processed report')} from {summary.where}.")
+    if summary.not_understood:
+        unread = summary.not_understood
+        click.echo(f"note: {_count(unread, 'message')} in {summary.where} {'is' if unread == 1 else 'are'} "
+                   "not a delivery report or complaint this can read; left there for you to read", err=True)
+
+
+@main.command()
+@click.option("--maildir", type=click.Path(file_okay=False, path_type=Path),
+              help="Read reports from this Maildir folder instead of [bounces] (IMAP or maildir).")
+@click.pass_obj
+def bounces(root: Path, maildir: Path | None) -> None:
+    """Read bounce reports and complaints, and stop mailing the addresses they name.
+
+    Reads delivery-status notifications and feedback-loop complaints from the IMAP mailbox that
+    [bounces] names (host, username and the password from the environment) or from a Maildir.
+    Hard bounces go to the suppression list ([subscribers] bounced); soft ones suppress an address
+    after [bounces] soft_limit issues in a row; complaints go to the unsubscribe list. Reports seen
+    before are skipped, and a message that is not a report is never touched.
+
+    \b
+    Example:
+        NEWSLETTER_IMAP_PASSWORD=... newsletter bounces
+        newsletter bounces --maildir ~/Maildir/.bounces
+    """
+    from ..send.bounces.process import open_mailbox, process_bounces
+
+    config = load_config(root)
+    summary = process_bounces(config, open_mailbox(config, maildir.absolute() if maildir else None))
+    _report_bounces(summary)

@@ -12,11 +12,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .failures import PermanentFailure
 from .journal import Journal, JournalState, Mark, RecipientState
 from .manifest import Manifest, SentIssue, write_manifest
 from .message import email_hash
 from .plan import FinishedSend, IssuePlan, SendMode, SendPlan, choose, survey
 from .sender import IssueResult, Sender
+from .suppression import Suppression, SuppressionKind, SuppressionList
 from .transports import DirectoryTransport, SmtpTransport, Transport
 from .uncertain import reopen_uncertain
 
@@ -79,6 +81,19 @@ def transports_for(plan: SendPlan, folder: Path | None) -> Callable[[IssuePlan],
     return lambda issue: smtp
 
 
+def _suppressor(plan: SendPlan) -> Callable[[str, PermanentFailure], None] | None:
+    """Put each address the server refuses for good on the suppression list, so no later send mails it."""
+    if not plan.records:
+        return None
+    suppressed = SuppressionList.of(plan.config)
+
+    def refused(address: str, failure: PermanentFailure) -> None:
+        if failure.about_address:
+            suppressed.add([Suppression(address, SuppressionKind.REFUSED, failure.reply)])
+
+    return refused
+
+
 def _start_record(issue: IssuePlan) -> dict[str, object]:
     return {"type": Mark.START, "run": issue.mail.run, "slug": issue.entry.slug, "id": issue.entry.id,
             "subject": issue.mail.parts.subject, "sha256": email_hash(issue.mail.parts),
@@ -96,6 +111,7 @@ def execute_plan(plan: SendPlan, transport_for: Callable[[IssuePlan], Transport]
     results: list[IssueResult] = []
     manifest = plan.manifest
     rate = None if plan.mode is SendMode.DRY_RUN else plan.rate
+    sender_options.setdefault("refused", _suppressor(plan))
     for issue in plan.issues:
         if on_issue is not None:
             on_issue(issue)

@@ -129,6 +129,8 @@ class Sender:
     progress: Callable[[Progress], None] | None = None
     stop: Callable[[], bool] = lambda: False
     uncertain: UncertainPolicy = UncertainPolicy.SKIP
+    # Told of each refusal for good before the journal records it (run.py suppresses the address).
+    refused: Callable[[str, PermanentFailure], None] | None = None
 
     def _record(self, record: dict[str, object], *, sync: bool = True) -> None:
         if self.journal is not None:
@@ -175,6 +177,8 @@ class Sender:
                     raise SendError(f"the server refuses to send anything from {mail.envelope_from}: "
                                     f"{failure.reply}; nothing more was sent. Fix the cause and run "
                                     "'newsletter send' again to continue") from None
+                if self.refused is not None:
+                    self.refused(address, failure)
                 self._record({"type": FAILED, "to": address, "reply": failure.reply})
                 return FAILED, failure.reply
             except UncertainDelivery as uncertain:

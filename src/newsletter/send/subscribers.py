@@ -1,7 +1,8 @@
 """Read the subscriber list (CSV) and the unsubscribe list into validated ``Subscriber`` values.
 
 Every bad row is reported at once, naming the file and line. Addresses are compared without regard
-to case: a duplicate row is mailed once, and an address on the unsubscribe list is never mailed.
+to case: a duplicate row is mailed once, and an address on the unsubscribe list or the suppression
+list (suppression.py) is never mailed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..config import Config, SubscribersConfig
 from ..errors import Problem, SubscriberError
 from ..posts import clean_text, one_line
 from .listserver import fetch_subscribers_csv
+from .suppression import SuppressionList
 
 # Deliberately stricter than RFC 5321: an ASCII local part without quotes or spaces, and a domain
 # of dot-separated labels. Anything else is far more often a typo than a real mailbox.
@@ -65,6 +67,7 @@ class SubscriberList:
     columns: tuple[str, ...]
     duplicates: int = 0
     unsubscribed: int = 0
+    suppressed: int = 0
 
 
 def _ascii_domain(domain: str) -> str | None:
@@ -271,7 +274,10 @@ def load_subscribers(config: Config) -> SubscriberList:
     text = _read_text(path, shown, "create it with a header row 'email,name' and one subscriber a line, "
                                    "or set [subscribers] file in newsletter.toml")
     subscribers, columns, duplicates, dropped = parse_subscribers(text, shown, unsubscribed)
-    return SubscriberList(path, tuple(subscribers), columns, duplicates, dropped)
+    # Addresses that bounced or were refused for good (suppression.py) are never mailed again.
+    suppressed = SuppressionList.of(config).addresses()
+    kept = tuple(subscriber for subscriber in subscribers if subscriber.key not in suppressed)
+    return SubscriberList(path, kept, columns, duplicates, dropped, len(subscribers) - len(kept))
 
 
 def merge_fields(text: str) -> set[str]:
