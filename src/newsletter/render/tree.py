@@ -34,6 +34,11 @@ _PARSER.set_element_class_lookup(lxml.etree.ElementDefaultClassLookup(
 # nothing, and browsers ignore them there. Taken out of a comment or an attribute too, they cost
 # nothing a reader sees.
 _DOCUMENT_END_TAG = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
+# HTML's void elements, which hold nothing. libxml2 knows only some of them: it opens <embed>,
+# <source>, <track>, <wbr> and <keygen> as containers of all that follows, so that dropping one
+# (as the email drops <embed>) would drop the rest of the issue with it.
+_VOID_TAGS = ("area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
+              "source", "track", "wbr")
 
 
 def xpath(expression: str) -> Callable[[HtmlElement], list[HtmlElement]]:
@@ -55,7 +60,26 @@ def parse_fragment(html: str) -> HtmlElement:
     if body is None:
         body = lxml.etree.SubElement(document, "body")
     body.tag = "div"
+    _empty_void_elements(body)
     return body
+
+
+def _empty_void_elements(root: HtmlElement) -> None:
+    """Move what libxml2 put inside a void element out after it, where a browser has it."""
+    for element in [found for found in root.iter(*_VOID_TAGS) if found.text or len(found)]:
+        children = list(element)
+        text, tail = element.text or "", element.tail or ""
+        element.text = None
+        if not children:
+            element.tail = text + tail
+            continue
+        element.tail = text or None
+        last = children[-1]
+        last.tail = (last.tail or "") + tail or None
+        parent = element.getparent()
+        at = parent.index(element)
+        for offset, child in enumerate(children, start=1):
+            parent.insert(at + offset, child)
 
 
 def serialize(root: HtmlElement) -> str:

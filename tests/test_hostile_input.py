@@ -1,0 +1,33 @@
+"""Hostile or odd input: nothing a writer puts in a post or the config cuts the output or crashes a command."""
+
+from __future__ import annotations
+
+import json
+
+from newsletter.render.tree import Fragment
+
+
+def _built(newsletter, body: str) -> dict[str, str]:
+    newsletter.post("2025-04-01-day", "title: Day\ndate: 2025-04-01", body)
+    result = newsletter.run("build")
+    assert result.exit_code == 0, result.output
+    return {name: data.decode("utf-8") for name, data in newsletter.snapshot().items()
+            if name.startswith(("email/", "day/", "feed", "rss"))}
+
+
+def test_an_embed_removed_from_the_email_keeps_what_follows_it(newsletter):
+    files = _built(newsletter, 'Before the clip.\n\n<embed src="clip.swf">\n\nAfter the clip.\n\n## Closing\n\nThe end.\n')
+    for name in ("email/day.html", "email/day.txt", "feed.xml", "rss.xml", "day/index.html"):
+        assert "After the clip." in files[name] and "The end." in files[name], name
+    assert "The end." in json.loads(files["feed.json"])["items"][0]["content_html"]
+    assert "<embed" not in files["email/day.html"]
+
+
+def test_void_elements_libxml2_opens_hold_nothing():
+    html = ('<p>a <embed src="x"> b <b>c</b> d</p><video><source src="v.mp4"><track src="t.vtt">after</video>'
+            '<p>x<wbr>y</p><picture><source srcset="a.webp"><img src="b.png" alt="B"></picture>')
+    root = Fragment(html).root
+    for element in root.iter("embed", "source", "track", "wbr"):
+        assert element.text is None and len(element) == 0
+    assert [image.getparent().tag for image in root.iter("img")] == ["picture"]
+    assert root.find("p").text_content() == "a  b c d"
