@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from limits import run_limited
 from newsletter.render.tree import Fragment
 
 
@@ -31,3 +34,27 @@ def test_void_elements_libxml2_opens_hold_nothing():
         assert element.text is None and len(element) == 0
     assert [image.getparent().tag for image in root.iter("img")] == ["picture"]
     assert root.find("p").text_content() == "a  b c d"
+
+
+_ALIAS_BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
+    for previous, name in zip("abcdefgh", "bcdefghi")
+)
+
+
+@pytest.mark.parametrize("command", ["build", "check", "status"])
+def test_a_yaml_alias_bomb_is_a_short_error_in_bounded_time_and_memory(newsletter, command):
+    newsletter.post("2025-04-01-bomb", 'title: Bomb\ndate: 2025-04-01\na: &a ["lol", "lol", "lol", "lol", "lol"]\n'
+                    f"{_ALIAS_BOMB}summary: *i\ntags: *i")
+    outcome = run_limited(newsletter.root, command)
+    assert outcome.one_line_error, outcome.err[-2000:]
+    assert "summary: expected text, got [[" in outcome.text and "posts/2025-04-01-bomb.md:13:" in outcome.text
+    assert max(len(line) for line in outcome.text.splitlines()) < 400
+
+
+def test_messages_quote_long_values_cut_short(newsletter):
+    newsletter.post("2025-04-01-long", f"title: Long\ndate: 2025-04-01\nslug: {'x' * 100_000}!")
+    result = newsletter.run("build")
+    assert result.exit_code == 1
+    line = next(line for line in result.output.splitlines() if "slug:" in line)
+    assert "is not a safe slug" in line and len(line) < 300

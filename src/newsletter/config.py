@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, shown
 from .layout import CONFIG_NAME
 
 PREVIEW_HOST = "127.0.0.1"
@@ -177,7 +177,7 @@ def _build_section(name: str, raw: Any, text: str, path: Path, problems: list[Pr
             continue
         expected = _check_type(value, str(field.type))
         if expected:
-            problems.append(Problem(path, f"expected {expected}, got {value!r}", line, f"{name}.{key}"))
+            problems.append(Problem(path, f"expected {expected}, got {shown(value)}", line, f"{name}.{key}"))
             ok = False
             continue
         if isinstance(value, str) and ("\n" in value or "\r" in value):
@@ -208,13 +208,13 @@ def _build_section(name: str, raw: Any, text: str, path: Path, problems: list[Pr
 def _site_problems(section: SiteConfig) -> Iterator[tuple[str, str]]:
     parts = urlsplit(section.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        yield "url", f"expected an absolute http(s) URL like 'https://example.com/news/', got {section.url!r}"
+        yield "url", f"expected an absolute http(s) URL like 'https://example.com/news/', got {shown(section.url)}"
     elif parts.query or parts.fragment:
         yield "url", "must not have a query or fragment"
     try:
         ZoneInfo(section.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        yield "timezone", f"unknown time zone {section.timezone!r}; use an IANA name like 'Europe/Prague'"
+        yield "timezone", f"unknown time zone {shown(section.timezone)}; use an IANA name like 'Europe/Prague'"
     if section.page_size < 1:
         yield "page_size", "must be at least 1"
     if not section.title.strip():
@@ -223,7 +223,7 @@ def _site_problems(section: SiteConfig) -> Iterator[tuple[str, str]]:
 
 def _smtp_problems(section: SmtpConfig) -> Iterator[tuple[str, str]]:
     if section.security not in _SECURITY_CHOICES:
-        yield "security", f"expected one of {', '.join(_SECURITY_CHOICES)}, got {section.security!r}"
+        yield "security", f"expected one of {', '.join(_SECURITY_CHOICES)}, got {shown(section.security)}"
     if not 0 < section.port < 65536:
         yield "port", f"expected a port number from 1 to 65535, got {section.port}"
     if section.rate <= 0:
@@ -232,9 +232,9 @@ def _smtp_problems(section: SmtpConfig) -> Iterator[tuple[str, str]]:
 
 def _email_problems(section: EmailConfig) -> Iterator[tuple[str, str]]:
     if "@" not in section.from_:
-        yield "from", f"expected an address like 'Jana Novak <news@example.com>', got {section.from_!r}"
+        yield "from", f"expected an address like 'Jana Novak <news@example.com>', got {shown(section.from_)}"
     if section.inliner not in _INLINERS:
-        yield "inliner", f"expected one of {', '.join(_INLINERS)}, got {section.inliner!r}"
+        yield "inliner", f"expected one of {', '.join(_INLINERS)}, got {shown(section.inliner)}"
     if section.unsubscribe_url and urlsplit(section.unsubscribe_url).scheme != "https":
         yield "unsubscribe_url", "must be an https:// URL (mail clients' one-click unsubscribe needs it)"
 

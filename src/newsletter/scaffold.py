@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from .config import load_config
-from .errors import NewsletterError
+from .errors import NewsletterError, shown
 from .layout import CONFIG_NAME, POSTS_DIR
 from .posts import slugify
 
@@ -80,7 +80,7 @@ def create_post(root: Path, title: str, day: date) -> Path:
     load_config(root)  # fail early, with the usual message, outside a newsletter
     slug = slugify(title)
     if not slug:
-        raise NewsletterError(f"cannot make a file name from the title {title!r}; use some letters or digits")
+        raise NewsletterError(f"cannot make a file name from the title {shown(title)}; use some letters or digits")
     path = root / POSTS_DIR / f"{day.isoformat()}-{slug}.md"
     if path.exists():
         raise NewsletterError(f"{path}: already exists; choose another title or edit that file")

@@ -16,7 +16,7 @@ import frontmatter
 import yaml
 
 from ..config import Config, find_key_line, suggest
-from ..errors import Problem
+from ..errors import Problem, shown
 from ..layout import RESERVED_SLUGS
 from .model import (
     _DATE_PREFIX,
@@ -186,7 +186,7 @@ class _PostReader:
         if value is None:
             return ""
         if not isinstance(value, str):
-            self.error(f"expected text, got {value!r}; put it in quotes", key)
+            self.error(f"expected text, got {shown(value)}; put it in quotes", key)
             return ""
         value, removed = clean_text(value)
         if removed:
@@ -203,7 +203,7 @@ class _PostReader:
                 return parse_when(value, tz)
             except ValueError:
                 pass
-        self.error(f"expected YYYY-MM-DD or an ISO datetime like 2025-04-01 09:30, got {value!r}", key)
+        self.error(f"expected YYYY-MM-DD or an ISO datetime like 2025-04-01 09:30, got {shown(value)}", key)
         return None
 
     def build(self, meta: dict[str, Any]) -> Post | None:
@@ -225,11 +225,11 @@ class _PostReader:
         pinned_id = self.text_field(meta, "id")
         feed = self.text_field(meta, "feed") or "full"
         if feed not in FEED_MODES:
-            self.error(f"expected one of {', '.join(FEED_MODES)}, got {feed!r}", "feed")
+            self.error(f"expected one of {', '.join(FEED_MODES)}, got {shown(feed)}", "feed")
 
         draft = meta.get("draft", False)
         if not isinstance(draft, bool):
-            self.error(f"expected true or false, got {draft!r}", "draft")
+            self.error(f"expected true or false, got {shown(draft)}", "draft")
 
         tags = self.tags(meta.get("tags"))
         check_ignore = self.words(meta.get("check"), "check",
@@ -273,7 +273,7 @@ class _PostReader:
         for tag in value:
             name = one_line(clean_text(tag)[0])
             if not slugify(name):
-                self.error(f"tag {tag!r} has no letters or digits to make a page name from", "tags")
+                self.error(f"tag {shown(tag)} has no letters or digits to make a page name from", "tags")
                 continue
             tags.setdefault(slugify(name), name)
         return tuple(tags.values())
@@ -281,7 +281,7 @@ class _PostReader:
     def slug(self, value: Any, title: str) -> str | None:
         if value is not None:
             if not isinstance(value, str) or not SLUG_RE.fullmatch(value):
-                self.error(f"{value!r} is not a safe slug: use lowercase letters, digits and single "
+                self.error(f"{shown(value)} is not a safe slug: use lowercase letters, digits and single "
                            f"hyphens, like 'rejekts-day-two'", "slug")
                 return None
             slug = value
