@@ -58,3 +58,22 @@ def test_messages_quote_long_values_cut_short(newsletter):
     assert result.exit_code == 1
     line = next(line for line in result.output.splitlines() if "slug:" in line)
     assert "is not a safe slug" in line and len(line) < 300
+
+
+@pytest.mark.parametrize("body", [
+    "<div>" * 300 + "deep" + "</div>" * 300 + "\n\nAfter.\n",
+    "> " * 300 + "deep\n\nAfter.\n",
+    "<div>" * 120 + "deep" + "</div>" * 120 + "\n\nAfter.\n",
+])
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_content_nested_too_deep_is_an_error_not_a_silent_loss(newsletter, command, body):
+    newsletter.post("2025-04-01-deep", "title: Deep\ndate: 2025-04-01", body)
+    outcome = run_limited(newsletter.root, command)
+    assert outcome.one_line_error, outcome.text[-2000:]
+    assert "posts/2025-04-01-deep.md:5:" in outcome.text and "more than 100 levels deep" in outcome.text
+
+
+def test_content_nested_a_little_less_deep_is_built_whole(newsletter):
+    files = _built(newsletter, "<div>" * 90 + "deep" + "</div>" * 90 + "\n\nAfter.\n")
+    for name in ("email/day.html", "email/day.txt", "day/index.html", "feed.xml"):
+        assert "deep" in files[name] and "After." in files[name], name

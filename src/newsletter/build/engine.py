@@ -168,7 +168,7 @@ def _render_bodies(posts: list[Post], cache: BuildCache, jobs: int) -> None:
             cache.note_body(post, outline)
     else:
         for post in posts:
-            cache.note_body(post, cache.write_body(post, render_markdown(post.body, post.body_line)))
+            cache.note_body(post, cache.write_body(post, render_markdown(post.body, post.body_line, post.display_path)))
 
 
 def _make_units(site: Site, staging: Staging, units: list[Unit],

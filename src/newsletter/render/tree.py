@@ -13,8 +13,8 @@ import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
-__all__ = ["URL_ATTRIBUTES", "Fragment", "HtmlElement", "new_element", "parse_fragment", "rewrite_urls",
-           "serialize", "xpath"]
+__all__ = ["MAX_DEPTH", "URL_ATTRIBUTES", "Fragment", "HtmlElement", "new_element", "nested_too_deep",
+           "parse_fragment", "rewrite_urls", "serialize", "xpath"]
 
 URL_ATTRIBUTES = ("href", "src", "poster", "cite")
 # Elements with a URL attribute, whatever their tag. Testing each element's attributes once beats
@@ -37,6 +37,11 @@ _DOCUMENT_END_TAG = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
 # HTML's void elements, which hold nothing. libxml2 knows only some of them: it opens <embed>,
 # <source>, <track>, <wbr> and <keygen> as containers of all that follows, so that dropping one
 # (as the email drops <embed>) would drop the rest of the issue with it.
+# How deep a body's elements may nest. libxml2 drops, without a word, everything below its 256th
+# level and all that follows; a page's or an email's template adds its own levels around the
+# body, and premailer parses the email again with the same limit, so bodies stop well short of it.
+MAX_DEPTH = 100
+_TOO_DEEP = lxml.etree.XPath(f"boolean(descendant::*[ancestor::*[{MAX_DEPTH}]])")
 _VOID_TAGS = ("area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
               "source", "track", "wbr")
 
@@ -80,6 +85,11 @@ def _empty_void_elements(root: HtmlElement) -> None:
         at = parent.index(element)
         for offset, child in enumerate(children, start=1):
             parent.insert(at + offset, child)
+
+
+def nested_too_deep(root: HtmlElement) -> bool:
+    """Whether elements under *root* nest more than MAX_DEPTH levels deep."""
+    return bool(_TOO_DEEP(root))
 
 
 def serialize(root: HtmlElement) -> str:
