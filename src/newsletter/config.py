@@ -137,6 +137,21 @@ def _key_name(field: str) -> str:
     return field.rstrip("_")
 
 
+# What str.splitlines breaks at: the email package folds headers there too.
+_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def _unfit_text(value: str) -> str | None:
+    """What is wrong with a text value that no setting may hold, if anything."""
+    if _LINE_BREAK.search(value):
+        return "must be a single line"
+    control = _CONTROL.search(value)
+    if control:
+        return f"must not hold control characters (U+{ord(control[0]):04X}); delete it"
+    return None
+
+
 def _check_type(value: Any, annotation: str) -> str | None:
     """Return what was expected when *value* does not fit the field's annotation."""
     if annotation.startswith("str"):
@@ -180,8 +195,9 @@ def _build_section(name: str, raw: Any, text: str, path: Path, problems: list[Pr
             problems.append(Problem(path, f"expected {expected}, got {shown(value)}", line, f"{name}.{key}"))
             ok = False
             continue
-        if isinstance(value, str) and ("\n" in value or "\r" in value):
-            problems.append(Problem(path, "must be a single line", line, f"{name}.{key}"))
+        unfit = _unfit_text(value) if isinstance(value, str) else None
+        if unfit:
+            problems.append(Problem(path, unfit, line, f"{name}.{key}"))
             ok = False
             continue
         if str(field.type) == "float":
@@ -278,6 +294,8 @@ def load_config(root: Path) -> Config:
                           "save it as UTF-8") from None
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: values are nested too deep to read; flatten them") from None
     except tomllib.TOMLDecodeError as error:
         match = re.search(r"at line (\d+)", str(error))
         where = f":{match.group(1)}" if match else ""

@@ -176,7 +176,11 @@ class BuildCache:
 
     def write_body(self, post: Post, body: RenderedBody) -> Outline:
         """Keep a rendered body's HTML on disk (from any process); note its outline with note_body."""
-        write_atomically(self._body_path(post), body.html.encode("utf-8"), durable=False)
+        try:
+            write_atomically(self._body_path(post), body.html.encode("utf-8"), durable=False)
+        except OSError as error:
+            raise BuildError(f"{self.folder}: cannot write the build cache: {error.strerror}; free some space "
+                             "(the folder may be deleted at any time)") from None
         return body.outline
 
     def note_body(self, post: Post, outline: Outline) -> None:

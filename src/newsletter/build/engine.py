@@ -273,7 +273,10 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     except BaseException:
         shutil.rmtree(staging.folder, ignore_errors=True)
         raise
-    cache.save(record)
+    try:
+        cache.save(record)
+    except OSError as error:
+        site_warnings.append(_unsaved(target, error))
     return _record(site, target, when, fingerprint, units, record, site_warnings, made=len(todo),
                    started=started)
 
@@ -343,10 +346,20 @@ def _record(site: Site, target: Target, when: datetime, fingerprint: str, units:
     scheduled = [post.date for post in site.posts if post.status(when) is Status.SCHEDULED]
     built = tuple(BuiltIssue(entry.slug, entry.post.title, entry.post.date, str(entry.status),
                              entry.post.display_path, entry.preheader) for entry in site.entries)
-    write_quick_record(target.cache, QuickRecord(fingerprint, record.build_id, when, min(scheduled, default=None),
-                                                 built, len(record.hashes), tuple(warnings)))
+    try:
+        write_quick_record(target.cache, QuickRecord(fingerprint, record.build_id, when,
+                                                     min(scheduled, default=None), built, len(record.hashes),
+                                                     tuple(warnings)))
+    except OSError as error:
+        warnings.append(_unsaved(target, error))
     return BuildResult(out=target.out, built=built, files=len(record.hashes), made=made,
                        warnings=tuple(warnings), seconds=time.perf_counter() - started)
+
+
+def _unsaved(target: Target, error: OSError) -> Problem:
+    """The warning for a build written whole whose cache could not be: the next build starts afresh."""
+    return Problem(target.cache, f"cannot write the build cache: {error.strerror}; the build is complete, "
+                                 "the next one will remake everything")
 
 
 def _refuse_duplicates(record: BuildRecord) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from ..errors import BuildError
 from ..files import write_atomically
+from ..layout import POSTS_DIR, STATIC_DIR, TEMPLATES_DIR
 from ..outputs.units import Output
 
 # Written into every build; an existing folder without it is never replaced.
@@ -82,6 +83,12 @@ def check_out(root: Path, out: Path) -> None:
     if resolved_out == resolved_root or resolved_out in resolved_root.parents:
         raise BuildError(f"{out}: the output folder cannot be the newsletter folder or one above it; "
                          "use a folder of its own like 'dist'")
+    for name in (POSTS_DIR, STATIC_DIR, TEMPLATES_DIR):
+        inputs = resolved_root / name
+        if resolved_out == inputs or inputs in resolved_out.parents:
+            raise BuildError(f"{out}: the output folder cannot be inside {name}/, which the build reads "
+                             "(each build would be published again inside the next); use a folder of its own "
+                             "like 'dist'")
     if out.exists() and not out.is_dir():
         raise BuildError(f"{out}: exists and is not a folder; remove it or choose another --out")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():

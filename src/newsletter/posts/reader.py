@@ -23,6 +23,7 @@ from .model import (
     FEED_MODES,
     KNOWN_KEYS,
     REQUIRED_KEYS,
+    SLUG_MAX,
     SLUG_RE,
     Post,
     clean_text,
@@ -170,6 +171,9 @@ class _PostReader:
             self.error(f"front matter is not valid YAML: {problem}",
                        line=line_in_front + 2 if line_in_front is not None else 1)
             return None
+        except RecursionError:
+            self.error("front matter values are nested too deep to read; flatten them", line=2)
+            return None
         except tomllib.TOMLDecodeError as error:
             match = re.search(r"at line (\d+)", str(error))
             line = int(match.group(1)) + 1 if match else 1
@@ -275,6 +279,10 @@ class _PostReader:
             if not slugify(name):
                 self.error(f"tag {shown(tag)} has no letters or digits to make a page name from", "tags")
                 continue
+            if len(slugify(name)) > SLUG_MAX:
+                self.error(f"tag {shown(tag)} is too long to name its page; keep tags to {SLUG_MAX} "
+                           "characters or fewer", "tags")
+                continue
             tags.setdefault(slugify(name), name)
         return tuple(tags.values())
 
@@ -290,6 +298,12 @@ class _PostReader:
             if not slug:
                 self.error("cannot make a slug from the file name or title; add 'slug: some-name'", "title")
                 return None
+        if len(slug) > SLUG_MAX:
+            where = "the slug" if value is not None else "the slug made from the file name or title"
+            self.error(f"{where} is {len(slug)} characters long, too long to name the issue's files; keep it "
+                       f"to {SLUG_MAX} or fewer, or set a shorter 'slug: ...'", "slug" if value is not None else None,
+                       line=None if value is not None else 1)
+            return None
         if slug in RESERVED_SLUGS:
             self.error(f"'{slug}' is reserved for the site's own pages; choose another slug", "slug",
                        line=self.line_of("slug") if value is not None else 1)
