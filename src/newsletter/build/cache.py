@@ -43,6 +43,8 @@ class BuildRecord:
     out: str
     units: dict[str, UnitRecord] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)  # output path -> digest of its bytes
+    # output path -> (size, modification time) of its file once written: edits by hand show.
+    stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class QuickRecord:
     issues: tuple[BuiltIssue, ...]
     files: int
     warnings: tuple[Problem, ...]
+    outputs: dict[str, tuple[int, int]] = field(default_factory=dict)  # as BuildRecord.stamps
 
 
 def read_quick_record(folder: Path, fingerprint: str, now: datetime, marker: str) -> QuickRecord | None:

@@ -50,9 +50,11 @@ from .tree import (
     Staging,
     Written,
     check_out,
+    damaged_outputs,
     marker_id,
     marker_text,
     move_in,
+    output_stamps,
     remove_stale_staging,
     swap_in,
 )
@@ -229,7 +231,7 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     inputs = scan_inputs(config)
     fingerprint = input_fingerprint(config, target, inputs.stamps)
     unchanged = read_quick_record(target.cache, fingerprint, when, marker_id(target.out))
-    if unchanged is not None:
+    if unchanged is not None and not damaged_outputs(target.out, unchanged.outputs):
         return BuildResult(out=target.out, built=unchanged.issues, files=unchanged.files, made=0,
                            warnings=unchanged.warnings, seconds=time.perf_counter() - started)
     # A build over an earlier one usually remakes an email or two; a full one has workers for them.
@@ -257,16 +259,23 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     site_warnings = list(site.warnings)  # reading bodies' outlines adds the alt-text warnings
     del site.warnings[:]
     last = _last_build(cache, target.out)
+    # Outputs deleted or edited by hand since the last build are made and written again.
+    damaged = damaged_outputs(target.out, last.stamps) if last is not None else set()
     todo = [unit for unit in units if last is None or unit.name not in last.units
-            or last.units[unit.name].key != unit.key]
+            or last.units[unit.name].key != unit.key or not damaged.isdisjoint(last.units[unit.name].paths)]
     staging = Staging(target.out.parent / f".{target.out.name}.new-{os.getpid()}",
-                      last.hashes if last is not None else {})
+                      {path: hashed for path, hashed in last.hashes.items() if path not in damaged}
+                      if last is not None else {})
     shutil.rmtree(staging.folder, ignore_errors=True)
     try:
         staging.folder.mkdir(parents=True)
         record, staged = _make(site, staging, target.out, units, todo, last, jobs, progress)
         with commit:
             _commit(staging.folder, target.out, record, last, staged)
+        kept = last.stamps if last is not None else {}
+        fresh = set(staged)
+        record.stamps = {path: kept[path] for path in record.hashes if path in kept and path not in fresh}
+        record.stamps.update(output_stamps(target.out, (path for path in record.hashes if path not in record.stamps)))
     except OSError as error:
         shutil.rmtree(staging.folder, ignore_errors=True)
         raise BuildError(f"{error.filename or target.out}: cannot write the build: {error.strerror}") from None
@@ -332,7 +341,8 @@ def _commit(staging: Path, out: Path, record: BuildRecord, last: BuildRecord | N
         swap_in(staging, out)
         return
     removed = sorted(set(last.hashes) - set(record.hashes))
-    if record.build_id != last.build_id:
+    # Moving files in marks the folder unfinished first; the marker names the build again last.
+    if record.build_id != last.build_id or staged or removed:
         write_atomically(staging / MARKER, marker_text(record.build_id))
         staged.append(MARKER)
     move_in(staging, out, staged, removed)
@@ -349,7 +359,7 @@ def _record(site: Site, target: Target, when: datetime, fingerprint: str, units:
     try:
         write_quick_record(target.cache, QuickRecord(fingerprint, record.build_id, when,
                                                      min(scheduled, default=None), built, len(record.hashes),
-                                                     tuple(warnings)))
+                                                     tuple(warnings), record.stamps))
     except OSError as error:
         warnings.append(_unsaved(target, error))
     return BuildResult(out=target.out, built=built, files=len(record.hashes), made=made,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -69,6 +70,23 @@ def content_digest(output: Output) -> str:
         with open(output.source, "rb") as source:
             return hashlib.file_digest(source, "sha256").hexdigest()[:32]
     return hashlib.sha256(output.data).hexdigest()[:32]
+
+
+def output_stamps(out: Path, paths: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """The size and modification time of each of *paths* in *out*, to notice later edits by hand."""
+    stamps = {}
+    for path in paths:
+        try:
+            found = os.stat(out / path)
+        except OSError:
+            continue
+        stamps[path] = (found.st_size, found.st_mtime_ns)
+    return stamps
+
+
+def damaged_outputs(out: Path, stamps: dict[str, tuple[int, int]]) -> set[str]:
+    """The outputs in *out* deleted or changed (size or modification time) since their *stamps*."""
+    return {path for path, stamp in stamps.items() if output_stamps(out, (path,)).get(path) != stamp}
 
 
 def check_path(path: PurePosixPath) -> None:
