@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src"
-SECONDS = 10
+SECONDS = 10  # of processor time: what the process spends, however loaded the machine is
+WALL_SECONDS = 90  # of waiting, for a machine shared with other work
 MEMORY_BYTES = 500 * 1024 * 1024
 
 
@@ -37,8 +38,8 @@ def _limit() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (SECONDS, SECONDS))
 
 
-def run_limited(root: Path, *args: str, seconds: float = SECONDS) -> Outcome:
-    """Run ``newsletter --dir ROOT ARGS`` with at most *seconds* and 500 MB; a timeout fails the test."""
+def run_limited(root: Path, *args: str, seconds: float = WALL_SECONDS) -> Outcome:
+    """Run ``newsletter --dir ROOT ARGS`` with 10 s of processor time and 500 MB; waiting *seconds* fails."""
     env = {**os.environ, "PYTHONPATH": str(SRC)}
     done = subprocess.run([sys.executable, "-m", "newsletter", "--dir", str(root), *args], capture_output=True,
                           text=True, timeout=seconds, preexec_fn=_limit, env=env, check=False)
