@@ -46,7 +46,7 @@ class BuildRecord:
     units: dict[str, UnitRecord] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)  # output path -> digest of its bytes
     # output path -> (size, modification time) of its file once written: edits by hand show.
-    stamps: dict[str, tuple[int, int]] = field(default_factory=dict)
+    stamps: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ class QuickRecord:
     issues: tuple[BuiltIssue, ...]
     files: int
     warnings: tuple[Problem, ...]
-    outputs: dict[str, tuple[int, int]] = field(default_factory=dict)  # as BuildRecord.stamps
+    outputs: dict[str, str] = field(default_factory=dict)  # as BuildRecord.stamps
 
 
 def read_quick_record(folder: Path, fingerprint: str, now: datetime, marker: str) -> QuickRecord | None:

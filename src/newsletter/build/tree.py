@@ -72,19 +72,19 @@ def content_digest(output: Output) -> str:
     return hashlib.sha256(output.data).hexdigest()[:32]
 
 
-def output_stamps(out: Path, paths: Iterable[str]) -> dict[str, tuple[int, int]]:
-    """The size and modification time of each of *paths* in *out*, to notice later edits by hand."""
+def output_stamps(out: Path, paths: Iterable[str]) -> dict[str, str]:
+    """The size and modification time of each of *paths* in *out* ("size:mtime"), to notice edits by hand."""
     stamps = {}
     for path in paths:
         try:
             found = os.stat(out / path)
         except OSError:
             continue
-        stamps[path] = (found.st_size, found.st_mtime_ns)
+        stamps[path] = f"{found.st_size}:{found.st_mtime_ns}"
     return stamps
 
 
-def damaged_outputs(out: Path, stamps: dict[str, tuple[int, int]]) -> set[str]:
+def damaged_outputs(out: Path, stamps: dict[str, str]) -> set[str]:
     """The outputs in *out* deleted or changed (size or modification time) since their *stamps*."""
     return {path for path, stamp in stamps.items() if output_stamps(out, (path,)).get(path) != stamp}
 
