@@ -61,14 +61,26 @@ _MARKDOWN = st.sampled_from([
 _BODY = st.lists(st.one_of(_TEXT, _HTML, _MARKDOWN), max_size=10).map("\n\n".join)
 
 
+_ODD_TEXT = st.lists(st.one_of(_ODD, st.text(max_size=6)), min_size=1, max_size=6).map("".join)
+
+
 @st.composite
 def _front_matter(draw: st.DrawFn) -> str:
+    """Mostly valid front matter with odd text in its values, now and then a wild key or value."""
     if draw(st.integers(0, 9)) == 0:  # TOML
-        title = json.dumps(draw(_TEXT))
+        title = json.dumps(draw(_ODD_TEXT))
         deep = draw(st.sampled_from(["", "x = " + "[" * 1000 + "]" * 1000 + "\n", "x = 1\nx = 2\n"]))
         return f"+++\ntitle = {title}\ndate = 2025-04-01\n{deep}+++\n"
-    lines = {"title": json.dumps(draw(_TEXT)), "date": "2025-04-01"}
-    for _ in range(draw(st.integers(0, 5))):
+    lines = {"title": json.dumps(draw(_ODD_TEXT)), "date": "2025-04-01"}
+    for key in draw(st.lists(st.sampled_from(["summary", "author", "preheader", "tags", "slug", "image", "id"]),
+                             max_size=3, unique=True)):
+        if key == "tags":
+            lines[key] = json.dumps(draw(st.lists(_ODD_TEXT, min_size=1, max_size=3)))
+        elif key == "slug":
+            lines[key] = draw(st.sampled_from(["ok-slug", "a" * 300, "Bad Slug", "'x\\n'", "index"]))
+        else:
+            lines[key] = json.dumps(draw(_ODD_TEXT))
+    if draw(st.integers(0, 3)) == 0:
         lines[draw(_KEYS)] = draw(_YAML_VALUES)
     text = "".join(f"{key}: {value}\n" for key, value in lines.items())
     return f"---\n{text}---\n"
@@ -84,6 +96,9 @@ _CONFIG_VALUES = st.one_of(_TEXT.map(json.dumps), st.integers(-10**20, 10**20).m
 def _config(draw: st.DrawFn) -> str:
     site = {"title": '"Fuzz"', "url": '"https://example.com/letter/"'}
     email: dict[str, str] = {}
+    if draw(st.booleans()):
+        site["title"] = json.dumps(draw(_ODD_TEXT))
+        email["from"] = json.dumps(draw(_ODD_TEXT) + " <news@example.com>")
     for _ in range(draw(st.integers(0, 2))):
         section = draw(st.sampled_from(["site", "email"]))
         key = draw(st.sampled_from(["title", "url", "description", "language", "timezone", "author", "page_size"]
@@ -98,7 +113,7 @@ def _config(draw: st.DrawFn) -> str:
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(config=_config(), posts=st.lists(st.tuples(_front_matter(), _BODY), min_size=1, max_size=3))
+@given(config=_config(), posts=st.lists(st.tuples(_front_matter(), _BODY), min_size=2, max_size=3))
 def test_any_input_builds_or_gives_one_line_errors(config: str, posts: list[tuple[str, str]]) -> None:
     root = Path(tempfile.mkdtemp(prefix="newsletter-fuzz-"))
     try:

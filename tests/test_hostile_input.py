@@ -219,3 +219,11 @@ def test_a_full_disk_under_the_cache_fails_the_build_clearly_or_only_warns(newsl
     newsletter.write("static/new.txt", "changed")
     assert run_limited(newsletter.root, "build").code == 0
     assert (newsletter.dist / "static/new.txt").read_text() == "changed"
+
+
+@pytest.mark.parametrize("title", ['"\\u2028"', '"   "', '"\\u0007\\u2029"'])
+def test_a_title_of_only_spaces_line_breaks_or_controls_is_an_error(newsletter, title):
+    newsletter.post("2025-04-01-day", f"title: {title}\ndate: 2025-04-01")
+    outcome = run_limited(newsletter.root, "build")
+    assert outcome.one_line_error, outcome.text[-2000:]
+    assert "posts/2025-04-01-day.md:2: title: has no text to show; write a title" in outcome.err

@@ -165,10 +165,7 @@ def move_in(staging: Path, out: Path, staged: list[str], removed: list[str]) -> 
     """
     if staged or removed:
         write_atomically(out / MARKER, f"{_UNFINISHED}\n".encode())
-    for path in staged:
-        target = out / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / path, target)
+    # Deleted first: the marker, moved in last, must find nothing of the last build left over.
     for path in removed:
         target = out / path
         target.unlink(missing_ok=True)
@@ -176,4 +173,8 @@ def move_in(staging: Path, out: Path, staged: list[str], removed: list[str]) -> 
             if folder == out or any(folder.iterdir()):
                 break
             folder.rmdir()
+    for path in staged:
+        target = out / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / path, target)
     shutil.rmtree(staging, ignore_errors=True)

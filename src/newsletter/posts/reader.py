@@ -220,6 +220,9 @@ class _PostReader:
                 self.error(f"is required; add '{key}: ...' to the front matter", key)
 
         title = self.text_field(meta, "title")
+        if not title and isinstance(meta.get("title"), str) and meta["title"]:
+            # Only spaces, line breaks or control characters: nothing to show as a subject.
+            self.error("has no text to show; write a title", "title")
         when = self.date_field(meta, "date") if meta.get("date") not in (None, "") else None
         updated = self.date_field(meta, "updated") if meta.get("updated") is not None else None
         summary = self.text_field(meta, "summary")
