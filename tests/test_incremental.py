@@ -106,7 +106,7 @@ def test_a_corrupt_cache_is_ignored(newsletter):
     _post(newsletter, 1, "Post 1")
     build(newsletter.root, now=NOW, jobs=1)
     first = _files(newsletter.dist)
-    (newsletter.root / ".newsletter/cache/state.pickle").write_bytes(b"not a pickle")
+    (newsletter.root / ".newsletter/cache/state.json").write_bytes(b"not JSON")
     build(newsletter.root, now=NOW, jobs=1)
     assert _files(newsletter.dist) == first
 

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, shown
 from .layout import CONFIG_NAME
 
 PREVIEW_HOST = "127.0.0.1"
@@ -217,6 +217,21 @@ def _key_name(field: str) -> str:
     return field.rstrip("_")
 
 
+# What str.splitlines breaks at: the email package folds headers there too.
+_LINE_BREAK = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+
+
+def _unfit_text(value: str) -> str | None:
+    """What is wrong with a text value that no setting may hold, if anything."""
+    if _LINE_BREAK.search(value):
+        return "must be a single line"
+    control = _CONTROL.search(value)
+    if control:
+        return f"must not hold control characters (U+{ord(control[0]):04X}); delete it"
+    return None
+
+
 def _check_type(value: Any, annotation: str) -> str | None:
     """Return what was expected when *value* does not fit the field's annotation."""
     if annotation.startswith("str"):
@@ -260,12 +275,13 @@ def _build_section(name: str, raw: Any, text: str, path: Path, problems: list[Pr
             continue
         expected = _check_type(value, str(field.type))
         if expected:
-            shown = value.isoformat() if isinstance(value, date) else repr(value)
-            problems.append(Problem(path, f"expected {expected}, got {shown}", line, f"{name}.{key}"))
+            got = value.isoformat() if isinstance(value, date) else shown(value)
+            problems.append(Problem(path, f"expected {expected}, got {got}", line, f"{name}.{key}"))
             ok = False
             continue
-        if isinstance(value, str) and ("\n" in value or "\r" in value):
-            problems.append(Problem(path, "must be a single line", line, f"{name}.{key}"))
+        unfit = _unfit_text(value) if isinstance(value, str) else None
+        if unfit:
+            problems.append(Problem(path, unfit, line, f"{name}.{key}"))
             ok = False
             continue
         if str(field.type) == "float":
@@ -292,13 +308,13 @@ def _build_section(name: str, raw: Any, text: str, path: Path, problems: list[Pr
 def _site_problems(section: SiteConfig) -> Iterator[tuple[str, str]]:
     parts = urlsplit(section.url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        yield "url", f"expected an absolute http(s) URL like 'https://example.com/news/', got {section.url!r}"
+        yield "url", f"expected an absolute http(s) URL like 'https://example.com/news/', got {shown(section.url)}"
     elif parts.query or parts.fragment:
         yield "url", "must not have a query or fragment"
     try:
         ZoneInfo(section.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        yield "timezone", f"unknown time zone {section.timezone!r}; use an IANA name like 'Europe/Prague'"
+        yield "timezone", f"unknown time zone {shown(section.timezone)}; use an IANA name like 'Europe/Prague'"
     if section.page_size < 1:
         yield "page_size", "must be at least 1"
     if not section.title.strip():
@@ -307,7 +323,7 @@ def _site_problems(section: SiteConfig) -> Iterator[tuple[str, str]]:
 
 def _smtp_problems(section: SmtpConfig) -> Iterator[tuple[str, str]]:
     if section.security not in _SECURITY_CHOICES:
-        yield "security", f"expected one of {', '.join(_SECURITY_CHOICES)}, got {section.security!r}"
+        yield "security", f"expected one of {', '.join(_SECURITY_CHOICES)}, got {shown(section.security)}"
     if not 0 < section.port < 65536:
         yield "port", f"expected a port number from 1 to 65535, got {section.port}"
     if section.rate <= 0:
@@ -316,9 +332,9 @@ def _smtp_problems(section: SmtpConfig) -> Iterator[tuple[str, str]]:
 
 def _email_problems(section: EmailConfig) -> Iterator[tuple[str, str]]:
     if "@" not in section.from_:
-        yield "from", f"expected an address like 'Jana Novak <news@example.com>', got {section.from_!r}"
+        yield "from", f"expected an address like 'Jana Novak <news@example.com>', got {shown(section.from_)}"
     if section.inliner not in _INLINERS:
-        yield "inliner", f"expected one of {', '.join(_INLINERS)}, got {section.inliner!r}"
+        yield "inliner", f"expected one of {', '.join(_INLINERS)}, got {shown(section.inliner)}"
     if section.unsubscribe_url and urlsplit(section.unsubscribe_url).scheme != "https":
         yield "unsubscribe_url", "must be an https:// URL (mail clients' one-click unsubscribe needs it)"
 
@@ -408,6 +424,8 @@ def load_config(root: Path) -> Config:
                                                   "save it as UTF-8", line)]) from None
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: values are nested too deep to read; flatten them") from None
     except tomllib.TOMLDecodeError as error:
         match = re.search(r"at line (\d+)", str(error))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(error))

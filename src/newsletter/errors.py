@@ -23,9 +23,23 @@ turns them into a recipient's state.
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+# A value quoted in a message is cut short: a YAML alias can make a few hundred bytes stand for
+# billions of list items, and a message must never grow with what it quotes.
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel = 2
+_BRIEF.maxstring = _BRIEF.maxother = 80
+_BRIEF.maxlong = 40
+_BRIEF.maxlist = _BRIEF.maxtuple = _BRIEF.maxdict = _BRIEF.maxset = _BRIEF.maxfrozenset = 4
+
+
+def shown(value: object) -> str:
+    """Write *value* as Python would for a message, cut short where it is long or deep."""
+    return _BRIEF.repr(value)
 
 
 class Severity(StrEnum):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from datetime import date
 from pathlib import Path
 
 from .config import load_config
-from .errors import NewsletterError
+from .errors import NewsletterError, shown
 from .layout import CONFIG_NAME, POSTS_DIR
 from .posts import slugify
 
@@ -43,7 +45,7 @@ _GITIGNORE = """\
 
 _WELCOME = """\
 ---
-title: "Welcome to {title}"
+title: {title}
 date: {today}
 summary: "What this newsletter is about and how often it will arrive."
 tags: [meta]
@@ -56,13 +58,30 @@ This first issue is a placeholder: edit `posts/{today}-welcome.md`, or run
 """
 
 
+# A file name's slug stops at a word near this length: enough to tell posts apart.
+_FILE_SLUG_LENGTH = 60
+
+
 def _quote(text: str) -> str:
-    """A string literal valid in both TOML and YAML."""
-    return json.dumps(text, ensure_ascii=False)
+    """A string literal valid in both TOML and YAML, and read back as *text* by both."""
+    # JSON escapes C0 controls, quotes and backslashes as both languages do; YAML also breaks
+    # lines at U+0085, U+2028 and U+2029, and forbids the C1 controls, so those are escaped too.
+    return re.sub("[\x7f-\x9f\u2028\u2029]", lambda found: f"\\u{ord(found[0]):04x}",
+                  json.dumps(text, ensure_ascii=False))
+
+
+def _one_line_title(title: str) -> str:
+    """*title*, if it is one line of printable text; else an error saying what to change."""
+    for character in title:
+        if unicodedata.category(character) in ("Cc", "Zl", "Zp"):
+            raise NewsletterError(f"--title must be one line of text without control characters "
+                                  f"(it holds U+{ord(character):04X})")
+    return title
 
 
 def create_newsletter(directory: Path, *, title: str, url: str, today: date) -> list[Path]:
     """Scaffold newsletter.toml, posts/ with a welcome post and .gitignore; return what was created."""
+    title = _one_line_title(title)
     config = directory / CONFIG_NAME
     if config.exists():
         raise NewsletterError(f"{config}: already exists; this folder is a newsletter already")
@@ -72,7 +91,7 @@ def create_newsletter(directory: Path, *, title: str, url: str, today: date) -> 
     config.write_text(_CONFIG_TEMPLATE.format(title=_quote(title), url=_quote(url)), encoding="utf-8")
     created = [config]
     if not welcome.exists():
-        welcome.write_text(_WELCOME.format(title=title.replace('"', "'"), today=today.isoformat()),
+        welcome.write_text(_WELCOME.format(title=_quote(f"Welcome to {title}"), today=today.isoformat()),
                            encoding="utf-8")
         created.append(welcome)
     gitignore = directory / ".gitignore"
@@ -86,8 +105,11 @@ def create_post(root: Path, title: str, day: date) -> Path:
     """Create posts/YYYY-MM-DD-slug.md as a draft with its front matter filled in; refuse to overwrite."""
     load_config(root)  # fail early, with the usual message, outside a newsletter
     slug = slugify(title)
+    if len(slug) > _FILE_SLUG_LENGTH:
+        cut = slug[: _FILE_SLUG_LENGTH + 1]
+        slug = cut.rsplit("-", 1)[0] if "-" in cut else cut[:-1]
     if not slug:
-        raise NewsletterError(f"cannot make a file name from the title {title!r}; use some letters or digits")
+        raise NewsletterError(f"cannot make a file name from the title {shown(title)}; use some letters or digits")
     path = root / POSTS_DIR / f"{day.isoformat()}-{slug}.md"
     if path.exists():
         raise NewsletterError(f"{path}: already exists; choose another title or edit that file")

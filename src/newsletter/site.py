@@ -147,7 +147,7 @@ class Site:
 
     def entry(self, post: Post) -> Entry:
         if self.bodies is None:
-            body = render_markdown(post.body, post.body_line)
+            body = render_markdown(post.body, post.body_line, post.display_path)
             outline, load_html = body.outline, lambda: body.html
         else:
             outline, load_html = self.bodies.outline(post), partial(self.bodies.html, post)

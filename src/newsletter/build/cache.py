@@ -2,7 +2,9 @@
 
 Everything here can be deleted at any time; the next build is then a cold one. Entries are keyed
 so that a stale one is never used: posts by file name, size and modification time, bodies by the
-post's content digest, and the whole cache by the code and library versions that made it.
+post's content digest, and the whole cache by the code and library versions that made it. The
+records are JSON (codec.py): a file that does not read back is dropped, and reading one never
+runs code.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import pickle
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,12 +19,13 @@ from pathlib import Path
 from ..errors import BuildError, Problem
 from ..files import write_atomically
 from ..posts import Post, ReadPost
-from ..render.markdown import Outline, RenderedBody
+from ..render.markdown import Image, Outline, RenderedBody
 from ..sources import Stamp, stamp_of
+from .codec import Codec
 
-_STATE = "state.pickle"
+_STATE = "state.json"
 _BODIES = "bodies"
-_QUICK = "quick.pickle"
+_QUICK = "quick.json"
 
 
 @dataclass
@@ -43,6 +45,8 @@ class BuildRecord:
     out: str
     units: dict[str, UnitRecord] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)  # output path -> digest of its bytes
+    # output path -> (size, modification time) of its file once written: edits by hand show.
+    stamps: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,13 +76,14 @@ class QuickRecord:
     issues: tuple[BuiltIssue, ...]
     files: int
     warnings: tuple[Problem, ...]
+    outputs: dict[str, str] = field(default_factory=dict)  # as BuildRecord.stamps
 
 
 def read_quick_record(folder: Path, fingerprint: str, now: datetime, marker: str) -> QuickRecord | None:
     """The last build's quick record (in the cache *folder*) if its output is still right as of *now*."""
     try:
-        quick = pickle.loads((folder / _QUICK).read_bytes())
-    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        quick = _CODEC.loads((folder / _QUICK).read_bytes())
+    except (OSError, ValueError):
         return None
     if not isinstance(quick, QuickRecord) or quick.fingerprint != fingerprint or quick.build_id != marker:
         return None
@@ -88,8 +93,7 @@ def read_quick_record(folder: Path, fingerprint: str, now: datetime, marker: str
 
 
 def write_quick_record(folder: Path, quick: QuickRecord) -> None:
-    write_atomically(folder / _QUICK, pickle.dumps(quick, protocol=pickle.HIGHEST_PROTOCOL),
-                     durable=False)
+    write_atomically(folder / _QUICK, _CODEC.dumps(quick), durable=False)
 
 
 @dataclass
@@ -98,6 +102,9 @@ class _State:
     posts: dict[str, tuple[int, int, int, ReadPost]] = field(default_factory=dict)
     outlines: dict[str, Outline] = field(default_factory=dict)
     record: BuildRecord | None = None
+
+
+_CODEC = Codec((_State, ReadPost, Post, Outline, Image, Problem, BuildRecord, UnitRecord, QuickRecord, BuiltIssue))
 
 
 class BuildCache:
@@ -114,8 +121,8 @@ class BuildCache:
 
     def _load(self, namespace: str) -> _State:
         try:
-            state = pickle.loads((self.folder / _STATE).read_bytes())
-        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            state = _CODEC.loads((self.folder / _STATE).read_bytes())
+        except (OSError, ValueError):
             return _State(namespace)
         if not isinstance(state, _State) or state.namespace != namespace:
             return _State(namespace)
@@ -176,7 +183,11 @@ class BuildCache:
 
     def write_body(self, post: Post, body: RenderedBody) -> Outline:
         """Keep a rendered body's HTML on disk (from any process); note its outline with note_body."""
-        write_atomically(self._body_path(post), body.html.encode("utf-8"), durable=False)
+        try:
+            write_atomically(self._body_path(post), body.html.encode("utf-8"), durable=False)
+        except OSError as error:
+            raise BuildError(f"{self.folder}: cannot write the build cache: {error.strerror}; free some space "
+                             "(the folder may be deleted at any time)") from None
         return body.outline
 
     def note_body(self, post: Post, outline: Outline) -> None:
@@ -202,4 +213,4 @@ class BuildCache:
         for key in stale:
             del self.state.outlines[key]
             (self.folder / _BODIES / f"{key}.html").unlink(missing_ok=True)
-        write_atomically(self.folder / _STATE, pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL))
+        write_atomically(self.folder / _STATE, _CODEC.dumps(self.state))

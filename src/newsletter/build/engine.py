@@ -54,9 +54,11 @@ from .tree import (
     Staging,
     Written,
     check_out,
+    damaged_outputs,
     marker_id,
     marker_text,
     move_in,
+    output_stamps,
     remove_stale_staging,
     swap_in,
 )
@@ -177,7 +179,7 @@ def _render_bodies(posts: list[Post], cache: BuildCache, jobs: int) -> None:
             cache.note_body(post, outline)
     else:
         for post in posts:
-            cache.note_body(post, cache.write_body(post, render_markdown(post.body, post.body_line)))
+            cache.note_body(post, cache.write_body(post, render_markdown(post.body, post.body_line, post.display_path)))
 
 
 def _make_units(site: Site, staging: Staging, units: list[Unit],
@@ -240,7 +242,7 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     inputs = scan_inputs(config)
     fingerprint = input_fingerprint(config, target, inputs.stamps)
     unchanged = read_quick_record(target.cache, fingerprint, when, marker_id(target.out))
-    if unchanged is not None:
+    if unchanged is not None and not damaged_outputs(target.out, unchanged.outputs):
         return BuildResult(out=target.out, built=unchanged.issues, files=unchanged.files, made=0,
                            warnings=unchanged.warnings, seconds=time.perf_counter() - started)
     # A build over an earlier one usually remakes an email or two; a full one has workers for them.
@@ -274,19 +276,23 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
         units = plan(site, env, environment_digest(config, env), warm)
     site_warnings = [*site.load_warnings, *language(env).warnings]
     last = _last_build(cache, target.out)
+    # Outputs deleted or edited by hand since the last build are made and written again.
+    damaged = damaged_outputs(target.out, last.stamps) if last is not None else set()
     todo = [unit for unit in units if last is None or unit.name not in last.units
-            or last.units[unit.name].key != unit.key]
+            or last.units[unit.name].key != unit.key or not damaged.isdisjoint(last.units[unit.name].paths)]
     made = len(todo)
     first = _saved_first(todo) if early is not None and last is not None else []
     if early is not None and first and len(first) < len(todo):
         # The saved issue's page and email go out first; lists, tag pages and feeds follow.
-        last = _make_and_commit(site, target, cache, units, first, last, jobs, None, commit)
+        last = _make_and_commit(site, target, cache, units, first, last, jobs, None, commit, site_warnings,
+                                damaged)
         saved = tuple(sorted(unit.name[len("email/"):-len(".html")] for unit in first
                              if unit.name.startswith("email/")))
         early(dataclasses.replace(_result(site, target, units, last, site_warnings, made=len(first),
                                           started=started), saved=saved))
         todo = [unit for unit in todo if unit not in first]
-    record = _make_and_commit(site, target, cache, units, todo, last, jobs, progress, commit)
+    record = _make_and_commit(site, target, cache, units, todo, last, jobs, progress, commit, site_warnings,
+                              damaged)
     result = _result(site, target, units, record, site_warnings, made=made, started=started)
     if publishes:
         fingerprint = _note_archive(config, target, site, inputs, fingerprint)
@@ -317,16 +323,25 @@ def _saved_first(todo: list[Unit]) -> list[Unit]:
 
 def _make_and_commit(site: Site, target: Target, cache: BuildCache, units: list[Unit], todo: list[Unit],
                      last: BuildRecord | None, jobs: int, progress: Progress | None,
-                     commit: AbstractContextManager[object]) -> BuildRecord:
-    """Make *todo* into a staging folder, move the build into place and record it in the cache."""
+                     commit: AbstractContextManager[object], notes: list[Problem], damaged: set[str]) -> BuildRecord:
+    """Make *todo* into a staging folder, move the build into place and record it in the cache.
+
+    Outputs in *damaged* (changed or deleted in the folder since) are written again. A cache that
+    cannot be written is a warning added to *notes*: the build itself is complete.
+    """
     staging = Staging(target.out.parent / f".{target.out.name}.new-{os.getpid()}",
-                      last.hashes if last is not None else {})
+                      {path: hashed for path, hashed in last.hashes.items() if path not in damaged}
+                      if last is not None else {})
     shutil.rmtree(staging.folder, ignore_errors=True)
     try:
         staging.folder.mkdir(parents=True)
         record, staged = _make(site, staging, target.out, units, todo, last, jobs, progress)
         with commit:
             _commit(staging.folder, target.out, record, last, staged)
+        kept = last.stamps if last is not None else {}
+        fresh = set(staged)
+        record.stamps = {path: kept[path] for path in record.hashes if path in kept and path not in fresh}
+        record.stamps.update(output_stamps(target.out, (path for path in record.hashes if path not in record.stamps)))
     except OSError as error:
         shutil.rmtree(staging.folder, ignore_errors=True)
         raise BuildError(problems=[Problem(error.filename or target.out,
@@ -334,7 +349,10 @@ def _make_and_commit(site: Site, target: Target, cache: BuildCache, units: list[
     except BaseException:
         shutil.rmtree(staging.folder, ignore_errors=True)
         raise
-    cache.save(record)
+    try:
+        cache.save(record)
+    except OSError as error:
+        notes.append(_unsaved(target, error))
     return record
 
 
@@ -392,7 +410,8 @@ def _commit(staging: Path, out: Path, record: BuildRecord, last: BuildRecord | N
         swap_in(staging, out)
         return
     removed = sorted(set(last.hashes) - set(record.hashes))
-    if record.build_id != last.build_id:
+    # Moving files in marks the folder unfinished first; the marker names the build again last.
+    if record.build_id != last.build_id or staged or removed:
         write_atomically(staging / MARKER, marker_text(record.build_id))
         staged.append(MARKER)
     move_in(staging, out, staged, removed)
@@ -415,9 +434,18 @@ def _record(site: Site, target: Target, when: datetime, fingerprint: str, result
             record: BuildRecord) -> BuildResult:
     """Note what was built, so that the next build with nothing changed can say so at once."""
     scheduled = [post.date for post in site.posts if post.status(when) is Status.SCHEDULED]
-    write_quick_record(target.cache, QuickRecord(fingerprint, record.build_id, when, min(scheduled, default=None),
-                                                 result.built, result.files, result.warnings))
+    try:
+        write_quick_record(target.cache, QuickRecord(fingerprint, record.build_id, when, min(scheduled, default=None),
+                                                     result.built, result.files, result.warnings, record.stamps))
+    except OSError as error:
+        return dataclasses.replace(result, warnings=(*result.warnings, _unsaved(target, error)))
     return result
+
+
+def _unsaved(target: Target, error: OSError) -> Problem:
+    """The warning for a build written whole whose cache could not be: the next build starts afresh."""
+    return Problem(target.cache, f"cannot write the build cache: {error.strerror}; the build is complete, "
+                                 "the next one will remake everything")
 
 
 def _refuse_duplicates(record: BuildRecord) -> None:

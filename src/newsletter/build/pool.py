@@ -59,7 +59,7 @@ def _make_in_worker(index: int) -> tuple[int, list[Written], list[Problem]]:
 def _render_in_worker(index: int) -> tuple[int, Outline]:
     assert isinstance(_task, _Rendering)
     post = _task.posts[index]
-    return index, _task.cache.write_body(post, render_markdown(post.body, post.body_line))
+    return index, _task.cache.write_body(post, render_markdown(post.body, post.body_line, post.display_path))
 
 
 def _forked(jobs: int, task: _Making | _Rendering) -> multiprocessing.pool.Pool:

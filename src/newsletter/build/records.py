@@ -36,7 +36,7 @@ def open_site(root: Path, *, now: datetime | None = None, drafts: bool = False, 
                 load_warnings=tuple(warnings), bodies=store, snippets=load_snippets(config, None, posts))
     for post in posts:
         if site.is_visible(post) and not store.has_body(post):
-            store.note_body(post, store.write_body(post, render_markdown(post.body, post.body_line)))
+            store.note_body(post, store.write_body(post, render_markdown(post.body, post.body_line, post.display_path)))
     return site, store
 
 

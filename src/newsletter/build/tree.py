@@ -10,11 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from ..errors import BuildError, Problem
 from ..files import write_atomically
+from ..layout import POSTS_DIR, STATIC_DIR, TEMPLATES_DIR
 from ..outputs.units import Output
 
 # Written into every build; an existing folder without it is never replaced.
@@ -70,6 +72,23 @@ def content_digest(output: Output) -> str:
     return hashlib.sha256(output.data).hexdigest()[:32]
 
 
+def output_stamps(out: Path, paths: Iterable[str]) -> dict[str, str]:
+    """The size and modification time of each of *paths* in *out* ("size:mtime"), to notice edits by hand."""
+    stamps = {}
+    for path in paths:
+        try:
+            found = os.stat(out / path)
+        except OSError:
+            continue
+        stamps[path] = f"{found.st_size}:{found.st_mtime_ns}"
+    return stamps
+
+
+def damaged_outputs(out: Path, stamps: dict[str, str]) -> set[str]:
+    """The outputs in *out* deleted or changed (size or modification time) since their *stamps*."""
+    return {path for path, stamp in stamps.items() if output_stamps(out, (path,)).get(path) != stamp}
+
+
 def check_path(path: PurePosixPath) -> None:
     """Refuse an output path that could leave the output folder."""
     if path.is_absolute() or ".." in path.parts or not path.parts or str(path).startswith("~"):
@@ -82,6 +101,12 @@ def check_out(root: Path, out: Path) -> None:
     if resolved_out == resolved_root or resolved_out in resolved_root.parents:
         raise BuildError(problems=[Problem(out, "the output folder cannot be the newsletter folder or one above "
                                                 "it; use a folder of its own like 'dist'")])
+    for name in (POSTS_DIR, STATIC_DIR, TEMPLATES_DIR):
+        inputs = resolved_root / name
+        if resolved_out == inputs or inputs in resolved_out.parents:
+            raise BuildError(problems=[Problem(out, f"the output folder cannot be inside {name}/, which the build "
+                                                    "reads (each build would be published again inside the next); "
+                                                    "use a folder of its own like 'dist'")])
     if out.exists() and not out.is_dir():
         raise BuildError(problems=[Problem(out, "exists and is not a folder; remove it or choose another --out")])
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).exists():
@@ -140,10 +165,7 @@ def move_in(staging: Path, out: Path, staged: list[str], removed: list[str]) -> 
     """
     if staged or removed:
         write_atomically(out / MARKER, f"{_UNFINISHED}\n".encode())
-    for path in staged:
-        target = out / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / path, target)
+    # Deleted first: the marker, moved in last, must find nothing of the last build left over.
     for path in removed:
         target = out / path
         target.unlink(missing_ok=True)
@@ -151,4 +173,8 @@ def move_in(staging: Path, out: Path, staged: list[str], removed: list[str]) -> 
             if folder == out or any(folder.iterdir()):
                 break
             folder.rmdir()
+    for path in staged:
+        target = out / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staging / path, target)
     shutil.rmtree(staging, ignore_errors=True)

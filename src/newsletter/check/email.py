@@ -58,7 +58,7 @@ def email_removed(run: Run, issue: Issue) -> Iterator[Hit]:
 
 def _needle(removed: Removed) -> str:
     """The text that starts what was removed, as the post spells it: to find its line."""
-    if removed.kind is Removal.EVENT_HANDLER:
+    if removed.kind in (Removal.EVENT_HANDLER, Removal.ATTRIBUTE):
         return removed.attribute
     if removed.kind is Removal.SCRIPT_LINK:
         return f"{removed.scheme}:"

@@ -102,12 +102,14 @@ def _line_of(entry: Entry, key: str) -> int | None:
 
 def removal_warning(removed: Removed) -> str:
     """The warning about one thing taken out of an email."""
-    if removed.kind is Removal.EVENT_HANDLER:
+    if removed.kind in (Removal.EVENT_HANDLER, Removal.ATTRIBUTE):
         what = f"{removed.attribute} attribute on <{removed.tag}>"
     elif removed.kind is Removal.SCRIPT_LINK:
         what = f"{removed.scheme}: link on <{removed.tag}>"
     elif removed.kind is Removal.IFRAME:
         what = "<iframe> (turned into a link)"
+    elif removed.kind is Removal.TAG:
+        what = f"the <{removed.tag}> tags (what they held is kept)"
     else:
         what = f"<{removed.tag}>"
     return f"removed {what} from the email: mail clients block it"

@@ -25,6 +25,8 @@ FEED_MODES = ("full", "summary")
 
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Slugs and tags name folders and files (email/<slug>.html); file systems allow 255 bytes a name.
+SLUG_MAX = 100
 
 
 _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}(?:-|$)")
@@ -32,6 +34,7 @@ _DATE_PREFIX = re.compile(r"^\d{4}-\d{2}-\d{2}(?:-|$)")
 
 # C0 controls other than tab and newline, DEL-free: what XML 1.0 and mail headers cannot carry.
 _UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_LINE_BREAKS = re.compile("\\s*[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+\\s*")
 
 
 class Status(StrEnum):
@@ -120,8 +123,12 @@ def clean_text(text: str) -> tuple[str, bool]:
 
 
 def one_line(text: str) -> str:
-    """Collapse newlines (and the space around them) into single spaces."""
-    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+    """Collapse line breaks (and the space around them) into single spaces.
+
+    Line breaks are every character str.splitlines breaks at, as the email package does when it
+    folds a header: U+2028 in a title must not end the Subject line.
+    """
+    return _LINE_BREAKS.sub(" ", text).strip()
 
 
 def to_datetime(value: date | datetime, tz: ZoneInfo) -> datetime:

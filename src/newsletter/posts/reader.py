@@ -16,7 +16,7 @@ import frontmatter
 import yaml
 
 from ..config import Config, find_key_line, suggest
-from ..errors import Problem, warning
+from ..errors import Problem, shown, warning
 from ..layout import RESERVED_SLUGS
 from .foreign import translate
 from .model import (
@@ -24,6 +24,7 @@ from .model import (
     FEED_MODES,
     KNOWN_KEYS,
     REQUIRED_KEYS,
+    SLUG_MAX,
     SLUG_RE,
     Post,
     clean_text,
@@ -168,6 +169,9 @@ class _PostReader:
             self.error(f"front matter is not valid YAML: {problem}",
                        line=line_in_front + 2 if line_in_front is not None else 1)
             return None
+        except RecursionError:
+            self.error("front matter values are nested too deep to read; flatten them", line=2)
+            return None
         except tomllib.TOMLDecodeError as error:
             match = re.search(r"at line (\d+)", str(error))
             line = int(match.group(1)) + 1 if match else 1
@@ -184,7 +188,7 @@ class _PostReader:
         if value is None:
             return ""
         if not isinstance(value, str):
-            self.error(f"expected text, got {value!r}; put it in quotes", key)
+            self.error(f"expected text, got {shown(value)}; put it in quotes", key)
             return ""
         value, removed = clean_text(value)
         if removed:
@@ -201,7 +205,7 @@ class _PostReader:
                 return parse_when(value, tz)
             except ValueError:
                 pass
-        self.error(f"expected YYYY-MM-DD or an ISO datetime like 2025-04-01 09:30, got {value!r}", key)
+        self.error(f"expected YYYY-MM-DD or an ISO datetime like 2025-04-01 09:30, got {shown(value)}", key)
         return None
 
     def foreign(self, meta: dict[str, Any]) -> dict[str, Any]:
@@ -224,6 +228,9 @@ class _PostReader:
                 self.error(f"is required; add '{key}: ...' to the front matter", key)
 
         title = self.text_field(meta, "title")
+        if not title and isinstance(meta.get("title"), str) and meta["title"]:
+            # Only spaces, line breaks or control characters: nothing to show as a subject.
+            self.error("has no text to show; write a title", "title")
         when = self.date_field(meta, "date") if meta.get("date") not in (None, "") else None
         updated = self.date_field(meta, "updated") if meta.get("updated") is not None else None
         if when is not None and updated is not None and updated < when:
@@ -236,11 +243,11 @@ class _PostReader:
         pinned_id = self.text_field(meta, "id")
         feed = self.text_field(meta, "feed") or "full"
         if feed not in FEED_MODES:
-            self.error(f"expected one of {', '.join(FEED_MODES)}, got {feed!r}", "feed")
+            self.error(f"expected one of {', '.join(FEED_MODES)}, got {shown(feed)}", "feed")
 
         draft = meta.get("draft", False)
         if not isinstance(draft, bool):
-            self.error(f"expected true or false, got {draft!r}", "draft")
+            self.error(f"expected true or false, got {shown(draft)}", "draft")
 
         tags = self.tags(meta.get("tags"))
         check_ignore = self.words(meta.get("check"), "check",
@@ -296,7 +303,11 @@ class _PostReader:
             name = one_line(clean_text(tag)[0])
             slug = tag_slug(name)
             if not slug:
-                self.error(f"tag {tag!r} has no letters or digits to make a page name from", "tags")
+                self.error(f"tag {shown(tag)} has no letters or digits to make a page name from", "tags")
+                continue
+            if len(slug) > SLUG_MAX:
+                self.error(f"tag {shown(tag)} is too long to name its page; keep tags to {SLUG_MAX} "
+                           "characters or fewer", "tags")
                 continue
             other = by_slug.setdefault(slug, name)
             if same_tag(other) != same_tag(name):
@@ -309,7 +320,7 @@ class _PostReader:
     def slug(self, value: Any, title: str) -> str | None:
         if value is not None:
             if not isinstance(value, str) or not SLUG_RE.fullmatch(value):
-                self.error(f"{value!r} is not a safe slug: use lowercase letters, digits and single "
+                self.error(f"{shown(value)} is not a safe slug: use lowercase letters, digits and single "
                            f"hyphens, like 'rejekts-day-two'", "slug")
                 return None
             slug = value
@@ -318,6 +329,12 @@ class _PostReader:
             if not slug:
                 self.error("cannot make a slug from the file name or title; add 'slug: some-name'", "title")
                 return None
+        if len(slug) > SLUG_MAX:
+            where = "the slug" if value is not None else "the slug made from the file name or title"
+            self.error(f"{where} is {len(slug)} characters long, too long to name the issue's files; keep it "
+                       f"to {SLUG_MAX} or fewer, or set a shorter 'slug: ...'", "slug" if value is not None else None,
+                       line=None if value is not None else 1)
+            return None
         if slug in RESERVED_SLUGS:
             self.error(f"'{slug}' is reserved for the site's own pages; choose another slug", "slug",
                        line=self.line_of("slug") if value is not None else 1)

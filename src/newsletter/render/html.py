@@ -10,11 +10,19 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .tree import HtmlElement, new_element, parse_fragment, serialize
+from .tree import MAX_DEPTH, HtmlElement, nested_too_deep, new_element, parse_fragment, serialize
 
 # check/ imports these from here; they live in urls.py now.
 
 _HEADING_TAGS = ("h2", "h3", "h4")
+
+
+class TooDeep(ValueError):
+    """The HTML nests deeper than a page, an email and a feed can carry whole."""
+
+    def __init__(self) -> None:
+        super().__init__(f"the body nests elements more than {MAX_DEPTH} levels deep (quotes, lists or HTML "
+                         "tags inside one another); flatten it")
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,8 @@ def finish_markdown_html(html: str, slugify: Callable[[str], str],
     classes the templates expect.
     """
     root = parse_fragment(html)
+    if nested_too_deep(root):
+        raise TooDeep
     taken = set(root.xpath("descendant::*/@id"))
     backrefs = _gather_footnotes(root, taken)
     paragraphs = list(root.iter("p"))

@@ -20,7 +20,8 @@ from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from .html import finish_markdown_html
+from ..errors import PostError, Problem
+from .html import TooDeep, finish_markdown_html
 
 WORDS_PER_MINUTE = 230
 CODE_STYLE_LIGHT = "default"
@@ -116,9 +117,12 @@ def heading_id(title: str) -> str:
     return _NOT_IN_IDS.sub("", title.strip().lower().replace(" ", "-"))
 
 
-def render_markdown(text: str, first_line: int = 1) -> RenderedBody:
-    """Render Markdown to an HTML fragment; *first_line* is the body's line in its file."""
-    finished = finish_markdown_html(_MARKDOWN.html(text), heading_id, _highlight)
+def render_markdown(text: str, first_line: int = 1, path: str = "<post>") -> RenderedBody:
+    """Render Markdown to an HTML fragment; *first_line* is the body's line in its file *path*."""
+    try:
+        finished = finish_markdown_html(_MARKDOWN.html(text), heading_id, _highlight)
+    except TooDeep as error:
+        raise PostError(problems=[Problem(path, str(error), first_line)]) from None
     images = _images(text, first_line) if "![" in text else ()
     return RenderedBody(finished.html, Outline(finished.first_paragraph, finished.word_count, images,
                                                finished.image_sources))

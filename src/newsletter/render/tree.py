@@ -13,8 +13,8 @@ import lxml.etree
 import lxml.html
 from lxml.html import HtmlElement
 
-__all__ = ["URL_ATTRIBUTES", "Fragment", "HtmlElement", "new_element", "parse_document", "parse_fragment",
-           "rewrite_urls", "serialize", "xpath"]
+__all__ = ["MAX_DEPTH", "URL_ATTRIBUTES", "Fragment", "HtmlElement", "new_element", "nested_too_deep",
+           "parse_document", "parse_fragment", "rewrite_urls", "serialize", "xpath"]
 
 URL_ATTRIBUTES = ("href", "src", "poster", "cite")
 # Elements with a URL attribute, whatever their tag. Testing each element's attributes once beats
@@ -34,6 +34,16 @@ _PARSER.set_element_class_lookup(lxml.etree.ElementDefaultClassLookup(
 # nothing, and browsers ignore them there. Taken out of a comment or an attribute too, they cost
 # nothing a reader sees.
 _DOCUMENT_END_TAG = re.compile(r"</(?:body|html)\s*>", re.IGNORECASE)
+# HTML's void elements, which hold nothing. libxml2 knows only some of them: it opens <embed>,
+# <source>, <track>, <wbr> and <keygen> as containers of all that follows, so that dropping one
+# (as the email drops <embed>) would drop the rest of the issue with it.
+# How deep a body's elements may nest. libxml2 drops, without a word, everything below its 256th
+# level and all that follows; a page's or an email's template adds its own levels around the
+# body, and premailer parses the email again with the same limit, so bodies stop well short of it.
+MAX_DEPTH = 100
+_TOO_DEEP = lxml.etree.XPath(f"boolean(descendant::*[ancestor::*[{MAX_DEPTH}]])")
+_VOID_TAGS = ("area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
+              "source", "track", "wbr")
 
 
 def xpath(expression: str) -> Callable[[HtmlElement], list[HtmlElement]]:
@@ -55,6 +65,7 @@ def parse_fragment(html: str) -> HtmlElement:
     if body is None:
         body = lxml.etree.SubElement(document, "body")
     body.tag = "div"
+    _empty_void_elements(body)
     return body
 
 
@@ -64,6 +75,29 @@ def parse_document(html: str) -> HtmlElement | None:
         return lxml.etree.fromstring(html, _PARSER)
     except lxml.etree.ParserError:  # an empty document
         return None
+
+
+def _empty_void_elements(root: HtmlElement) -> None:
+    """Move what libxml2 put inside a void element out after it, where a browser has it."""
+    for element in [found for found in root.iter(*_VOID_TAGS) if found.text or len(found)]:
+        children = list(element)
+        text, tail = element.text or "", element.tail or ""
+        element.text = None
+        if not children:
+            element.tail = text + tail
+            continue
+        element.tail = text or None
+        last = children[-1]
+        last.tail = (last.tail or "") + tail or None
+        parent = element.getparent()
+        at = parent.index(element)
+        for offset, child in enumerate(children, start=1):
+            parent.insert(at + offset, child)
+
+
+def nested_too_deep(root: HtmlElement) -> bool:
+    """Whether elements under *root* nest more than MAX_DEPTH levels deep."""
+    return bool(_TOO_DEEP(root))
 
 
 def serialize(root: HtmlElement) -> str:
