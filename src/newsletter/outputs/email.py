@@ -6,6 +6,7 @@ the two parts, measures its images for Outlook and words the warnings the email 
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from functools import lru_cache, partial
 from pathlib import Path, PurePosixPath
@@ -15,6 +16,7 @@ from ..config import Config
 from ..errors import Problem
 from ..render.mailsafe import MailChanges, Removal, Removed, make_safe
 from ..render.markdown import inline_code_styles
+from ..render.merge import fill_merge_fields
 from ..render.templates import Environment, Markup, render_template
 from ..render.text import plain_text
 from ..render.tree import Fragment
@@ -22,13 +24,23 @@ from ..render.urls import absolute_url, is_site_relative, site_path
 from ..site import Entry, Site
 from ..sources import Stamp
 from .inline import WarmPremailer, inline, inliner, starts_slowly
-from .mime import UNSUBSCRIBE_PLACEHOLDER, EmailParts, build_message, message_bytes
+from .mime import (
+    UNSUBSCRIBE_PLACEHOLDER,
+    EmailParts,
+    build_message,
+    fill_placeholders,
+    message_bytes,
+    unsubscribe_link,
+)
 from .units import Output, Unit, digest
 
 GMAIL_CLIP_BYTES = 102 * 1024
 # The content column of templates/email.html: 600 px less 24 px of padding on each side.
 EMAIL_COLUMN_PX = 552
-SAMPLE_RECIPIENT = "subscriber@example.com"
+# The recipient of the built .eml, and whose values fill the built .html and .txt: plainly a sample.
+SAMPLE_RECIPIENT = "sample.reader@example.com"
+SAMPLE_VALUES = {"name": "Sample Reader", "email": SAMPLE_RECIPIENT}
+SAMPLE_TOKEN = "sample-token"
 # Invisible characters after the preheader keep mail clients from filling the inbox preview
 # with the start of the body.
 _PREHEADER_PADDING = Markup("&#847;&zwnj;&nbsp;" * 40)
@@ -94,7 +106,7 @@ def render_email(site: Site, entry: Entry, env: Environment, warm: WarmPremailer
     """Render one issue's email HTML (styles inlined, links absolute) and its plain-text part."""
     warnings: list[Problem] = []
     # One parse for every step: the body is large and lxml's round trips add up.
-    fragment = Fragment(entry.body.html)
+    fragment = Fragment(entry.email_html)
     warnings.extend(Problem(entry.post.display_path, note) for note in mail_safety_warnings(make_safe(fragment)))
     fragment.style_code(inline_code_styles())
     fragment.size_images(lambda src: _email_width(site, src))
@@ -112,7 +124,8 @@ def render_email(site: Site, entry: Entry, env: Environment, warm: WarmPremailer
                                 "messages over 102 KB behind a 'View entire message' link"))
     text = render_template(env, "email.txt", site=site.config.site, entry=entry, body=text_body,
                            links=links, unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER)
-    return EmailParts(entry=entry, subject=entry.post.title, html=html, text=text, warnings=tuple(warnings))
+    return finished_parts(site.config, EmailParts(entry=entry, subject=entry.post.title, html=html, text=text,
+                                                  warnings=tuple(warnings)))
 
 
 def sample_message_id(config: Config, entry: Entry) -> str:
@@ -121,16 +134,45 @@ def sample_message_id(config: Config, entry: Entry) -> str:
     return f"<{entry.slug}.{entry.post.date:%Y%m%d}@{host}>"
 
 
+def sample_unsubscribe_link(config: Config) -> str:
+    """The unsubscribe link of the built email: the sample recipient's."""
+    return unsubscribe_link(config, SAMPLE_RECIPIENT, SAMPLE_TOKEN)
+
+
+def finished_parts(config: Config, parts: EmailParts) -> EmailParts:
+    """*parts* with the finished HTML and text that the built .html, .txt and .eml hold.
+
+    Merge fields and the unsubscribe link hold the sample recipient's values; line ends are the
+    message's, one at the end included.
+    """
+    unsubscribe = sample_unsubscribe_link(config)
+    html = fill_placeholders(fill_merge_fields(parts.html, _sample_value, escape=True), unsubscribe, html=True)
+    text = fill_placeholders(fill_merge_fields(parts.text, _sample_value, escape=False), unsubscribe)
+    return dataclasses.replace(parts, built_html=as_carried(html), built_text=as_carried(text))
+
+
+def _sample_value(name: str) -> str:
+    return SAMPLE_VALUES.get(name, "")
+
+
+def as_carried(text: str) -> str:
+    """*text* with the line ends a message part gives back when decoded: newlines, one at the end."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text if text.endswith("\n") else text + "\n"
+
+
 def email_outputs(site: Site, env: Environment, entry: Entry,
                   warm: WarmPremailer | None = None) -> tuple[list[Output], list[Problem]]:
     """email/<slug>.html, .txt and .eml for one issue, and the warnings they raised."""
     parts = render_email(site, entry, env, warm)
-    message = build_message(site.config, parts, to=f"Subscriber <{SAMPLE_RECIPIENT}>",
-                            message_id=sample_message_id(site.config, entry), date=entry.post.date)
+    built = dataclasses.replace(parts, html=parts.built_html, text=parts.built_text)
+    message = build_message(site.config, built, to=f"Sample Reader <{SAMPLE_RECIPIENT}>",
+                            message_id=sample_message_id(site.config, entry), date=entry.post.date,
+                            token=SAMPLE_TOKEN)
     folder = PurePosixPath("email")
     outputs = [
-        Output(folder / f"{entry.slug}.html", parts.html.encode("utf-8")),
-        Output(folder / f"{entry.slug}.txt", parts.text.encode("utf-8")),
+        Output(folder / f"{entry.slug}.html", parts.built_html.encode("utf-8")),
+        Output(folder / f"{entry.slug}.txt", parts.built_text.encode("utf-8")),
         Output(folder / f"{entry.slug}.eml", message_bytes(message)),
     ]
     return outputs, list(parts.warnings)

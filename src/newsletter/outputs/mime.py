@@ -81,6 +81,9 @@ class EmailParts:
     html: str
     text: str
     warnings: tuple[Problem, ...]
+    # The finished parts that email/<slug>.html and .txt hold: placeholders filled for a sample.
+    built_html: str = ""
+    built_text: str = ""
 
     @property
     def size(self) -> int:

@@ -21,6 +21,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from .html import finish_markdown_html
+from .merge import without_merge_fields
 
 WORDS_PER_MINUTE = 230
 CODE_STYLE_LIGHT = "default"
@@ -120,8 +121,10 @@ def render_markdown(text: str, first_line: int = 1) -> RenderedBody:
     """Render Markdown to an HTML fragment; *first_line* is the body's line in its file."""
     finished = finish_markdown_html(_MARKDOWN.html(text), heading_id, _highlight)
     images = _images(text, first_line) if "![" in text else ()
-    return RenderedBody(finished.html, Outline(finished.first_paragraph, finished.word_count, images,
-                                               finished.image_sources))
+    # The first paragraph stands in for a summary on the web and in feeds: no merge fields there.
+    outline = Outline(without_merge_fields(finished.first_paragraph), finished.word_count, images,
+                      finished.image_sources)
+    return RenderedBody(finished.html, outline)
 
 
 def _images(text: str, first_line: int) -> tuple[Image, ...]:

@@ -36,8 +36,8 @@ def unsubscribe_token(secret: str, address: str) -> str:
 
 
 def email_hash(parts: EmailParts) -> str:
-    """The sha256 of an issue's email HTML as rendered, before any per-recipient filling."""
-    return hashlib.sha256(parts.html.encode("utf-8")).hexdigest()
+    """The sha256 of an issue's email HTML as the build writes it (email/<slug>.html)."""
+    return hashlib.sha256((parts.built_html or parts.html).encode("utf-8")).hexdigest()
 
 
 # Headers that differ from one recipient to the next; everything else is the same for all.
