@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import os
+import re
 from datetime import UTC
 from email import policy
 
@@ -320,3 +321,36 @@ def test_sending_fills_each_recipients_value_or_the_fallback(newsletter):
         assert greeting in message.get_body(("plain",)).get_content()
         assert greeting.replace("&", "&amp;") in message.get_body(("html",)).get_content()
         assert person.email.split("@")[0] in message.get_body(("html",)).get_content()
+
+
+ENCODED_WORD = re.compile(rb"=\?[^?]+\?[bq]\?[^?]*\?=", re.IGNORECASE)
+
+
+def test_a_long_non_ascii_subject_is_encoded_words_of_75_characters_at_most(newsletter):
+    title = "Čtvrtletní přehled: žluťoučký kůň úpěl ďábelské ódy — 日本語のタイトル 🎉 and more"
+    _build(newsletter, title=title)
+    raw = (newsletter.dist / "email/day-two.eml").read_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    words = ENCODED_WORD.findall(head)
+    assert len(words) > 2 and all(len(word) <= 75 for word in words)
+    subject = head.split(b"Subject: ", 1)[1].split(b"\r\nDate:", 1)[0]
+    assert all(len(line) <= 78 for line in (b"Subject: " + subject).split(b"\r\n"))
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert message["Subject"] == title and message.defects == []
+    assert message["Subject"].defects == ()
+
+
+def test_messages_carry_a_list_id_made_from_the_site(newsletter):
+    _build(newsletter)
+    message = email.message_from_bytes((newsletter.dist / "email/day-two.eml").read_bytes(), policy=policy.default)
+    assert message["List-Id"] == "Test Letter <letter.example.com>"
+
+
+def test_init_writes_an_unsubscribe_url_without_the_address(tmp_path):
+    from datetime import date
+
+    from newsletter.scaffold import create_newsletter
+
+    create_newsletter(tmp_path, title="Mine", url="https://example.com/", today=date(2025, 1, 1))
+    config = (tmp_path / "newsletter.toml").read_text()
+    assert "unsubscribe?id={token}" in config and "{email}" not in config

@@ -86,7 +86,8 @@ def test_send_mails_each_subscriber_once_with_safe_headers(letter, server):
         (address,) = received.rcpt_tos
         assert received.mail_from == "news@example.com"
         assert _header_names(received.data) == [
-            "From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post",
+            "From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
+            "List-Unsubscribe-Post",
             "MIME-Version", "Content-Type"]
         message = received.message
         assert [a.addr_spec for a in message["To"].addresses] == [address]

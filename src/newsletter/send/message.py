@@ -11,13 +11,15 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 from functools import cached_property
 
 from ..config import Config
 from ..outputs.mime import (
     EmailParts,
+    address_field,
     build_message,
     fill_placeholders,
     list_unsubscribe,
@@ -46,8 +48,8 @@ _SAMPLE_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _header_field(name: str, value: str) -> bytes:
-    # The values that reach here are ASCII already (formataddr encodes a non-ASCII name as an
-    # RFC 2047 word; URLs are percent-encoded); lines longer than 78 are allowed (up to 998).
+    # The values that reach here are ASCII already (address_field encodes a non-ASCII name as
+    # RFC 2047 words, folded; URLs are percent-encoded); lines longer than 78 are allowed (up to 998).
     return f"{name}: {value}\r\n".encode("ascii")
 
 
@@ -156,7 +158,7 @@ class IssueMail:
         """The message built by emails.build_message: the definition the fast path must match."""
         token = unsubscribe_token(self.secret, subscriber.email) if self.secret else ""
         return build_message(self.config, self.personal_parts(subscriber),
-                             to=formataddr((subscriber.name, subscriber.email)),
+                             to=Address(display_name=subscriber.name, addr_spec=subscriber.email),
                              message_id=self.message_id(subscriber), date=date, token=token,
                              subject_prefix=self.subject_prefix)
 
@@ -169,7 +171,7 @@ class IssueMail:
         token = unsubscribe_token(self.secret, subscriber.email) if self.secret else ""
         address = subscriber.email
         unsubscribe = unsubscribe_link(self.config, address, token)  # as build_message fills it
-        values = {"to": formataddr((subscriber.name, address)), "date": format_datetime(date),
+        values = {"to": address_field(subscriber.name, address), "date": format_datetime(date),
                   "message-id": self.message_id(subscriber),
                   "list-unsubscribe": list_unsubscribe(self.config, address, token).replace(">, <", ">,\r\n <")}
         return template.render(values, fill_placeholders(parts.text, unsubscribe),
