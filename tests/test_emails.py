@@ -354,3 +354,34 @@ def test_init_writes_an_unsubscribe_url_without_the_address(tmp_path):
     create_newsletter(tmp_path, title="Mine", url="https://example.com/", today=date(2025, 1, 1))
     config = (tmp_path / "newsletter.toml").read_text()
     assert "unsubscribe?id={token}" in config and "{email}" not in config
+
+
+TEXT_POST = """\
+Finally ~~guess~~ verify. A claim[^1] and [a link](https://example.org/).
+
+## Čaj 🍵 and 日本語
+
+| Name | Count | Where |
+|:-----|------:|:-----:|
+| tea | 1 | here |
+| 日本茶 | 12345 | there |
+
+[^1]: The source of the claim.
+"""
+
+
+def test_the_text_part_keeps_strikethrough_footnotes_alignment_and_widths(newsletter):
+    _build(newsletter, body=TEXT_POST, title="Issue 🎉 日本")
+    text = (newsletter.dist / "email/day-two.txt").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    assert lines[:2] == ["Issue 🎉 日本", "=" * 13]  # emoji and CJK take two columns each
+    assert "Čaj 🍵 and 日本語\n" + "-" * 17 + "\n" in text
+    assert "Finally ~~guess~~ verify." in text
+    assert "A claim¹ and a link [1]." in text and "\n¹ The source of the claim." in text
+    assert "[^1]" not in text
+    table = [line for line in lines if "|" in line]
+    assert table == ["Name   | Count | Where",
+                     "-------|-------|------",
+                     "tea    |     1 | here",
+                     "日本茶 | 12345 | there"]
+    assert "\n-- \nYou are receiving this" in text  # the signature separator, trailing space and all

@@ -19,6 +19,7 @@ from ..files import write_atomically
 from ..layout import CACHE_DIR, TEMPLATES_DIR
 from ..posts import slugify
 from ..sources import scan
+from .text import display_width
 
 Environment = jinja2.Environment
 __all__ = ["Environment", "Markup", "builtin_templates", "make_environment", "render_template", "template_files",
@@ -51,6 +52,7 @@ def make_environment(config: Config) -> jinja2.Environment:
     )
     env.filters["isodate"] = lambda value: value.isoformat()
     env.filters["slug"] = slugify
+    env.filters["display_width"] = display_width
     env.filters["longdate"] = lambda value: f"{value:%B} {value.day}, {value:%Y}"
     return env
 
