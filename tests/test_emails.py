@@ -61,7 +61,7 @@ def test_email_html_is_inlined_absolute_and_safe(newsletter):
         assert img.get("alt") is not None
     hrefs = [a.get("href") for a in doc.iter("a")]
     assert "https://example.com/letter/other-post/" in hrefs
-    assert "#fn1" in hrefs
+    assert "https://example.com/letter/day-two/#fn1" in hrefs  # the web version's anchor
     assert "https://video.example/embed/42" in hrefs
     assert "https://example.com/letter/day-two/" in hrefs  # view in browser
     assert "https://example.com/unsubscribe?email=sample.reader@example.com" in hrefs  # a sample's, complete

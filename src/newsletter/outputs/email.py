@@ -110,12 +110,15 @@ def render_email(site: Site, entry: Entry, env: Environment, warm: WarmPremailer
     warnings.extend(Problem(entry.post.display_path, note) for note in mail_safety_warnings(make_safe(fragment)))
     fragment.style_code(inline_code_styles())
     fragment.size_images(lambda src: _email_width(site, src))
-    fragment.rewrite_urls(lambda url: absolute_url(url, site.url))
+    # Links within the issue (its footnotes) lead to the web version: many mail clients ignore
+    # links to an anchor of the message itself.
+    fragment.rewrite_urls(lambda url: entry.url + url if url.startswith("#") else absolute_url(url, site.url))
     body = fragment.html()
     text_body, links = plain_text(fragment, site.url)
     css = render_template(env, "email.css")
     page = render_template(env, "email.html", site=site.config.site, entry=entry, body=Markup(body),
-                           css=Markup(css), unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,
+                           css=Markup(css), outlook_css=Markup(render_template(env, "email-outlook.css")),
+                           unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,
                            preheader_padding=_PREHEADER_PADDING)
     html = inline(page, inliner(site.config), warm)
     size = len(html.encode("utf-8"))
