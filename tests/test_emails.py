@@ -385,3 +385,41 @@ def test_the_text_part_keeps_strikethrough_footnotes_alignment_and_widths(newsle
                      "tea    |     1 | here",
                      "日本茶 | 12345 | there"]
     assert "\n-- \nYou are receiving this" in text  # the signature separator, trailing space and all
+
+
+SERVICE_TAGS = {
+    "mailchimp": ("*|UNSUB|*", "Hi *|IF:FNAME|**|FNAME|**|ELSE:|*there*|END:IF|*, greetings to *|CITY|*."),
+    "kit": ("{{ unsubscribe_url }}", 'Hi {{ subscriber.first_name | default: "there" }}, greetings to '
+            "{{ subscriber.city }}."),
+    "buttondown": ("{{ unsubscribe_url }}", "Hi {% if subscriber.metadata.first_name %}"
+                   "{{ subscriber.metadata.first_name }}{% else %}there{% endif %}, greetings to "
+                   "{{ subscriber.metadata.city }}."),
+    "listmonk": ("{{ UnsubscribeURL }}", "Hi {{ if .Subscriber.FirstName }}{{ .Subscriber.FirstName }}{{ else }}"
+                 "there{{ end }}, greetings to {{ .Subscriber.Attribs.city }}."),
+    "brevo": ("{{ unsubscribe }}", 'Hi {{ contact.FIRSTNAME | default : "there" }}, greetings to '
+              "{{ contact.CITY }}."),
+    "mailerlite": ("{$unsubscribe}", "Hi {$name|default('there')}, greetings to {$city}."),
+}
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_TAGS))
+def test_merge_tags_write_an_email_services_own_tags(newsletter, service):
+    unsubscribe, greeting = SERVICE_TAGS[service]
+    _build(newsletter, body=GREETING, config=EMAIL_CONFIG + f'merge_tags = "{service}"\n')
+    _message, html, text = _eml_parts(newsletter.dist, "day-two")
+    assert (newsletter.dist / "email/day-two.html").read_text(encoding="utf-8") == html
+    assert (newsletter.dist / "email/day-two.txt").read_text(encoding="utf-8") == text
+    assert greeting in text and f"Unsubscribe: {unsubscribe}\n" in text
+    doc = lxml.html.document_fromstring(html)
+    assert greeting in doc.text_content()
+    assert unsubscribe in [a.get("href") for a in doc.iter("a")]
+    assert "sample.reader" not in html.split("<body", 1)[1]
+    assert "Hi there, greetings to ." in (newsletter.dist / "day-two/index.html").read_text()
+
+
+def test_an_unknown_email_service_is_refused(newsletter):
+    newsletter.write("newsletter.toml", (newsletter.root / "newsletter.toml").read_text()
+                     + EMAIL_CONFIG + 'merge_tags = "mailgun"\n')
+    result = newsletter.run("build")
+    assert result.exit_code == 1
+    assert "merge_tags" in result.output + result.stderr and "mailchimp" in result.output + result.stderr

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from ..config import find_key_line
 from ..layout import CONFIG_NAME, TEMPLATES_DIR
-from ..outputs.email import GMAIL_CLIP_BYTES, removal_warning, sample_unsubscribe_link
+from ..outputs.email import GMAIL_CLIP_BYTES, built_unsubscribe_link, removal_warning
 from ..render.mailsafe import Removal, Removed, make_safe
 from ..render.templates import builtin_templates
 from ..render.tree import Fragment
@@ -105,7 +105,7 @@ def unsubscribe_unconfigured(run: Run) -> Iterator[Hit]:
 @extends("unsubscribe-missing", scope=Scope.BUILT_ISSUE)
 def unsubscribe_unlinked(run: Run, issue: Issue) -> Iterator[Hit]:
     """Report an email template without the unsubscribe link."""
-    link = html.escape(sample_unsubscribe_link(run.site.config))
+    link = html.escape(built_unsubscribe_link(run.site.config))
     if issue.email_data is not None and f'href="{link}"' not in issue.email_text:
         yield Hit(_template_path(run, "email.html"), None,
                   "the email has no unsubscribe link; add "

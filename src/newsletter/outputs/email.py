@@ -16,7 +16,7 @@ from ..config import Config
 from ..errors import Problem
 from ..render.mailsafe import MailChanges, Removal, Removed, make_safe
 from ..render.markdown import inline_code_styles
-from ..render.merge import fill_merge_fields
+from ..render.merge import fill_merge_fields, replace_merge_fields
 from ..render.templates import Environment, Markup, render_template
 from ..render.text import plain_text
 from ..render.tree import Fragment
@@ -32,6 +32,7 @@ from .mime import (
     message_bytes,
     unsubscribe_link,
 )
+from .services import SERVICES, Service
 from .units import Output, Unit, digest
 
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -137,20 +138,30 @@ def sample_message_id(config: Config, entry: Entry) -> str:
     return f"<{entry.slug}.{entry.post.date:%Y%m%d}@{host}>"
 
 
-def sample_unsubscribe_link(config: Config) -> str:
-    """The unsubscribe link of the built email: the sample recipient's."""
-    return unsubscribe_link(config, SAMPLE_RECIPIENT, SAMPLE_TOKEN)
+def built_unsubscribe_link(config: Config) -> str:
+    """The unsubscribe link of the built email: the sample reader's, or the email service's tag."""
+    service = _service(config)
+    return service.unsubscribe if service else unsubscribe_link(config, SAMPLE_RECIPIENT, SAMPLE_TOKEN)
+
+
+def _service(config: Config) -> Service | None:
+    return SERVICES.get(config.email.merge_tags) if config.email is not None else None
 
 
 def finished_parts(config: Config, parts: EmailParts) -> EmailParts:
     """*parts* with the finished HTML and text that the built .html, .txt and .eml hold.
 
-    Merge fields and the unsubscribe link hold the sample recipient's values; line ends are the
-    message's, one at the end included.
+    Merge fields and the unsubscribe link hold the sample reader's values, or the tags of the
+    email service [email] merge_tags names; line ends are the message's, one at the end included.
     """
-    unsubscribe = sample_unsubscribe_link(config)
-    html = fill_placeholders(fill_merge_fields(parts.html, _sample_value, escape=True), unsubscribe, html=True)
-    text = fill_placeholders(fill_merge_fields(parts.text, _sample_value, escape=False), unsubscribe)
+    unsubscribe = built_unsubscribe_link(config)
+    service = _service(config)
+    if service is not None:
+        html, text = (replace_merge_fields(part, service.field) for part in (parts.html, parts.text))
+    else:
+        html = fill_merge_fields(parts.html, _sample_value, escape=True)
+        text = fill_merge_fields(parts.text, _sample_value, escape=False)
+    html, text = fill_placeholders(html, unsubscribe, html=True), fill_placeholders(text, unsubscribe)
     return dataclasses.replace(parts, built_html=as_carried(html), built_text=as_carried(text))
 
 
