@@ -557,6 +557,41 @@ Intro with enough words to read.
     assert_clean(report)
 
 
+OLD_DARK_RULES = """
+@media (prefers-color-scheme: dark) {
+  .content, h1, h2, h3, h4, h5, h6, th { color: #e6e6e6 !important; }
+}
+"""
+
+
+def test_rule_contrast_checks_code_in_every_heading_level_and_table_header(letter):
+    css = (builtin_templates() / "email.css").read_text()
+    # A dark sheet that lightens headings but leaves their code on its light background.
+    letter.write("templates/email.css", css.replace("code { background-color: #2a2f36", "kbd { background-color: #2a2f36")
+                 .replace("a code {", "a kbd {") + OLD_DARK_RULES)
+    bad = bad_post(letter, "Intro.\n\n" + "".join(f"{'#' * level} Level {level} `code{level}`\n\n" for level in range(1, 7))
+                   + "| `cell` | b |\n|---|---|\n| c | d |\n")
+    report = check(letter)
+    found = {message.split(" on ")[0] for message in messages(report, "contrast")}
+    assert found == {f"dark mode: text in <h{level}>" for level in range(1, 7)} | {"dark mode: text in <th>"}
+    assert lines(report, bad, "contrast") == sorted([line_of(letter, bad, f"Level {level}") for level in range(1, 7)]
+                                                    + [line_of(letter, bad, "| `cell`")])
+
+
+def test_rule_contrast_reports_a_template_problem_once_at_the_template(letter):
+    html = (builtin_templates() / "email.html").read_text()
+    letter.write("templates/email.html", html.replace('<td class="footer">', '<td class="footer" style="color:#bbbbbb">'))
+    bad_post(letter, "One issue.\n", name="2025-04-01-one")
+    bad_post(letter, "Another issue.\n", name="2025-04-02-two")
+    report = check(letter)
+    footer = [finding for finding in report.findings if finding.rule == "contrast"]
+    line = html.split("\n").index('<td class="footer">') + 1
+    # Once for the two issues, at the lines of the footer's two paragraphs.
+    assert [(finding.path, finding.line) for finding in footer] == [("templates/email.html", line + 1),
+                                                                    ("templates/email.html", line + 2)]
+    assert all("the template sets these colours" in finding.message for finding in footer)
+
+
 def test_contrast_ratio_follows_wcag():
     black, white = parse_colour("#000"), parse_colour("white")
     assert contrast_ratio(black, white) == pytest.approx(21.0)
