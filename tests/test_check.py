@@ -438,6 +438,16 @@ def test_rule_code_width(letter):
     assert_clean(report)
 
 
+def test_rule_table_wide(letter):
+    row = "| " + " | ".join(f"column{n}" for n in range(9)) + " |\n"
+    bad = bad_post(letter, "Intro.\n\n" + row + "|" + "---|" * 9 + "\n" + row.replace("column", "value")
+                   + "\nA narrow one:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    report = check(letter)
+    assert lines(report, bad, "table-wide") == [line_of(letter, bad, "| column0")]
+    assert "a table of 9 columns needs about" in messages(report, "table-wide")[0]
+    assert_clean(report)
+
+
 def test_rule_image_heavy(letter):
     bad = bad_post(letter, "Pictures!\n\n<img src=\"static/chart.png\" alt=\"Chart one\" width=\"480\">\n\n"
                            "<img src=\"static/chart.png\" alt=\"Chart two\" width=\"480\">\n")
