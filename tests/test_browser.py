@@ -135,3 +135,22 @@ def test_footnote_links_in_the_email_lead_to_the_web_version(torture_dist):
     html = (torture_dist / "email" / "torture.html").read_text()
     assert 'href="https://example.com/newsletter/torture/#fn-1"' in html
     assert 'href="#' not in html
+
+
+def test_every_built_email_is_one_message_that_parses_cleanly(torture_dist):
+    import email
+    import re
+    from email import policy
+
+    for eml in sorted((torture_dist / "email").glob("*.eml")):
+        raw = eml.read_bytes()
+        message = email.message_from_bytes(raw, policy=policy.default)
+        assert message.defects == [] and all(part.defects == [] for part in message.walk()), eml.name
+        assert all(not header.defects for _name, header in message.items()), eml.name
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        assert all(len(word) <= 75 for word in re.findall(rb"=\?[^?]+\?[bq]\?[^?]*\?=", head, re.I)), eml.name
+        html = message.get_body(("html",)).get_content().replace("\r\n", "\n")
+        text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        assert eml.with_suffix(".html").read_text(encoding="utf-8") == html, eml.name
+        assert eml.with_suffix(".txt").read_text(encoding="utf-8") == text, eml.name
+        assert "{unsubscribe_url}" not in html + text and "{subscriber." not in html + text, eml.name
