@@ -6,6 +6,7 @@ import email
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -179,7 +180,11 @@ def test_the_fast_message_matches_build_message(newsletter, monkeypatch):
             str(reference["List-Unsubscribe"]).split())
         assert b"=?" not in mail.message(person, when).split(b"List-Unsubscribe:", 1)[1].split(b"\r\nList", 1)[0]
         assert [a.addr_spec for a in fast["To"].addresses] == [person.email]
-        assert fast["To"].addresses[0].display_name == person.name
+        # Python's parser keeps the folding space between two encoded words of a name: it may show
+        # a double space where the name has one.
+        assert " ".join(fast["To"].addresses[0].display_name.split()) == person.name
+        head = mail.message(person, when).split(b"\r\n\r\n", 1)[0]
+        assert all(len(word) <= 75 for word in re.findall(rb"=\?[^?]+\?[bq]\?[^?]*\?=", head, re.I))
         assert fast.get_content_type() == "multipart/alternative"
         assert [(p.get_content_type(), p.get_content()) for p in fast.iter_parts()] == [
             (p.get_content_type(), p.get_content()) for p in reference.iter_parts()]

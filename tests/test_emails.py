@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import os
+import re
 from datetime import UTC
 from email import policy
 
@@ -60,10 +61,10 @@ def test_email_html_is_inlined_absolute_and_safe(newsletter):
         assert img.get("alt") is not None
     hrefs = [a.get("href") for a in doc.iter("a")]
     assert "https://example.com/letter/other-post/" in hrefs
-    assert "#fn1" in hrefs
+    assert "https://example.com/letter/day-two/#fn1" in hrefs  # the web version's anchor
     assert "https://video.example/embed/42" in hrefs
     assert "https://example.com/letter/day-two/" in hrefs  # view in browser
-    assert "{unsubscribe_url}" in hrefs
+    assert "https://example.com/unsubscribe?email=sample.reader@example.com" in hrefs  # a sample's, complete
     # premailer moved the styles onto the elements, including Pygments' code colours
     assert "font-family" in doc.xpath("//td[contains(@class, 'content')]")[0].get("style")
     assert any("color" in (span.get("style") or "") for span in doc.xpath("//pre//span"))
@@ -95,7 +96,7 @@ def test_plain_text_part(newsletter):
     assert "A talk\n------" in text
     assert '    print("hi")' in text
     assert "relative link [1]" in text and "[1] https://example.com/letter/other-post/" in text
-    assert "Unsubscribe: {unsubscribe_url}" in text
+    assert "Unsubscribe: https://example.com/unsubscribe?email=sample.reader@example.com\n" in text
 
 
 def test_eml_is_a_complete_multipart_alternative_message(newsletter):
@@ -103,7 +104,7 @@ def test_eml_is_a_complete_multipart_alternative_message(newsletter):
     raw = (newsletter.dist / "email/day-two.eml").read_bytes()
     message = email.message_from_bytes(raw, policy=policy.default)
     assert message["From"] == "Tess Tester <news@example.com>"
-    assert message["To"].addresses[0].addr_spec == "subscriber@example.com"
+    assert message["To"].addresses[0].addr_spec == "sample.reader@example.com"
     assert message["Subject"] == "Rejekts 2025 — Day Two"
     assert b"Subject: Rejekts 2025 =?utf-8?" in raw  # RFC 2047 for the non-ASCII dash
     assert message["Date"].datetime.isoformat() == "2025-04-01T09:30:00+02:00"
@@ -112,12 +113,12 @@ def test_eml_is_a_complete_multipart_alternative_message(newsletter):
     assert message["Reply-To"] == "tess@example.com"
     unsubscribe = message["List-Unsubscribe"]
     assert "<mailto:leave@example.com?subject=unsubscribe>" in unsubscribe
-    assert "<https://example.com/unsubscribe?email=subscriber@example.com>" in unsubscribe
+    assert "<https://example.com/unsubscribe?email=sample.reader@example.com>" in unsubscribe
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message.get_content_type() == "multipart/alternative"
     parts = list(message.iter_parts())
     assert [part.get_content_type() for part in parts] == ["text/plain", "text/html"]
-    assert "https://example.com/unsubscribe?email=subscriber@example.com" in parts[1].get_content()
+    assert "https://example.com/unsubscribe?email=sample.reader@example.com" in parts[1].get_content()
     assert "{unsubscribe_url}" not in parts[0].get_content()
     assert max(len(line) for line in raw.split(b"\r\n")) <= 998
 
@@ -159,7 +160,7 @@ def test_unsubscribe_urls_stay_plain_on_the_wire_and_escaped_in_html(newsletter)
     config = EMAIL_CONFIG.replace("?email={email}", "?list=ship-it-weekly-and-friends&email={email}&token=x")
     _build(newsletter, config=config)
     raw = (newsletter.dist / "email/day-two.eml").read_bytes()
-    url = b"https://example.com/unsubscribe?list=ship-it-weekly-and-friends&email=subscriber@example.com&token=x"
+    url = b"https://example.com/unsubscribe?list=ship-it-weekly-and-friends&email=sample.reader@example.com&token=x"
     assert b"<" + url + b">" in raw  # not folded into RFC 2047 encoded words
     message = email.message_from_bytes(raw, policy=policy.default)
     html = message.get_body(("html",)).get_content()
@@ -252,3 +253,173 @@ def test_the_message_policy_parses_and_folds_as_the_standard_one(name, value):
         stored = mime.MESSAGE_POLICY.header_store_parse(name, value)[1]
         assert mime.MESSAGE_POLICY.fold_binary(name, stored) == standard
         assert mime.MESSAGE_POLICY.header_fetch_parse(name, str(stored)) == policy.SMTP.header_fetch_parse(name, str(stored))
+
+
+# -- finished documents and merge fields --------------------------------------------------------
+
+GREETING = """\
+Hi {subscriber.name|there}, greetings to {subscriber.city}.
+
+Second paragraph.
+"""
+
+
+def _eml_parts(dist, slug):
+    message = email.message_from_bytes((dist / f"email/{slug}.eml").read_bytes(), policy=policy.default)
+    assert message.defects == [] and all(part.defects == [] for part in message.walk())
+    html = message.get_body(("html",)).get_content().replace("\r\n", "\n")
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    return message, html, text
+
+
+def test_built_html_and_text_are_the_eml_parts_with_nothing_left_to_fill(newsletter):
+    _build(newsletter, body=GREETING + BODY)
+    message, html, text = _eml_parts(newsletter.dist, "day-two")
+    assert (newsletter.dist / "email/day-two.html").read_text(encoding="utf-8") == html
+    assert (newsletter.dist / "email/day-two.txt").read_text(encoding="utf-8") == text
+    for part in (html, text):
+        assert "{unsubscribe_url}" not in part and "{subscriber." not in part
+        assert "Hi Sample Reader, greetings to ." in part
+        assert "https://example.com/unsubscribe?email=sample.reader@example.com" in part
+    assert message["To"].addresses[0].display_name == "Sample Reader"
+
+
+def test_merge_fields_are_filled_in_email_only_and_give_their_fallback_elsewhere(newsletter):
+    _build(newsletter, body=GREETING)
+    page = (newsletter.dist / "day-two/index.html").read_text()
+    assert "Hi there, greetings to ." in page
+    for path in newsletter.dist.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".xml", ".json") and "email" not in path.parts:
+            assert "{subscriber." not in path.read_text(encoding="utf-8"), path
+
+
+def test_check_warns_about_a_merge_field_without_fallback(newsletter):
+    _build(newsletter, body=GREETING)
+    result = newsletter.run("check")
+    lines = [line for line in result.output.splitlines() if "merge-fallback" in line]
+    assert len(lines) == 1
+    assert lines[0].startswith("posts/2025-04-01-day-two.md:7: warning: merge-fallback: {subscriber.city}")
+
+
+def test_sending_fills_each_recipients_value_or_the_fallback(newsletter):
+    from datetime import datetime
+
+    from newsletter.build.engine import load_site
+    from newsletter.outputs.email import render_email
+    from newsletter.render.templates import make_environment
+    from newsletter.send.message import IssueMail
+    from newsletter.send.subscribers import Subscriber
+
+    _build(newsletter, body=GREETING)
+    site = load_site(newsletter.root)
+    mail = IssueMail(site.config, render_email(site, site.entries[0], make_environment(site.config)), "run")
+    when = datetime(2025, 4, 1, tzinfo=UTC)
+    for person, greeting in [(Subscriber("ann@example.com", (("name", "Ann & Co"), ("city", "Brno"))),
+                              "Hi Ann & Co, greetings to Brno."),
+                             (Subscriber("bob@example.com"), "Hi there, greetings to .")]:
+        message = email.message_from_bytes(mail.message(person, when), policy=policy.default)
+        assert greeting in message.get_body(("plain",)).get_content()
+        assert greeting.replace("&", "&amp;") in message.get_body(("html",)).get_content()
+        assert person.email.split("@")[0] in message.get_body(("html",)).get_content()
+
+
+ENCODED_WORD = re.compile(rb"=\?[^?]+\?[bq]\?[^?]*\?=", re.IGNORECASE)
+
+
+def test_a_long_non_ascii_subject_is_encoded_words_of_75_characters_at_most(newsletter):
+    title = "Čtvrtletní přehled: žluťoučký kůň úpěl ďábelské ódy — 日本語のタイトル 🎉 and more"
+    _build(newsletter, title=title)
+    raw = (newsletter.dist / "email/day-two.eml").read_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    words = ENCODED_WORD.findall(head)
+    assert len(words) > 2 and all(len(word) <= 75 for word in words)
+    subject = head.split(b"Subject: ", 1)[1].split(b"\r\nDate:", 1)[0]
+    assert all(len(line) <= 78 for line in (b"Subject: " + subject).split(b"\r\n"))
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert message["Subject"] == title and message.defects == []
+    assert message["Subject"].defects == ()
+
+
+def test_messages_carry_a_list_id_made_from_the_site(newsletter):
+    _build(newsletter)
+    message = email.message_from_bytes((newsletter.dist / "email/day-two.eml").read_bytes(), policy=policy.default)
+    assert message["List-Id"] == "Test Letter <letter.example.com>"
+
+
+def test_init_writes_an_unsubscribe_url_without_the_address(tmp_path):
+    from datetime import date
+
+    from newsletter.scaffold import create_newsletter
+
+    create_newsletter(tmp_path, title="Mine", url="https://example.com/", today=date(2025, 1, 1))
+    config = (tmp_path / "newsletter.toml").read_text()
+    assert "unsubscribe?id={token}" in config and "{email}" not in config
+
+
+TEXT_POST = """\
+Finally ~~guess~~ verify. A claim[^1] and [a link](https://example.org/).
+
+## Čaj 🍵 and 日本語
+
+| Name | Count | Where |
+|:-----|------:|:-----:|
+| tea | 1 | here |
+| 日本茶 | 12345 | there |
+
+[^1]: The source of the claim.
+"""
+
+
+def test_the_text_part_keeps_strikethrough_footnotes_alignment_and_widths(newsletter):
+    _build(newsletter, body=TEXT_POST, title="Issue 🎉 日本")
+    text = (newsletter.dist / "email/day-two.txt").read_text(encoding="utf-8")
+    lines = text.split("\n")
+    assert lines[:2] == ["Issue 🎉 日本", "=" * 13]  # emoji and CJK take two columns each
+    assert "Čaj 🍵 and 日本語\n" + "-" * 17 + "\n" in text
+    assert "Finally ~~guess~~ verify." in text
+    assert "A claim¹ and a link [1]." in text and "\n¹ The source of the claim." in text
+    assert "[^1]" not in text
+    table = [line for line in lines if "|" in line]
+    assert table == ["Name   | Count | Where",
+                     "-------|-------|------",
+                     "tea    |     1 | here",
+                     "日本茶 | 12345 | there"]
+    assert "\n-- \nYou are receiving this" in text  # the signature separator, trailing space and all
+
+
+SERVICE_TAGS = {
+    "mailchimp": ("*|UNSUB|*", "Hi *|IF:FNAME|**|FNAME|**|ELSE:|*there*|END:IF|*, greetings to *|CITY|*."),
+    "kit": ("{{ unsubscribe_url }}", 'Hi {{ subscriber.first_name | default: "there" }}, greetings to '
+            "{{ subscriber.city }}."),
+    "buttondown": ("{{ unsubscribe_url }}", "Hi {% if subscriber.metadata.first_name %}"
+                   "{{ subscriber.metadata.first_name }}{% else %}there{% endif %}, greetings to "
+                   "{{ subscriber.metadata.city }}."),
+    "listmonk": ("{{ UnsubscribeURL }}", "Hi {{ if .Subscriber.FirstName }}{{ .Subscriber.FirstName }}{{ else }}"
+                 "there{{ end }}, greetings to {{ .Subscriber.Attribs.city }}."),
+    "brevo": ("{{ unsubscribe }}", 'Hi {{ contact.FIRSTNAME | default : "there" }}, greetings to '
+              "{{ contact.CITY }}."),
+    "mailerlite": ("{$unsubscribe}", "Hi {$name|default('there')}, greetings to {$city}."),
+}
+
+
+@pytest.mark.parametrize("service", sorted(SERVICE_TAGS))
+def test_merge_tags_write_an_email_services_own_tags(newsletter, service):
+    unsubscribe, greeting = SERVICE_TAGS[service]
+    _build(newsletter, body=GREETING, config=EMAIL_CONFIG + f'merge_tags = "{service}"\n')
+    _message, html, text = _eml_parts(newsletter.dist, "day-two")
+    assert (newsletter.dist / "email/day-two.html").read_text(encoding="utf-8") == html
+    assert (newsletter.dist / "email/day-two.txt").read_text(encoding="utf-8") == text
+    assert greeting in text and f"Unsubscribe: {unsubscribe}\n" in text
+    doc = lxml.html.document_fromstring(html)
+    assert greeting in doc.text_content()
+    assert unsubscribe in [a.get("href") for a in doc.iter("a")]
+    assert "sample.reader" not in html.split("<body", 1)[1]
+    assert "Hi there, greetings to ." in (newsletter.dist / "day-two/index.html").read_text()
+
+
+def test_an_unknown_email_service_is_refused(newsletter):
+    newsletter.write("newsletter.toml", (newsletter.root / "newsletter.toml").read_text()
+                     + EMAIL_CONFIG + 'merge_tags = "mailgun"\n')
+    result = newsletter.run("build")
+    assert result.exit_code == 1
+    assert "merge_tags" in result.output + result.stderr and "mailchimp" in result.output + result.stderr

@@ -86,7 +86,8 @@ def test_send_mails_each_subscriber_once_with_safe_headers(letter, server):
         (address,) = received.rcpt_tos
         assert received.mail_from == "news@example.com"
         assert _header_names(received.data) == [
-            "From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post",
+            "From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe",
+            "List-Unsubscribe-Post",
             "MIME-Version", "Content-Type"]
         message = received.message
         assert [a.addr_spec for a in message["To"].addresses] == [address]
@@ -112,7 +113,7 @@ def test_send_mails_each_subscriber_once_with_safe_headers(letter, server):
 
     site = load_site(letter.root)
     entry = next(e for e in site.entries if e.slug == SLUG)
-    sha = hashlib.sha256(render_email(site, entry, make_environment(site.config)).html.encode()).hexdigest()
+    sha = hashlib.sha256(render_email(site, entry, make_environment(site.config)).built_html.encode()).hexdigest()
     text = (letter.root / "manifest.json").read_text()
     data = json.loads(text)
     assert text == json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

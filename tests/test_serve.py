@@ -192,7 +192,7 @@ def test_the_issue_page_shows_text_headers_size_and_warnings(letter):
     assert "email.html?scheme=dark" in page
     assert "Pictures\n========" in page  # the plain-text part
     assert "<th>Subject</th><td>Pictures</td>" in page
-    assert "<th>To</th><td>Subscriber &lt;subscriber@example.com&gt;</td>" in page
+    assert "<th>To</th><td>Sample Reader &lt;sample.reader@example.com&gt;</td>" in page
     assert "<th>List-Unsubscribe</th>" not in page  # this newsletter configures no unsubscribe
     assert "text/html (quoted-printable," in page
     assert "to spare before Gmail clips it" in page

@@ -50,6 +50,8 @@ class EmailConfig:
     # The environment variable holding the secret that signs {token} in unsubscribe_url.
     token_secret_env: str = "NEWSLETTER_TOKEN_SECRET"
     inliner: str = "premailer"
+    # An email service whose merge tags the built email carries instead of a sample's values.
+    merge_tags: str = ""
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ _REQUIRED_SECTIONS = {"site"}
 _SECURITY_CHOICES = ("starttls", "ssl", "none")
 _INLINERS = ("premailer", "css-inline")
 _FOREIGN_KEY_MODES = ("strict", "ignore")
+_MERGE_TAGS = ("mailchimp", "kit", "buttondown", "listmonk", "brevo", "mailerlite")
 
 
 def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -335,6 +338,8 @@ def _email_problems(section: EmailConfig) -> Iterator[tuple[str, str]]:
         yield "from", f"expected an address like 'Jana Novak <news@example.com>', got {shown(section.from_)}"
     if section.inliner not in _INLINERS:
         yield "inliner", f"expected one of {', '.join(_INLINERS)}, got {shown(section.inliner)}"
+    if section.merge_tags and section.merge_tags not in _MERGE_TAGS:
+        yield "merge_tags", f"expected one of {', '.join(_MERGE_TAGS)}, got {shown(section.merge_tags)}"
     if section.unsubscribe_url and urlsplit(section.unsubscribe_url).scheme != "https":
         yield "unsubscribe_url", "must be an https:// URL (mail clients' one-click unsubscribe needs it)"
 

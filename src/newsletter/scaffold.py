@@ -24,7 +24,7 @@ author = ""
 
 # [email]
 # from = "Your Name <news@example.com>"
-# unsubscribe_url = "https://example.com/unsubscribe?email={{email}}&token={{token}}"
+# unsubscribe_url = "https://example.com/unsubscribe?id={{token}}"   # no address in the link
 
 [feeds]
 limit = 20

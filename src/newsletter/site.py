@@ -15,6 +15,7 @@ from .layout import STATIC_DIR
 from .posts import Post, Status, tag_slug
 from .posts.snippets import Snippet, chosen
 from .render.markdown import Outline, RenderedBody, render_markdown
+from .render.merge import without_merge_fields
 from .sources import Source, Stamp, scan
 
 
@@ -31,7 +32,13 @@ class Entry:
 
     @cached_property
     def body(self) -> RenderedBody:
-        return RenderedBody(self.load_html(), self.outline)
+        """The body as the web and the feeds show it: merge fields give their fallbacks."""
+        return RenderedBody(without_merge_fields(self.email_html), self.outline)
+
+    @cached_property
+    def email_html(self) -> str:
+        """The body's HTML with its merge fields, for the email."""
+        return self.load_html()
 
     @property
     def reading_minutes(self) -> int:

@@ -7,8 +7,10 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from ..layout import TEMPLATES_DIR
+from ..render.templates import builtin_templates
 from .colours import Colour, contrast_ratio, hex_colour, known_colour, over, parse_colour
-from .context import Issue, Run
+from .context import Issue, Run, display
 from .css import CssRule, background, dark_rules, declarations
 from .findings import WARNING, Hit, Scope, rule
 from .tree import Node
@@ -188,28 +190,76 @@ def _line(issue: Issue, first: _LowContrast, in_code: bool) -> int | None:
     if in_code:
         start = issue.source.line_of(block.text().split("\n")[0])
         return start + _text_before(block, first.node, first.index).count("\n") if start else None
+    if block.tag in ("th", "td"):
+        # A table's cells are on the lines of its rows, which start with a bar.
+        words = " ".join(block.text().split()[:3])
+        for number, line in enumerate(issue.source.body.split("\n"), start=issue.post.body_line):
+            if line.lstrip().startswith("|") and words in line:
+                return number
     return issue.source.text_line(block.text())
 
 
 @rule("contrast", WARNING, "email text or link colours below WCAG AA contrast, in light or dark mode",
       scope=Scope.BUILT_ISSUE)
 def check_contrast(run: Run, issue: Issue) -> Iterator[Hit]:
-    """Report each mode, background and kind of text whose colours are below WCAG AA in the email."""
+    """Report each mode, background and kind of text whose colours are below WCAG AA in the email.
+
+    Text the post wrote is reported at the post; text the template wrote (the title, the footer)
+    at the template, in words that are the same for every issue, so that it is reported once.
+    """
     if issue.email_data is None:
         return
+    body_text = " ".join(issue.body.text().split())
+    template = _Template(run)
     # One finding per mode, background and kind of text: each is one colour scheme to fix.
-    groups: dict[tuple[str, str, bool], list[_LowContrast]] = {}
+    groups: dict[tuple[str, str, bool, str, int | None], list[_LowContrast]] = {}
     for low in low_contrast(issue.email):
         block = _block_of(low.node)
-        groups.setdefault((low.mode, hex_colour(low.paint.background), block.tag == "pre"), []).append(low)
-    for (mode, background_hex, in_code), lows in groups.items():
+        in_code = block.tag == "pre"
+        place = None if in_code or " ".join(block.text().split()) in body_text else template.line(block)
+        kind = block.tag if block.tag in _HEADING_SIZES or block.tag == "th" else ""
+        groups.setdefault((low.mode, hex_colour(low.paint.background), in_code, kind, place), []).append(low)
+    for (mode, background_hex, in_code, kind, place), lows in groups.items():
+        from_template = place is not None
         colours: dict[str, str] = {}
         for low in lows:
             needed = AA_LARGE if low.paint.large else AA_NORMAL
             snippet = low.text if len(low.text) <= 24 else low.text[:23] + "…"
+            shown = "" if from_template else f" ({snippet!r})"
             colours.setdefault(hex_colour(low.paint.colour),
-                               f"{hex_colour(low.paint.colour)} {low.ratio:.1f}:1 of {needed:g}:1 ({snippet!r})")
-        where = "highlighted code" if in_code else "text"
-        yield Hit(issue.path, _line(issue, lows[0], in_code),
-                  f"{mode} mode: {where} on {background_hex} is below WCAG AA contrast: "
-                  f"{'; '.join(colours.values())}")
+                               f"{hex_colour(low.paint.colour)} {low.ratio:.1f}:1 of {needed:g}:1{shown}")
+        where = "highlighted code" if in_code else f"text in <{kind}>" if kind else "text"
+        message = (f"{mode} mode: {where} on {background_hex} is below WCAG AA contrast: "
+                   f"{'; '.join(colours.values())}")
+        if from_template:
+            yield Hit(template.path, place or None, message + "; the template sets "
+                      "these colours: change them in its style sheet")
+        else:
+            yield Hit(issue.path, _line(issue, lows[0], in_code), message)
+
+
+class _Template:
+    """The email template's source, to find the line that wrote a piece of the email."""
+
+    def __init__(self, run: Run) -> None:
+        own = run.root / TEMPLATES_DIR / "email.html"
+        file = own if own.is_file() else builtin_templates() / "email.html"
+        self.path = display(run.root, file)
+        try:
+            self.lines = file.read_text(encoding="utf-8").split("\n")
+        except (OSError, UnicodeDecodeError):
+            self.lines = []
+
+    def line(self, block: Node) -> int:
+        """The line that wrote *block*: by its words, else by its class or an ancestor's; 0 if unknown."""
+        words = block.text().split()
+        needles = [" ".join(words[:count]) for count in (6, 3) if len(words) >= count]
+        node: Node | None = block
+        while node is not None:
+            needles += [f'class="{name}' for name in node.attrs.get("class", "").split()[:1]]
+            node = node.parent
+        for needle in needles:
+            for number, text in enumerate(self.lines, start=1):
+                if needle in text:
+                    return number
+        return 0

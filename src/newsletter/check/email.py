@@ -3,20 +3,25 @@ phones scroll, and the unsubscribe link every issue needs."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 
 from ..config import find_key_line
 from ..layout import CONFIG_NAME, TEMPLATES_DIR
-from ..outputs.email import GMAIL_CLIP_BYTES, UNSUBSCRIBE_PLACEHOLDER, removal_warning
+from ..outputs.email import EMAIL_COLUMN_PX, GMAIL_CLIP_BYTES, built_unsubscribe_link, removal_warning
 from ..render.mailsafe import Removal, Removed, make_safe
 from ..render.templates import builtin_templates
 from ..render.tree import Fragment
 from .context import Issue, Run, display
 from .findings import WARNING, Hit, Scope, extends, plural, rule
+from .tree import Node
 
 STYLE_MAX_BYTES = 16 * 1024
 CODE_LINE_MAX = 80
+# The email's tables: 15 px text, about half an em a character, 8 px of padding each side and a border.
+TABLE_CHARACTER_PX = 8.0
+TABLE_CELL_PADDING_PX = 17.0
 MIN_WORDS_PER_IMAGE = 60
 
 
@@ -79,6 +84,33 @@ def code_width(run: Run, issue: Issue) -> Iterator[Hit]:
                       f"(the longest {longest}); they scroll or wrap on phones: break them")
 
 
+@rule("table-wide", WARNING, "a table wider than the email's 552 px column where mail clients cannot break "
+                             "its words (Outlook for Windows)", scope=Scope.ISSUE)
+def table_wide(run: Run, issue: Issue) -> Iterator[Hit]:
+    """Report a table whose columns cannot shrink to fit the email's column without breaking words."""
+    for table in issue.body.iter("table"):
+        widths: dict[int, float] = {}
+        for row in table.iter("tr"):
+            for index, cell in enumerate(child for child in row.children if not isinstance(child, str)):
+                widths[index] = max(widths.get(index, 0.0), _narrowest(cell))
+        needed = sum(widths.values())
+        if needed > EMAIL_COLUMN_PX:
+            first = next((word for cell in table.iter("th", "td") for word in cell.text().split()[:1]), "")
+            line = next((number for number, text in enumerate(issue.source.body.split("\n"), issue.post.body_line)
+                         if text.lstrip().startswith(("|", "<table")) and (first in text or "<table" in text)),
+                        None)
+            yield Hit(issue.path, line, f"a table of {plural(len(widths), 'column')} needs about {needed:.0f} px "
+                      f"without breaking words, more than the email's {EMAIL_COLUMN_PX} px column: clients that "
+                      "cannot break words (Outlook for Windows) let it run out of the email; use fewer columns, "
+                      "shorter words, or a list")
+
+
+def _narrowest(cell: Node) -> float:
+    """How narrow a table cell can be without breaking a word: its longest word, padding and border."""
+    longest = max((len(word) for word in cell.text().split()), default=0)
+    return longest * TABLE_CHARACTER_PX + TABLE_CELL_PADDING_PX
+
+
 @rule("image-heavy", WARNING, "an issue that is mostly images and little text, which spam filters score",
       scope=Scope.ISSUE)
 def image_heavy(run: Run, issue: Issue) -> Iterator[Hit]:
@@ -107,7 +139,8 @@ def unsubscribe_unconfigured(run: Run) -> Iterator[Hit]:
 @extends("unsubscribe-missing", scope=Scope.BUILT_ISSUE)
 def unsubscribe_unlinked(run: Run, issue: Issue) -> Iterator[Hit]:
     """Report an email template without the unsubscribe link."""
-    if issue.email_data is not None and UNSUBSCRIBE_PLACEHOLDER not in issue.email_text:
+    link = html.escape(built_unsubscribe_link(run.site.config))
+    if issue.email_data is not None and f'href="{link}"' not in issue.email_text:
         yield Hit(_template_path(run, "email.html"), None,
                   "the email has no unsubscribe link; add "
                   "<a href=\"{{ unsubscribe_url }}\">Unsubscribe</a> to the template")

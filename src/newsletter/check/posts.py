@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from ..render.merge import iter_merge_fields
 from .context import Issue, Run
 from .findings import WARNING, Hit, Scope, rule
 
@@ -53,3 +54,17 @@ def _repeats(preheader: str, title: str) -> bool:
         return " ".join(re.sub(r"[^\w]+", " ", text.casefold()).split())
     head, subject = words(preheader), words(title)
     return bool(head and subject) and (head == subject or head.startswith(subject + " "))
+
+
+@rule("merge-fallback", WARNING, "a merge field without a fallback, such as `{subscriber.name}`: the web "
+                                 "page and the feeds show nothing in its place", scope=Scope.ISSUE)
+def merge_fallback(run: Run, issue: Issue) -> Iterator[Hit]:
+    """Report each merge field written without a fallback."""
+    body = issue.source.body
+    for field in iter_merge_fields(body):
+        if field.has_fallback:
+            continue
+        line = issue.post.body_line + body.count("\n", 0, field.offset)
+        yield Hit(issue.path, line, f"{{subscriber.{field.name}}} has no fallback: the web page and the "
+                  "feeds show nothing in its place, and neither does the email of a subscriber without one; "
+                  f"write {{subscriber.{field.name}|...}} with the words to show instead")

@@ -6,6 +6,7 @@ the two parts, measures its images for Outlook and words the warnings the email 
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 from functools import lru_cache, partial
 from pathlib import Path, PurePosixPath
@@ -15,6 +16,7 @@ from ..config import Config, find_key_line
 from ..errors import Problem, warning
 from ..render.mailsafe import MailChanges, Removal, Removed, make_safe
 from ..render.markdown import inline_code_styles
+from ..render.merge import fill_merge_fields, replace_merge_fields
 from ..render.templates import Environment, Markup, render_template
 from ..render.text import plain_text
 from ..render.tree import Fragment
@@ -22,14 +24,25 @@ from ..render.urls import absolute_url, is_elsewhere, is_site_relative, site_pat
 from ..site import Entry, Site
 from ..sources import Stamp
 from .inline import WarmPremailer, inline, inliner, starts_slowly
-from .mime import UNSUBSCRIBE_PLACEHOLDER, EmailParts, build_message, message_bytes
+from .mime import (
+    UNSUBSCRIBE_PLACEHOLDER,
+    EmailParts,
+    build_message,
+    fill_placeholders,
+    message_bytes,
+    unsubscribe_link,
+)
+from .services import SERVICES, Service
 from .snippets import body_with_snippets, snippet_images, snippet_key
 from .units import Output, Unit, digest
 
 GMAIL_CLIP_BYTES = 102 * 1024
 # The content column of templates/email.html: 600 px less 24 px of padding on each side.
 EMAIL_COLUMN_PX = 552
-SAMPLE_RECIPIENT = "subscriber@example.com"
+# The recipient of the built .eml, and whose values fill the built .html and .txt: plainly a sample.
+SAMPLE_RECIPIENT = "sample.reader@example.com"
+SAMPLE_VALUES = {"name": "Sample Reader", "email": SAMPLE_RECIPIENT}
+SAMPLE_TOKEN = "sample-token"
 # Invisible characters after the preheader keep mail clients from filling the inbox preview
 # with the start of the body.
 _PREHEADER_PADDING = Markup("&#847;&zwnj;&nbsp;" * 40)
@@ -119,16 +132,19 @@ def render_email(site: Site, entry: Entry, env: Environment, warm: WarmPremailer
     """Render one issue's email HTML (styles inlined, links absolute) and its plain-text part."""
     warnings = _image_warnings(site, entry)
     # One parse for every step: the body is large and lxml's round trips add up.
-    fragment = Fragment(body_with_snippets(site, env, entry))
+    fragment = Fragment(body_with_snippets(site, env, entry, entry.email_html))
     warnings.extend(mail_safety_warnings(make_safe(fragment), entry.post.display_path))
     fragment.style_code(inline_code_styles())
     fragment.size_images(lambda src: _email_width(site, src))
-    fragment.rewrite_urls(lambda url: absolute_url(url, site.url))
+    # Links within the issue (its footnotes) lead to the web version: many mail clients ignore
+    # links to an anchor of the message itself.
+    fragment.rewrite_urls(lambda url: entry.url + url if url.startswith("#") else absolute_url(url, site.url))
     body = fragment.html()
     text_body, links = plain_text(fragment, site.url)
     css = render_template(env, "email.css")
     page = render_template(env, "email.html", site=site.config.site, entry=entry, body=Markup(body),
-                           css=Markup(css), unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,
+                           css=Markup(css), outlook_css=Markup(render_template(env, "email-outlook.css")),
+                           unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER,
                            preheader_padding=_PREHEADER_PADDING)
     html = inline(page, inliner(site.config), warm)
     size = len(html.encode("utf-8"))
@@ -137,7 +153,8 @@ def render_email(site: Site, entry: Entry, env: Environment, warm: WarmPremailer
                                 "messages over 102 KB behind a 'View entire message' link", None, "email-size"))
     text = render_template(env, "email.txt", site=site.config.site, entry=entry, body=text_body,
                            links=links, unsubscribe_url=UNSUBSCRIBE_PLACEHOLDER)
-    return EmailParts(entry=entry, subject=entry.post.title, html=html, text=text, warnings=tuple(warnings))
+    return finished_parts(site.config, EmailParts(entry=entry, subject=entry.post.title, html=html, text=text,
+                                                  warnings=tuple(warnings)))
 
 
 def sample_message_id(config: Config, entry: Entry) -> str:
@@ -146,16 +163,55 @@ def sample_message_id(config: Config, entry: Entry) -> str:
     return f"<{entry.slug}.{entry.post.date:%Y%m%d}@{host}>"
 
 
+def built_unsubscribe_link(config: Config) -> str:
+    """The unsubscribe link of the built email: the sample reader's, or the email service's tag."""
+    service = _service(config)
+    return service.unsubscribe if service else unsubscribe_link(config, SAMPLE_RECIPIENT, SAMPLE_TOKEN)
+
+
+def _service(config: Config) -> Service | None:
+    return SERVICES.get(config.email.merge_tags) if config.email is not None else None
+
+
+def finished_parts(config: Config, parts: EmailParts) -> EmailParts:
+    """*parts* with the finished HTML and text that the built .html, .txt and .eml hold.
+
+    Merge fields and the unsubscribe link hold the sample reader's values, or the tags of the
+    email service [email] merge_tags names; line ends are the message's, one at the end included.
+    """
+    unsubscribe = built_unsubscribe_link(config)
+    service = _service(config)
+    if service is not None:
+        html, text = (replace_merge_fields(part, service.field) for part in (parts.html, parts.text))
+    else:
+        html = fill_merge_fields(parts.html, _sample_value, escape=True)
+        text = fill_merge_fields(parts.text, _sample_value, escape=False)
+    html, text = fill_placeholders(html, unsubscribe, html=True), fill_placeholders(text, unsubscribe)
+    return dataclasses.replace(parts, built_html=as_carried(html), built_text=as_carried(text))
+
+
+def _sample_value(name: str) -> str:
+    return SAMPLE_VALUES.get(name, "")
+
+
+def as_carried(text: str) -> str:
+    """*text* with the line ends a message part gives back when decoded: newlines, one at the end."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text if text.endswith("\n") else text + "\n"
+
+
 def email_outputs(site: Site, env: Environment, entry: Entry,
                   warm: WarmPremailer | None = None) -> tuple[list[Output], list[Problem]]:
     """email/<slug>.html, .txt and .eml for one issue, and the warnings they raised."""
     parts = render_email(site, entry, env, warm)
-    message = build_message(site.config, parts, to=f"Subscriber <{SAMPLE_RECIPIENT}>",
-                            message_id=sample_message_id(site.config, entry), date=entry.post.date)
+    built = dataclasses.replace(parts, html=parts.built_html, text=parts.built_text)
+    message = build_message(site.config, built, to=f"Sample Reader <{SAMPLE_RECIPIENT}>",
+                            message_id=sample_message_id(site.config, entry), date=entry.post.date,
+                            token=SAMPLE_TOKEN)
     folder = PurePosixPath("email")
     outputs = [
-        Output(folder / f"{entry.slug}.html", parts.html.encode("utf-8")),
-        Output(folder / f"{entry.slug}.txt", parts.text.encode("utf-8")),
+        Output(folder / f"{entry.slug}.html", parts.built_html.encode("utf-8")),
+        Output(folder / f"{entry.slug}.txt", parts.built_text.encode("utf-8")),
         Output(folder / f"{entry.slug}.eml", message_bytes(message)),
     ]
     return outputs, list(parts.warnings)

@@ -13,7 +13,7 @@ from datetime import datetime
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 from html import escape
 from typing import Any
@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 
 from ..config import Config
 from ..errors import Problem
+from ..posts import slugify
 from ..site import Entry
 
 
@@ -81,6 +82,9 @@ class EmailParts:
     html: str
     text: str
     warnings: tuple[Problem, ...]
+    # The finished parts that email/<slug>.html and .txt hold: placeholders filled for a sample.
+    built_html: str = ""
+    built_text: str = ""
 
     @property
     def size(self) -> int:
@@ -132,6 +136,86 @@ def list_unsubscribe(config: Config, recipient: str, token: str = "") -> str:
     return ", ".join(targets)
 
 
+# RFC 2047 caps an encoded word at 75 characters. 42 bytes of UTF-8 make a 68-character word, which
+# fits after "Subject: " in a line of 78; a character is never split between two words.
+_WORD_BYTES = 42
+_LINE = 78
+
+
+def encoded_words(text: str, start: int = len("Subject: ")) -> str:
+    """*text* for a header field, folded: ASCII words as they are, runs of other words as RFC 2047
+    encoded words (base64 UTF-8) of at most 75 characters; *start* is the length of 'Name: '."""
+    pieces: list[str] = []
+    run: list[str] = []
+    for word in text.split(" "):
+        if word.isascii() and "=?" not in word:
+            if run:
+                pieces += _encode(" ".join(run))
+                run = []
+            pieces.append(word)
+        else:
+            run.append(word)
+    if run:
+        pieces += _encode(" ".join(run))
+    lines, line = [], ""
+    for piece in pieces:
+        if line and start + len(line) + 1 + len(piece) > _LINE:
+            lines.append(line)
+            line, start = piece, 1
+        else:
+            line = f"{line} {piece}" if line or lines else piece
+    lines.append(line)
+    return "\r\n ".join(lines)
+
+
+def _encode(text: str) -> list[str]:
+    """*text* as encoded words of at most _WORD_BYTES bytes of UTF-8 each."""
+    chunks: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for character in text:
+        length = len(character.encode("utf-8"))
+        if size + length > _WORD_BYTES and chunk:
+            # Words end after a space where one is near: decoders that keep the folding space
+            # between two words then show a double space rather than a space inside a word.
+            cut = len(chunk) - chunk[::-1].index(" ") if " " in chunk[len(chunk) // 2:] else len(chunk)
+            chunks.append("".join(chunk[:cut]))
+            chunk = chunk[cut:]
+            size = len("".join(chunk).encode("utf-8"))
+        chunk.append(character)
+        size += length
+    if chunk:
+        chunks.append("".join(chunk))
+    return [f"=?utf-8?b?{binascii.b2a_base64(piece.encode('utf-8'), newline=False).decode('ascii')}?="
+            for piece in chunks]
+
+
+def address_field(name: str, address: str) -> str:
+    """A mailbox for From or To (also a List-Id): a name in non-ASCII goes as short encoded words."""
+    if any(character in name + address for character in "\r\n"):
+        raise ValueError(f"a line break in the address {address!r} or its name")
+    if not name or name.isascii():
+        return formataddr((name, address))
+    # Every word encoded: a phrase may not hold the commas and quotes that plain words might.
+    return "\r\n ".join(_encode(name)) + f" <{address}>"
+
+
+def list_id(config: Config) -> str:
+    """The List-Id field (RFC 2919): the site's title and a label made of its URL's path and host."""
+    parts = urlsplit(config.site.url)
+    host = (parts.hostname or "localhost").encode("idna").decode("ascii")
+    label = ".".join(reversed([slugify(segment) for segment in parts.path.split("/") if slugify(segment)]))
+    return address_field(config.site.title, f"{label or slugify(config.site.title) or 'newsletter'}.{host}")
+
+
+def _set_text(message: MIMEPart, name: str, value: str) -> None:
+    """Add a header field of free text: as it is in ASCII, else as short encoded words."""
+    if value.isascii():
+        _set_plain(message, name, value)
+    else:
+        message.set_raw(name, encoded_words(value))
+
+
 def fill_placeholders(text: str, unsubscribe: str, *, html: bool = False) -> str:
     """Fill the per-recipient placeholders of an issue's text, or of its HTML (escaped)."""
     return text.replace(UNSUBSCRIBE_PLACEHOLDER, escape(unsubscribe) if html else unsubscribe)
@@ -144,16 +228,18 @@ def build_message(config: Config, parts: EmailParts, *, to: str | Address, messa
     url = unsubscribe_url(config, address, token)
     unsubscribe = unsubscribe_link(config, address, token)
     message = EmailMessage(policy=MESSAGE_POLICY)
-    # Addresses and the subject may need encoding: the policy parses and checks them. The other
-    # fields are made here from values that are ASCII already; parsing them would cost more than
-    # the rest of the message together.
-    message["From"] = sender(config)
-    message["To"] = to
-    message["Subject"] = subject_prefix + parts.subject
+    # The fields are made here rather than parsed by the policy, which would cost more than the
+    # rest of the message together, and which writes encoded words longer than RFC 2047 allows.
+    from_name, from_address = parseaddr(sender(config))
+    message.set_raw("From", address_field(from_name, from_address))
+    message.set_raw("To", address_field(to.display_name, to.addr_spec) if isinstance(to, Address)
+                    else address_field(*parseaddr(to)))
+    _set_text(message, "Subject", subject_prefix + parts.subject)
     _set_plain(message, "Date", format_datetime(date))
     _set_plain(message, "Message-ID", message_id)
     if config.email is not None and config.email.reply_to:
         message["Reply-To"] = config.email.reply_to
+    message.set_raw("List-Id", list_id(config))
     header = list_unsubscribe(config, address, token)
     if header:
         _set_plain(message, "List-Unsubscribe", header)

@@ -22,6 +22,7 @@ from pygments.util import ClassNotFound
 
 from ..errors import PostError, Problem
 from .html import TooDeep, finish_markdown_html
+from .merge import without_merge_fields
 
 WORDS_PER_MINUTE = 230
 CODE_STYLE_LIGHT = "default"
@@ -124,8 +125,10 @@ def render_markdown(text: str, first_line: int = 1, path: str = "<post>") -> Ren
     except TooDeep as error:
         raise PostError(problems=[Problem(path, str(error), first_line)]) from None
     images = _images(text, first_line) if "![" in text else ()
-    return RenderedBody(finished.html, Outline(finished.first_paragraph, finished.word_count, images,
-                                               finished.image_sources))
+    # The first paragraph stands in for a summary on the web and in feeds: no merge fields there.
+    outline = Outline(without_merge_fields(finished.first_paragraph), finished.word_count, images,
+                      finished.image_sources)
+    return RenderedBody(finished.html, outline)
 
 
 def _images(text: str, first_line: int) -> tuple[Image, ...]:

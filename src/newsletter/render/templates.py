@@ -20,6 +20,7 @@ from ..layout import CACHE_DIR, TEMPLATES_DIR
 from ..posts import slugify, tag_slug
 from ..sources import scan
 from .i18n import Language, language_of, template_helpers
+from .text import display_width
 
 Environment = jinja2.Environment
 __all__ = ["Environment", "Markup", "builtin_templates", "language", "make_environment", "render_template",
@@ -54,6 +55,7 @@ def make_environment(config: Config) -> jinja2.Environment:
     env.filters["isodate"] = lambda value: value.isoformat()
     env.filters["slug"] = slugify
     env.filters["tag_slug"] = tag_slug
+    env.filters["display_width"] = display_width
     _speak(env, language_of(config))
     return env
 

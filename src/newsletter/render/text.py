@@ -1,9 +1,14 @@
-"""Turn an issue's HTML into the plain-text part of its email: wrapped paragraphs, numbered links."""
+"""Turn an issue's HTML into the plain-text part of its email: wrapped paragraphs, numbered links.
+
+The only module that imports wcwidth, which tells how many terminal columns a character takes.
+"""
 
 from __future__ import annotations
 
 import functools
 import re
+
+from wcwidth import wcswidth
 
 from .tree import Fragment, HtmlElement
 from .urls import absolute_url
@@ -11,6 +16,21 @@ from .urls import absolute_url
 _BLOCK_TAGS = {"p", "div", "section", "figure", "figcaption", "table", "blockquote", "pre", "ul", "ol",
                "h1", "h2", "h3", "h4", "h5", "h6", "hr", "dl", "dt", "dd", "header", "footer", "article"}
 WIDTH = 72
+# Footnote markers are superscript numbers, unlike the [n] of link references.
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def display_width(text: str) -> int:
+    """How many terminal columns *text* takes: two for a wide character (CJK, most emoji), none for
+    a combining mark."""
+    width = wcswidth(text)
+    # wcswidth gives -1 for a control character; counting characters is then the better guess.
+    return width if width >= 0 else len(text)
+
+
+def footnote_marker(number: str) -> str:
+    """The marker of footnote *number* in running text: '²' for 2."""
+    return number.translate(_SUPERSCRIPT)
 
 
 def _flat(text: str | None) -> str:
@@ -57,7 +77,10 @@ class _TextWriter:
             href = absolute_url(child.get("href", ""), self.base_url)
             return href if text == href or not text else f"{text} [{self.link_number(href)}]"
         if tag == "sup" and "footnote-ref" in classes:
-            return f"[^{child.text_content().strip('[]')}]"
+            return footnote_marker(child.text_content().strip("[]"))
+        if tag in ("del", "s", "strike"):
+            # Struck-out words stay, marked: dropping the marks would say the opposite.
+            return f"~~{self.inline(child)}~~"
         if tag in _BLOCK_TAGS or tag in ("li", "tr"):
             return "\n" + self.inline(child) + "\n"
         return self.inline(child)
@@ -96,7 +119,7 @@ class _TextWriter:
         tag = element.tag.lower()
         if tag in ("h1", "h2"):
             text = " ".join(self.inline(element).split())
-            return [f"{indent}{text}\n{indent}{('=' if tag == 'h1' else '-') * len(text)}"]
+            return [f"{indent}{text}\n{indent}{('=' if tag == 'h1' else '-') * display_width(text)}"]
         if tag in ("h3", "h4", "h5", "h6"):
             return [f"{indent}{'#' * int(tag[1])} {' '.join(self.inline(element).split())}"]
         if tag == "pre":
@@ -114,11 +137,9 @@ class _TextWriter:
         if tag == "hr":
             return [f"{indent}---"]
         if tag == "table":
-            rows = []
-            for row in element.iter("tr"):
-                cells = [" ".join(self.inline(cell).split()) for cell in row if isinstance(cell.tag, str)]
-                rows.append(indent + " | ".join(cells))
-            return ["\n".join(rows)]
+            return [self.table(element, indent)]
+        if tag == "section" and "footnotes" in (element.get("class") or ""):
+            return self.footnotes(element, indent)
         if tag in ("div", "section", "figure", "article", "header", "footer", "dl"):
             return self.blocks(element, indent)
         if tag in ("style", "script", "head", "title"):
@@ -127,6 +148,32 @@ class _TextWriter:
             return [indent + self.inline_child(element)]
         text = self.inline(element)
         return [self.wrap(text, indent)] if text.strip() else []
+
+    def table(self, element: HtmlElement, indent: str) -> str:
+        """Lay a table out in columns padded to their widest cell, aligned as its cells say."""
+        rows = [[(" ".join(self.inline(cell).split()), _alignment(cell)) for cell in row if isinstance(cell.tag, str)]
+                for row in element.iter("tr")]
+        rows = [row for row in rows if row]
+        header_rows = len(element.findall("./thead/tr"))
+        if not rows:
+            return ""
+        columns = max(len(row) for row in rows)
+        widths = [max((display_width(row[index][0]) for row in rows if index < len(row)), default=0)
+                  for index in range(columns)]
+        lines = [indent + " | ".join(_pad(text, widths[index], align)
+                                     for index, (text, align) in enumerate(row)).rstrip() for row in rows]
+        if header_rows:
+            lines.insert(header_rows, indent + "-|-".join("-" * width for width in widths))
+        return "\n".join(lines)
+
+    def footnotes(self, element: HtmlElement, indent: str) -> list[str]:
+        """The footnotes, each after its superscript marker, below a short rule."""
+        notes = []
+        for number, item in enumerate(element.iter("li"), start=1):
+            marker = footnote_marker(str(number)) + " "
+            notes.append("\n".join(self.blocks(item, indent + " " * display_width(marker)))
+                         .replace(indent + " " * display_width(marker), indent + marker, 1))
+        return [f"{indent}---", *notes] if notes else []
 
     def list_item(self, item: HtmlElement, indent: str, marker: str) -> str:
         inner_indent = indent + " " * len(marker)
@@ -140,6 +187,22 @@ class _TextWriter:
         first = paragraphs[0]
         paragraphs[0] = indent + marker + first[len(inner_indent):]
         return "\n".join(paragraphs)
+
+
+def _alignment(cell: HtmlElement) -> str:
+    """'left', 'right' or 'center', as the cell's style or align attribute says."""
+    style = (cell.get("style") or "").replace(" ", "").lower()
+    found = re.search(r"text-align:(left|right|center)", style)
+    return found.group(1) if found else (cell.get("align") or "left").lower()
+
+
+def _pad(text: str, width: int, align: str) -> str:
+    room = max(width - display_width(text), 0)
+    if align == "right":
+        return " " * room + text
+    if align == "center":
+        return " " * (room // 2) + text + " " * (room - room // 2)
+    return text + " " * room
 
 
 def fill(words: list[str], width: int, first_indent: str, indent: str) -> str:

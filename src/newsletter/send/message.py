@@ -12,6 +12,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import cached_property
@@ -19,6 +20,7 @@ from functools import cached_property
 from ..config import Config
 from ..outputs.mime import (
     EmailParts,
+    address_field,
     build_message,
     fill_placeholders,
     list_unsubscribe,
@@ -38,8 +40,8 @@ def unsubscribe_token(secret: str, address: str) -> str:
 
 
 def email_hash(parts: EmailParts) -> str:
-    """The sha256 of an issue's email HTML as rendered, before any per-recipient filling."""
-    return hashlib.sha256(parts.html.encode("utf-8")).hexdigest()
+    """The sha256 of an issue's email HTML as the build writes it (email/<slug>.html)."""
+    return hashlib.sha256((parts.built_html or parts.html).encode("utf-8")).hexdigest()
 
 
 # Headers that differ from one recipient to the next; everything else is the same for all.
@@ -58,7 +60,7 @@ def _header_field(name: str, value: str) -> bytes:
     # The values that reach here are ASCII already (formataddr encodes a non-ASCII name as an
     # RFC 2047 word; URLs are percent-encoded); lines longer than 78 are allowed (up to 998).
     line = f"{name}: {value}"
-    if len(line) <= _MAX_LINE:
+    if len(line) <= _MAX_LINE or "\r\n" in value:  # short, or folded already (outputs.mime.address_field)
         return f"{line}\r\n".encode("ascii")
     lines = [f"{name}:"]
     for word in value.split(" "):
@@ -83,6 +85,8 @@ def _encoded_words(text: str) -> str:
 
 def to_field(name: str, address: str) -> str:
     """The To value for one recipient; a name too long for one line becomes encoded words that can fold."""
+    if not name.isascii():
+        return address_field(name, address)  # short encoded words, folded
     value = formataddr((name, address))
     if len(f"To: {value}") <= _MAX_LINE:
         return value
@@ -202,7 +206,7 @@ class IssueMail:
         """The message built by emails.build_message: the definition the fast path must match."""
         token = self.token(subscriber)
         return build_message(self.config, self.personal_parts(subscriber),
-                             to=formataddr((subscriber.name, subscriber.email)),
+                             to=Address(display_name=subscriber.name, addr_spec=subscriber.email),
                              message_id=self.message_id(subscriber), date=date, token=token,
                              subject_prefix=self.subject_prefix)
 

@@ -8,7 +8,6 @@ list (suppression.py) is never mailed.
 from __future__ import annotations
 
 import csv
-import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,8 @@ from typing import Any
 from ..config import Config, SubscribersConfig
 from ..errors import Problem, SubscriberError
 from ..posts import clean_text, one_line
+from ..render.merge import fill_merge_fields as fill_fields
+from ..render.merge import merge_fields as merge_fields
 from .listserver import fetch_subscribers_csv
 from .suppression import SuppressionList
 
@@ -29,8 +30,6 @@ _ADDRESS_RE = re.compile(
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}$"
 )
 _FIELD_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# {subscriber.name}-style merge fields in an issue's rendered HTML and text.
-MERGE_FIELD_RE = re.compile(r"\{subscriber\.([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 
@@ -280,18 +279,10 @@ def load_subscribers(config: Config) -> SubscriberList:
     return SubscriberList(path, kept, columns, duplicates, dropped, len(subscribers) - len(kept))
 
 
-def merge_fields(text: str) -> set[str]:
-    """The column names used as {subscriber.<name>} in *text*."""
-    return set(MERGE_FIELD_RE.findall(text))
-
-
 def fill_merge_fields(text: str, subscriber: Subscriber, *, escape: bool) -> str:
-    """Fill {subscriber.<name>} fields with the recipient's values (HTML-escaped when *escape*)."""
-    def value(match: re.Match[str]) -> str:
-        found = subscriber.get(match.group(1))
-        return html.escape(found, quote=True) if escape else found
-
-    return MERGE_FIELD_RE.sub(value, text)
+    """Fill {subscriber.<name>} fields with the recipient's values (HTML-escaped when *escape*), or
+    their fallbacks where the recipient has none."""
+    return fill_fields(text, subscriber.get, escape=escape)
 
 
 def _load_from_list_server(config: Config, settings: SubscribersConfig) -> SubscriberList:
