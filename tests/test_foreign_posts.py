@@ -117,7 +117,7 @@ def test_ignore_warns_about_a_near_miss_of_our_keys_and_says_nothing_of_others(n
     post, errors, warnings = read(newsletter, "---\ntitle: T\ndate: 2025-04-01\nsumary: Typo.\n"
                                               "my_param: 3\n---\n")
     assert errors == [] and post.summary == ""
-    assert warnings == [f"{FILE}:4: sumary: unknown key skipped (did you mean 'summary'?)"]
+    assert warnings == [f"{FILE}:4: warning: load-warning: sumary: unknown key skipped (did you mean 'summary'?)"]
 
 
 def test_a_converted_value_of_the_wrong_type_is_reported_at_the_foreign_key(newsletter):

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from ..config import Config, load_config, now_in
 from ..errors import BuildError, Problem, SourceError
-from ..files import write_atomically
 from ..layout import CACHE_DIR, DEFAULT_OUT, FEED_ARCHIVE_NAME, POSTS_DIR, SNIPPETS_DIR, STATIC_DIR, TEMPLATES_DIR
 from ..outputs.archive import archive_of, save_pages
 from ..outputs.email import email_units
@@ -43,30 +42,18 @@ from .cache import (
     BuildRecord,
     BuiltIssue,
     QuickRecord,
-    UnitRecord,
     read_quick_record,
     write_quick_record,
 )
 from .keys import code_digest, environment_digest
-from .pool import make_in_workers, make_unit, render_in_workers
+from .making import PARALLEL_MINIMUM, Progress, make_and_commit, unsaved
+from .pool import render_in_workers
 from .tree import (
-    MARKER,
-    Staging,
-    Written,
     check_out,
     damaged_outputs,
     marker_id,
-    marker_text,
-    move_in,
-    output_stamps,
     remove_stale_staging,
-    swap_in,
 )
-
-# Below this many heavy units a pool of processes costs more than it saves.
-PARALLEL_MINIMUM = 24
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -182,18 +169,6 @@ def _render_bodies(posts: list[Post], cache: BuildCache, jobs: int) -> None:
             cache.note_body(post, cache.write_body(post, render_markdown(post.body, post.body_line, post.display_path)))
 
 
-def _make_units(site: Site, staging: Staging, units: list[Unit],
-                jobs: int) -> Iterator[tuple[Unit, list[Written], list[Problem]]]:
-    """Make and stage each unit: heavy ones in a pool of processes, if worth it, while this one makes the rest."""
-    heavy = [unit for unit in units if unit.heavy]
-    light = [unit for unit in units if not unit.heavy]
-    if jobs > 1 and heavy and (len(heavy) >= PARALLEL_MINIMUM or any(unit.slow_start for unit in heavy)):
-        yield from make_in_workers(heavy, light, site, staging, jobs)
-    else:
-        for unit in units:
-            yield unit, *make_unit(unit, site, staging)
-
-
 # -- writing --------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
@@ -284,14 +259,14 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     first = _saved_first(todo) if early is not None and last is not None else []
     if early is not None and first and len(first) < len(todo):
         # The saved issue's page and email go out first; lists, tag pages and feeds follow.
-        last = _make_and_commit(site, target, cache, units, first, last, jobs, None, commit, site_warnings,
+        last = make_and_commit(site, target.out, cache, units, first, last, jobs, None, commit, site_warnings,
                                 damaged)
         saved = tuple(sorted(unit.name[len("email/"):-len(".html")] for unit in first
                              if unit.name.startswith("email/")))
         early(dataclasses.replace(_result(site, target, units, last, site_warnings, made=len(first),
                                           started=started), saved=saved))
         todo = [unit for unit in todo if unit not in first]
-    record = _make_and_commit(site, target, cache, units, todo, last, jobs, progress, commit, site_warnings,
+    record = make_and_commit(site, target.out, cache, units, todo, last, jobs, progress, commit, site_warnings,
                               damaged)
     result = _result(site, target, units, record, site_warnings, made=made, started=started)
     if publishes:
@@ -321,41 +296,6 @@ def _saved_first(todo: list[Unit]) -> list[Unit]:
     return [unit for unit in todo if unit.name in wanted]
 
 
-def _make_and_commit(site: Site, target: Target, cache: BuildCache, units: list[Unit], todo: list[Unit],
-                     last: BuildRecord | None, jobs: int, progress: Progress | None,
-                     commit: AbstractContextManager[object], notes: list[Problem], damaged: set[str]) -> BuildRecord:
-    """Make *todo* into a staging folder, move the build into place and record it in the cache.
-
-    Outputs in *damaged* (changed or deleted in the folder since) are written again. A cache that
-    cannot be written is a warning added to *notes*: the build itself is complete.
-    """
-    staging = Staging(target.out.parent / f".{target.out.name}.new-{os.getpid()}",
-                      {path: hashed for path, hashed in last.hashes.items() if path not in damaged}
-                      if last is not None else {})
-    shutil.rmtree(staging.folder, ignore_errors=True)
-    try:
-        staging.folder.mkdir(parents=True)
-        record, staged = _make(site, staging, target.out, units, todo, last, jobs, progress)
-        with commit:
-            _commit(staging.folder, target.out, record, last, staged)
-        kept = last.stamps if last is not None else {}
-        fresh = set(staged)
-        record.stamps = {path: kept[path] for path in record.hashes if path in kept and path not in fresh}
-        record.stamps.update(output_stamps(target.out, (path for path in record.hashes if path not in record.stamps)))
-    except OSError as error:
-        shutil.rmtree(staging.folder, ignore_errors=True)
-        raise BuildError(problems=[Problem(error.filename or target.out,
-                                           f"cannot write the build: {error.strerror}")]) from None
-    except BaseException:
-        shutil.rmtree(staging.folder, ignore_errors=True)
-        raise
-    try:
-        cache.save(record)
-    except OSError as error:
-        notes.append(_unsaved(target, error))
-    return record
-
-
 def _load(config: Config, target: Target, when: datetime, inputs: Inputs,
           jobs: int) -> tuple[Site, BuildCache]:
     """Read the posts through the cache and render the bodies it does not have."""
@@ -376,45 +316,6 @@ def _last_build(cache: BuildCache, out: Path) -> BuildRecord | None:
     if last is None or last.out != str(out.resolve()) or not last.build_id or marker_id(out) != last.build_id:
         return None
     return last
-
-
-def _make(site: Site, staging: Staging, out: Path, units: list[Unit], todo: list[Unit], last: BuildRecord | None,
-          jobs: int, progress: Progress | None) -> tuple[BuildRecord, list[str]]:
-    """Make the units in *todo* into *staging*; keep the others' records from the *last* build."""
-    record = BuildRecord(build_id="", out=str(out.resolve()))
-    staged: list[str] = []
-    for done, (unit, written, warnings) in enumerate(_make_units(site, staging, todo, jobs), start=1):
-        for output in written:
-            record.hashes[output.path] = output.content
-            if output.staged:
-                staged.append(output.path)
-        record.units[unit.name] = UnitRecord(unit.key, tuple(output.path for output in written), tuple(warnings))
-        if progress is not None:
-            progress(done, len(todo))
-    for unit in units:
-        # A unit that is new and not made yet (the second part of a build in two) has nothing to keep.
-        if unit.name not in record.units and last is not None and unit.name in last.units:
-            kept = last.units[unit.name]
-            record.units[unit.name] = kept
-            record.hashes.update({path: last.hashes[path] for path in kept.paths})
-    _refuse_duplicates(record)
-    # Named after the content, so that the same posts still give byte-identical output.
-    record.build_id = digest(*sorted(record.hashes.items()))
-    return record, staged
-
-
-def _commit(staging: Path, out: Path, record: BuildRecord, last: BuildRecord | None, staged: list[str]) -> None:
-    """Swap a whole new build in, or move the changed files of an incremental one into place."""
-    if last is None:
-        write_atomically(staging / MARKER, marker_text(record.build_id))
-        swap_in(staging, out)
-        return
-    removed = sorted(set(last.hashes) - set(record.hashes))
-    # Moving files in marks the folder unfinished first; the marker names the build again last.
-    if record.build_id != last.build_id or staged or removed:
-        write_atomically(staging / MARKER, marker_text(record.build_id))
-        staged.append(MARKER)
-    move_in(staging, out, staged, removed)
 
 
 def _result(site: Site, target: Target, units: list[Unit], record: BuildRecord, site_warnings: list[Problem],
@@ -438,20 +339,6 @@ def _record(site: Site, target: Target, when: datetime, fingerprint: str, result
         write_quick_record(target.cache, QuickRecord(fingerprint, record.build_id, when, min(scheduled, default=None),
                                                      result.built, result.files, result.warnings, record.stamps))
     except OSError as error:
-        return dataclasses.replace(result, warnings=(*result.warnings, _unsaved(target, error)))
+        return dataclasses.replace(result, warnings=(*result.warnings, unsaved(target.cache, error)))
     return result
 
-
-def _unsaved(target: Target, error: OSError) -> Problem:
-    """The warning for a build written whole whose cache could not be: the next build starts afresh."""
-    return Problem(target.cache, f"cannot write the build cache: {error.strerror}; the build is complete, "
-                                 "the next one will remake everything")
-
-
-def _refuse_duplicates(record: BuildRecord) -> None:
-    owners: dict[str, str] = {}
-    for name, unit in record.units.items():
-        for path in unit.paths:
-            if path in owners:
-                raise BuildError(f"two outputs want the same path {path}; rename one of the posts or static files")
-            owners[path] = name

@@ -6,7 +6,7 @@ show the newsletter; ``sending.py`` the ones that mail it and say what was sent;
 
 from __future__ import annotations
 
-from . import lists, sending, site
+from . import lists, records, sending, site
 from .app import main
 
-__all__ = ["lists", "main", "sending", "site"]
+__all__ = ["lists", "main", "records", "sending", "site"]

@@ -69,3 +69,8 @@ def main(ctx: click.Context, root: Path) -> None:
         newsletter build
     """
     ctx.obj = root.absolute()
+
+
+def counted(number: int, word: str) -> str:
+    """Write *number* and *word*, with an s when there is not exactly one."""
+    return f"{number:,} {word}{'' if number == 1 else 's'}"

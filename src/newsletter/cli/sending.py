@@ -1,4 +1,4 @@
-"""Commands that mail the newsletter and say what went out: send, status, bounces."""
+"""The command that mails the newsletter: send (status and bounces are in records.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, tzinfo
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +16,10 @@ import click
 
 from ..config import load_config
 from ..layout import DRY_RUN_DIR
-from .app import main, now_option, report_warnings
+from .app import counted, main, now_option, report_warnings
 
 if TYPE_CHECKING:
-    from ..send import IssuePlan, IssueResult, PostStatus, Progress, SendPlan
-    from ..send.bounces.process import BounceSummary
+    from ..send import IssuePlan, IssueResult, Progress, SendPlan
 
 
 class _SendProgress:
@@ -95,16 +94,12 @@ def _stop_on_signal() -> Iterator[Callable[[], bool]]:
             signal.signal(sig, old)
 
 
-def _count(number: int, word: str) -> str:
-    return f"{number:,} {word}{'' if number == 1 else 's'}"
-
-
 def _describe_plan(plan: SendPlan, out: Path | None) -> None:
     verb = {"send": "Will send", "dry-run": "Will write", "test": "Will send a test copy of"}[plan.mode]
     for issue in plan.issues:
-        whom = ", ".join(s.email for s in issue.recipients) if plan.mode == "test" else _count(
+        whom = ", ".join(s.email for s in issue.recipients) if plan.mode == "test" else counted(
             len(issue.recipients), "recipient")
-        again = f"; {_count(issue.again, 'uncertain recipient')} mailed again" if issue.again else ""
+        again = f"; {counted(issue.again, 'uncertain recipient')} mailed again" if issue.again else ""
         resumed = (f" (resuming: {issue.already_done:,} of {issue.total:,} already done{again})"
                    if issue.resuming else "")
         click.echo(f"{verb} {issue.entry.slug}: \"{issue.subject}\" to {whom}{resumed}")
@@ -119,11 +114,11 @@ def _report_result(plan: SendPlan, result: IssueResult, out: Path | None) -> boo
     slug = result.entry.slug
     rate = f" in {result.seconds:.1f} s ({result.messages / result.seconds:.0f} msg/s)" if result.seconds > 0 else ""
     if plan.mode == "dry-run":
-        click.echo(f"Wrote {_count(result.sent, 'message')} for {slug} into {out / slug if out else ''}/.")
+        click.echo(f"Wrote {counted(result.sent, 'message')} for {slug} into {out / slug if out else ''}/.")
     elif plan.mode == "test":
-        click.echo(f"Sent {_count(result.sent, 'test copy')} of {slug}{rate}; nothing recorded.")
+        click.echo(f"Sent {counted(result.sent, 'test copy')} of {slug}{rate}; nothing recorded.")
     else:
-        click.echo(f"Sent {slug} to {_count(result.sent, 'recipient')}{rate}.")
+        click.echo(f"Sent {slug} to {counted(result.sent, 'recipient')}{rate}.")
     for address, reply in result.failed:
         click.echo(f"warning: {slug}: {address}: refused by the server: {reply}", err=True)
     resend = plan.uncertain == "resend"
@@ -134,7 +129,7 @@ def _report_result(plan: SendPlan, result: IssueResult, out: Path | None) -> boo
     if result.unsure:
         then = ("they are mailed again on the next run" if resend else
                 f"counted as probably delivered; 'newsletter send --resend-uncertain {slug}' mails them again")
-        click.echo(f"Uncertain: {_count(result.unsure, 'recipient')} of {slug} got the whole message but "
+        click.echo(f"Uncertain: {counted(result.unsure, 'recipient')} of {slug} got the whole message but "
                    f"no answer came from the server; {then}.")
     for address, reply in result.deferred:
         click.echo(f"error: {slug}: {address}: not sent yet ({reply}); run 'newsletter send' again to retry",
@@ -172,7 +167,7 @@ def _mark_sent(root: Path, slugs: tuple[str, ...], now: datetime | None) -> None
         return
     for record in records:
         click.echo(f"Marked {record.slug} as sent without sending it.")
-    click.echo(f"Recorded {_count(len(records), 'issue')} in manifest.json with no recipients; commit it.")
+    click.echo(f"Recorded {counted(len(records), 'issue')} in manifest.json with no recipients; commit it.")
 
 
 @main.command()
@@ -281,125 +276,3 @@ def _report_to_list_server(plan: SendPlan, results: list[IssueResult]) -> None:
         return
     click.echo(f"Reported {len(refused)} refused addresses to the list server ({known} were on its list).")
 
-
-def _status_detail(status: PostStatus, tz: tzinfo) -> str:
-    entry = status.entry
-    if entry.status == "draft":
-        return "not sent (drafts are never sent)"
-    if entry.status == "scheduled":
-        return f"due {entry.post.date.astimezone(tz):%Y-%m-%d %H:%M}"
-    parts = []
-    if status.sent is not None:
-        sent = status.sent
-        try:
-            when = f"{datetime.fromisoformat(sent.sent_at).astimezone(tz):%Y-%m-%d %H:%M}"
-        except ValueError:
-            when = sent.sent_at
-        extra = "".join(f", {n} {what}" for n, what in ((sent.failed, "failed"), (sent.uncertain, "uncertain")) if n)
-        parts.append(f"marked sent {when} without sending" if sent.note and not sent.sent
-                     else f"sent {when} to {sent.sent:,}{extra}")
-        if sent.uncertain and status.in_progress is None:
-            parts.append(f"'newsletter send --resend-uncertain {entry.slug}' mails the uncertain again")
-        if status.edited:
-            parts.append("edited since sent")
-    if status.in_progress is None and status.sent is None and status.before_start:
-        parts.append("never sent (dated before [send] since)")
-    if status.in_progress is not None:
-        state = status.in_progress
-        done = state.count("sent", "failed", "uncertain", "sending")
-        unsure = f", {state.uncertain:,} of them uncertain" if state.uncertain else ""
-        parts.append(f"send interrupted after {done:,} recipients{unsure}; 'newsletter send' continues it")
-    if not parts:
-        parts.append("not sent")
-    if _bounce_counts(status):
-        parts.append(_bounce_counts(status))
-    return "; ".join(parts)
-
-
-@main.command()
-@now_option("Show (which posts are published or scheduled)")
-@click.pass_obj
-def status(root: Path, now: datetime | None) -> None:
-    """List every post: date, draft / scheduled / published, when it was sent and to how many.
-
-    "edited since sent" means the email as it renders now differs from the one recorded in
-    manifest.json when it was sent.
-
-    \b
-    Example:
-        newsletter status
-    """
-    from ..send import post_statuses
-
-    statuses = post_statuses(root, now)
-    tz = load_config(root).site.tz
-    if not statuses:
-        click.echo("No posts yet: 'newsletter new TITLE' writes one.")
-        return
-    width = max(len(s.entry.slug) for s in statuses)
-    for item in statuses:
-        click.echo(f"{item.entry.post.date.astimezone(tz):%Y-%m-%d}  {item.entry.status:<9}  "
-                   f"{item.entry.slug:<{width}}  {_status_detail(item, tz)}")
-
-
-def _bounce_counts(status: PostStatus) -> str:
-    counts = status.bounces
-    if counts is None:
-        return ""
-    found = [(counts.hard, "bounced"), (counts.soft, "soft-bounced"), (counts.complaints, "complained")]
-    return ", ".join(f"{number:,} {what}" for number, what in found if number)
-
-
-def _addresses(number: int) -> str:
-    return f"{number:,} address{'' if number == 1 else 'es'}"
-
-
-def _report_bounces(summary: BounceSummary, shown: int = 20) -> None:
-    from ..send.bounces import Outcome
-
-    findings = summary.findings
-    click.echo(f"Read {_count(summary.read, 'new message')} from {summary.where} "
-               f"({summary.already:,} processed before): {_count(findings[Outcome.HARD], 'hard bounce')}, "
-               f"{_count(findings[Outcome.SOFT], 'soft bounce')}, {_count(findings[Outcome.COMPLAINT], 'complaint')}.")
-    changes = [f"  suppressed {entry.email} ({entry.kind}): {entry.reason}" for entry in summary.suppressed]
-    changes += [f"  unsubscribed {address} (complaint)" for address in summary.unsubscribed]
-    for line in changes[:shown]:
-        click.echo(line)
-    if len(changes) > shown:
-        click.echo(f"  ... and {len(changes) - shown:,} more")
-    if summary.suppressed:
-        click.echo(f"Added {_addresses(len(summary.suppressed))} to {summary.suppression_file}; "
-                   "no send mails them again.")
-    if summary.unsubscribed:
-        click.echo(f"Added {_addresses(len(summary.unsubscribed))} to {summary.unsubscribe_file}.")
-    if summary.deleted:
-        click.echo(f"Deleted {_count(summary.deleted, 'processed report')} from {summary.where}.")
-    if summary.not_understood:
-        unread = summary.not_understood
-        click.echo(f"note: {_count(unread, 'message')} in {summary.where} {'is' if unread == 1 else 'are'} "
-                   "not a delivery report or complaint this can read; left there for you to read", err=True)
-
-
-@main.command()
-@click.option("--maildir", type=click.Path(file_okay=False, path_type=Path),
-              help="Read reports from this Maildir folder instead of [bounces] (IMAP or maildir).")
-@click.pass_obj
-def bounces(root: Path, maildir: Path | None) -> None:
-    """Read bounce reports and complaints, and stop mailing the addresses they name.
-
-    Reads delivery-status notifications and feedback-loop complaints from the IMAP mailbox that
-    [bounces] names (host, username and the password from the environment) or from a Maildir.
-    Hard bounces go to the suppression list ([subscribers] bounced); soft ones suppress an address
-    after [bounces] soft_limit issues in a row; complaints go to the unsubscribe list. Reports seen
-    before are skipped, and a message that is not a report is never touched.
-
-    \b
-    Example:
-        NEWSLETTER_IMAP_PASSWORD=... newsletter bounces
-        newsletter bounces --maildir ~/Maildir/.bounces
-    """
-    from ..send.bounces.process import open_mailbox, process_bounces
-
-    config = load_config(root)
-    summary = process_bounces(config, open_mailbox(config, maildir.absolute() if maildir else None))
-    _report_bounces(summary)
