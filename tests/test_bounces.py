@@ -7,6 +7,7 @@ import csv
 import json
 import mailbox
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -423,7 +424,37 @@ def test_the_ci_example_keeps_the_suppression_list_between_runs_out_of_git():
     steps = workflow["jobs"]["publish-and-send"]["steps"]
     names = [step.get("name", "") for step in steps]
     send = names.index("Send the issues that are due")
-    restore, keep = steps[names.index("Restore the suppression list")], names.index("Keep the suppression list for the next run")
-    assert names.index("Restore the suppression list") < send < keep
-    assert restore["with"]["path"] == steps[keep]["with"]["path"] == "bounced.csv"
-    assert not any("bounced.csv" in step.get("run", "") for step in steps)  # never committed
+    decrypt, encrypt = names.index("Decrypt the send state"), names.index("Encrypt the send state for the next run")
+    restore = next(i for i, name in enumerate(names) if name.startswith("Restore the send state"))
+    keep = names.index("Keep the send state")
+    assert restore < decrypt < send < encrypt < keep
+    assert "bounced.csv" in steps[encrypt]["run"] and ".newsletter/journal" in steps[encrypt]["run"]
+    # Only the encrypted file goes into the cache, which other branches' workflows can restore.
+    cached = [step["with"]["path"] for step in steps if str(step.get("uses", "")).startswith("actions/cache")]
+    assert cached == ["send-state.enc", "send-state.enc"]
+    assert all("secrets.NEWSLETTER_STATE_KEY" in steps[i]["env"]["STATE_KEY"] for i in (decrypt, encrypt))
+    assert not any("git add" in step.get("run", "") and "bounced.csv" in step.get("run", "") for step in steps)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+def test_the_ci_examples_send_state_round_trips_and_reads_as_nothing_without_the_key(tmp_path):
+    import yaml
+
+    workflow = yaml.safe_load((Path(__file__).resolve().parents[1] / "examples/github-actions-send.yml").read_text())
+    steps = {step.get("name", ""): step for step in workflow["jobs"]["publish-and-send"]["steps"]}
+    encrypt, decrypt = steps["Encrypt the send state for the next run"]["run"], steps["Decrypt the send state"]["run"]
+    (tmp_path / ".newsletter/journal").mkdir(parents=True)
+    (tmp_path / ".newsletter/journal/issue.jsonl").write_text('{"type":"sent","to":"ann@example.com"}\n')
+    (tmp_path / "bounced.csv").write_text("email,date,kind,reason\ngone@example.org,2025-04-01,refused,550\n")
+    env = {**os.environ, "STATE_KEY": "a long passphrase from the secrets"}
+    subprocess.run(["bash", "-e", "-c", encrypt], cwd=tmp_path, env=env, check=True)
+    sealed = (tmp_path / "send-state.enc").read_bytes()
+    assert b"ann@example.com" not in sealed and b"gone@example.org" not in sealed
+    shutil.rmtree(tmp_path / ".newsletter")
+    (tmp_path / "bounced.csv").unlink()
+    wrong = subprocess.run(["bash", "-e", "-c", decrypt], cwd=tmp_path, env={**env, "STATE_KEY": "guess"},
+                           capture_output=True)
+    assert wrong.returncode != 0 and not (tmp_path / "bounced.csv").exists()
+    subprocess.run(["bash", "-e", "-c", decrypt], cwd=tmp_path, env=env, check=True)
+    assert "gone@example.org" in (tmp_path / "bounced.csv").read_text()
+    assert "ann@example.com" in (tmp_path / ".newsletter/journal/issue.jsonl").read_text()
