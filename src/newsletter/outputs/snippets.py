@@ -21,10 +21,10 @@ def _label_backrefs(html: str, env: Environment) -> str:
                               html)
 
 
-def body_with_snippets(site: Site, env: Environment, entry: Entry, html: str | None = None) -> str:
+def body_with_snippets(site: Site, env: Environment, entry: Entry, body: str | None = None) -> str:
     """The issue's body HTML with its snippets before ('top') and after it, its footnotes' links labelled.
 
-    *html* is the body to use (the email's keeps its merge fields); the web's by default.
+    *body* is the body's HTML to use (the email's keeps its merge fields); the web's by default.
     """
     top: list[str] = []
     bottom: list[str] = []
@@ -32,7 +32,7 @@ def body_with_snippets(site: Site, env: Environment, entry: Entry, html: str | N
         html = render_template(env, "snippet.html", snippet=snippet,
                                body=Markup(site.snippet_bodies[snippet.name].html))
         (top if snippet.position == "top" else bottom).append(html)
-    return "".join([*top, _label_backrefs(entry.body.html if html is None else html, env), *bottom])
+    return "".join([*top, _label_backrefs(entry.body.html if body is None else body, env), *bottom])
 
 
 def snippet_key(site: Site, post: Post) -> str:
