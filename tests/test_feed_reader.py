@@ -46,6 +46,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         del self.headers["If-Modified-Since"]
         return super().send_head()
 
+    def send_header(self, keyword: str, value: str) -> None:
+        # Nor can a reader that keeps the Last-Modified of its last fetch (newsboat does): send none.
+        if keyword.lower() != "last-modified":
+            super().send_header(keyword, value)
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
