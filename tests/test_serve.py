@@ -447,6 +447,7 @@ def test_host_names_for_each_way_of_listening():
 def test_idle_connections_are_bounded_and_closed(letter):
     with start_preview(letter.root, port=0, connections=2, idle_seconds=1.0) as server:
         port = int(server.url.rsplit(":", 1)[1].strip("/"))
+        checked(server.preview)  # the check's process has threads of its own to talk to it
         threads = threading.active_count()
         started = time.perf_counter()
         idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(8)]

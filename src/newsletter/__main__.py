@@ -2,4 +2,6 @@
 
 from .cli import main
 
-main(prog_name="newsletter")
+# Guarded: a process the preview spawns to check its builds imports this module again.
+if __name__ == "__main__":
+    main(prog_name="newsletter")

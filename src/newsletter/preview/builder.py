@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from pathlib import Path
@@ -41,6 +45,7 @@ class EngineBuilder:
         self.commit = commit or nullcontext()
         self.jobs = jobs
         self.premailer: WarmPremailer | None = None
+        self._checking: ProcessPoolExecutor | None = None
 
     def __call__(self, number: int, early: Callable[[Build], None] | None = None) -> Build:
         """Bring the preview's folder up to date as build *number*.
@@ -73,9 +78,15 @@ class EngineBuilder:
                      problems=result.warnings, partial=partial, saved=result.saved)
 
     def check(self, build: Build) -> Build:
-        """Run `newsletter check` over *build*: the same findings, on each issue they belong to."""
-        # One process: the preview's server threads are running, and a save's check is small.
-        report = check_built(self.root, self.target, build.problems, jobs=1)
+        """Run `newsletter check` over *build*: the same findings, on each issue they belong to.
+
+        The check runs in a process of its own, at a lower priority, so that it never holds up the
+        next save's build or the pages being served (a thread here would share their interpreter).
+        """
+        if self._checking is None:
+            context = multiprocessing.get_context("spawn")
+            self._checking = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_lower_priority)
+        report = self._checking.submit(check_built, self.root, self.target, build.problems, jobs=1).result()
         by_path: dict[str, list[str]] = {}
         for finding in report.findings:
             by_path.setdefault(str(finding.path), []).append(_shown(finding))
@@ -87,6 +98,15 @@ class EngineBuilder:
         if self.premailer is not None:
             self.premailer.stop()
             self.premailer = None
+        if self._checking is not None:
+            self._checking.shutdown(wait=True, cancel_futures=True)
+            self._checking = None
+
+
+def _lower_priority() -> None:
+    """Let the preview's own process come first when both want the processor."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.nice(10)
 
 
 def _shown(finding: Problem) -> str:
