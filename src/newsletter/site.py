@@ -53,7 +53,7 @@ class Entry:
     def slug(self) -> str:
         return self.post.slug
 
-    @property
+    @cached_property
     def id(self) -> str:
         """The issue's permanent id: front matter 'id', else a tag URI (RFC 4151) of host, date and slug.
 

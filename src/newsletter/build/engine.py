@@ -217,7 +217,8 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     inputs = scan_inputs(config)
     fingerprint = input_fingerprint(config, target, inputs.stamps)
     unchanged = read_quick_record(target.cache, fingerprint, when, marker_id(target.out))
-    if unchanged is not None and not damaged_outputs(target.out, unchanged.outputs):
+    # Only dist/ is watched for outputs changed by hand: the preview's and check's folders are their own.
+    if unchanged is not None and not (given_target is None and damaged_outputs(target.out, unchanged.outputs)):
         return BuildResult(out=target.out, built=unchanged.issues, files=unchanged.files, made=0,
                            warnings=unchanged.warnings, seconds=time.perf_counter() - started)
     # A build over an earlier one usually remakes an email or two; a full one has workers for them.
@@ -252,7 +253,7 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     site_warnings = [*site.load_warnings, *language(env).warnings]
     last = _last_build(cache, target.out)
     # Outputs deleted or edited by hand since the last build are made and written again.
-    damaged = damaged_outputs(target.out, last.stamps) if last is not None else set()
+    damaged = damaged_outputs(target.out, last.stamps) if last is not None and publishes else set()
     todo = [unit for unit in units if last is None or unit.name not in last.units
             or last.units[unit.name].key != unit.key or not damaged.isdisjoint(last.units[unit.name].paths)]
     made = len(todo)
@@ -260,7 +261,7 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     if early is not None and first and len(first) < len(todo):
         # The saved issue's page and email go out first; lists, tag pages and feeds follow.
         last = make_and_commit(site, target.out, cache, units, first, last, jobs, None, commit, site_warnings,
-                                damaged)
+                                damaged, save=False)
         saved = tuple(sorted(unit.name[len("email/"):-len(".html")] for unit in first
                              if unit.name.startswith("email/")))
         early(dataclasses.replace(_result(site, target, units, last, site_warnings, made=len(first),

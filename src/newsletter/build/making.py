@@ -42,11 +42,14 @@ def make_units(site: Site, staging: Staging, units: list[Unit],
 
 def make_and_commit(site: Site, out: Path, cache: BuildCache, units: list[Unit], todo: list[Unit],
                      last: BuildRecord | None, jobs: int, progress: Progress | None,
-                     commit: AbstractContextManager[object], notes: list[Problem], damaged: set[str]) -> BuildRecord:
+                     commit: AbstractContextManager[object], notes: list[Problem], damaged: set[str],
+                    save: bool = True) -> BuildRecord:
     """Make *todo* into a staging folder, move the build into place and record it in the cache.
 
     Outputs in *damaged* (changed or deleted in the folder since) are written again. A cache that
-    cannot be written is a warning added to *notes*: the build itself is complete.
+    cannot be written is a warning added to *notes*: the build itself is complete. Without *save*
+    (the first part of a build in two) the cache keeps the last record; should the build stop
+    before its second part, the next one sees the folder changed and writes it whole.
     """
     staging = Staging(out.parent / f".{out.name}.new-{os.getpid()}",
                       {path: hashed for path, hashed in last.hashes.items() if path not in damaged}
@@ -69,7 +72,8 @@ def make_and_commit(site: Site, out: Path, cache: BuildCache, units: list[Unit],
         shutil.rmtree(staging.folder, ignore_errors=True)
         raise
     try:
-        cache.save(record)
+        if save:
+            cache.save(record)
     except OSError as error:
         notes.append(unsaved(cache.folder, error))
     return record
