@@ -832,3 +832,22 @@ def test_rule_token_secret(letter, monkeypatch):
         "Export it where you send (a CI secret), with the secret your unsubscribe endpoint checks tokens with"]
     monkeypatch.setenv("NEWSLETTER_TOKEN_SECRET", "s3cret")
     assert check(letter).findings == ()
+
+
+def test_the_last_builds_feeds_are_read_again_only_when_they_change(letter, monkeypatch):
+    from newsletter.check import feeds
+
+    bad = bad_post(letter, "Text that was published once and then edited.\n")
+    assert letter.run("build").exit_code == 0
+    assert check(letter).findings == ()
+    parsed: list[int] = []
+    original = feeds.atom_items
+    monkeypatch.setattr(feeds, "atom_items", lambda data: parsed.append(len(data)) or original(data))
+    path = letter.root / bad
+    path.write_text(path.read_text().replace("date: 2025-04-01 09:00", "date: 2025-04-02 09:00"))
+    report = check(letter)
+    assert lines(report, bad, "feed-id-changed") == [line_of(letter, bad, "date:")]
+    assert len(parsed) == 1  # the check's own new feed.xml; dist/feed.xml came from the memo
+    # A new build in dist/ is read again, and the old id is gone from it.
+    assert letter.run("build").exit_code == 0
+    assert check(letter).findings == () and len(parsed) == 2  # dist/feed.xml again, nothing else

@@ -36,6 +36,10 @@ class Run:
     image_lines: dict[str, dict[str, int | None]] = field(default_factory=dict)
     sources: dict[str, Source] = field(default_factory=dict)
     ids_cache: dict[str, set[str]] = field(default_factory=dict)
+    # The last build's feed documents as read before, by file and stamp: (id, link, title) of each
+    # entry. Kept in the memo, so that the immutable archive pages are not parsed on every check.
+    dist_feeds: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
+    dist_feeds_used: set[str] = field(default_factory=set)
 
     @property
     def root(self) -> Path:

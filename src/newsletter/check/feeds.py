@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..layout import ARCHIVE_DIR, ATOM_PATH
@@ -105,11 +106,23 @@ def _last_build(run: Run) -> tuple[list[tuple[str, FeedItem]], list[Hit]]:
             continue
         location = display(run.root, file)
         try:
-            previous.extend((location, item) for item in atom_items(file.read_bytes()))
+            previous.extend((location, item) for item in _known_items(run, file))
         except (OSError, ElementTree.ParseError) as error:
             unreadable.append(Hit(location, None, f"the last build's feed cannot be read ({error}), "
                                   "so ids cannot be compared; rebuild it from the commit that was published"))
     return previous, unreadable
+
+
+def _known_items(run: Run, file: Path) -> list[FeedItem]:
+    """The entries of one of the last build's feed documents, from the memo while the file is the same."""
+    status = file.stat()
+    key = f"{file}\0{status.st_size}\0{status.st_mtime_ns}"
+    known = run.dist_feeds.get(key)
+    if known is None:
+        known = run.dist_feeds[key] = [(item.id, item.link, item.title) for item in atom_items(file.read_bytes())]
+    run.dist_feeds_used.add(key)
+    return [FeedItem(id=entry_id, link=link, title=title, content=None, summary="", published="", updated="")
+            for entry_id, link, title in known]
 
 
 @rule("feed-id-changed", ERROR, "an issue's feed id differs from the last build in `dist/`, so every "

@@ -51,6 +51,8 @@ class Memo:
     items: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
     _used_issues: dict[str, IssueMemo] = field(default_factory=dict)
     _used_items: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
+    # The last build's feed documents as read (see check.feeds): file and stamp → (id, link, title).
+    dist_feeds: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, folder: Path, namespace: str) -> Memo:
@@ -65,6 +67,8 @@ class Memo:
                                               tuple(raw["links"]))
             for key, rows in data["items"].items():
                 memo.items[key] = tuple(_finding(row) for row in rows)
+            for key, entries in data.get("dist_feeds", {}).items():
+                memo.dist_feeds[str(key)] = [(str(a), str(b), str(c)) for a, b, c in entries]
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return cls(folder, namespace)
         return memo
@@ -100,7 +104,9 @@ class Memo:
                                   "images": [[src, line] for src, line in memo.image_lines.items()],
                                   "entry": memo.entry_key, "links": list(memo.links)}
                            for path, memo in sorted(self._used_issues.items())},
-                "items": {key: [_row(f) for f in findings] for key, findings in sorted(self._used_items.items())}}
+                "items": {key: [_row(f) for f in findings] for key, findings in sorted(self._used_items.items())},
+                "dist_feeds": {key: [list(entry) for entry in entries]
+                               for key, entries in sorted(self.dist_feeds.items())}}
         try:
             write_atomically(self.folder / _NAME, json.dumps(data).encode("utf-8"), durable=False)
         except OSError:

@@ -103,6 +103,7 @@ def check_built(root: Path, target: Target, built: Iterable[Problem], *, now: da
         return _load_failed(root, error)
     run = Run(site, dist if dist is not None else root / DEFAULT_OUT)
     memo = Memo.load(target.cache, code_digest())
+    run.dist_feeds = memo.dist_feeds
     record = cache.record if not failed else None
     if record is not None:
         run.outputs = _BuiltFiles(target.out, record.hashes)
@@ -111,6 +112,7 @@ def check_built(root: Path, target: Target, built: Iterable[Problem], *, now: da
     built = tuple(built)
     for check in checks(Scope.BUILD):
         findings += check.function(run, built)
+    memo.dist_feeds = {key: run.dist_feeds[key] for key in sorted(run.dist_feeds_used)}
     memo.save()
     findings = apply_ignores(findings, [*_config_ignores(site.config), *ignore],
                              {entry.post.display_path: entry.post.check_ignore for entry in site.entries},
