@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from browser import chromium
+from example import copy_example
 from newsletter.build.engine import build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,13 +18,7 @@ PHONE = {"width": 375, "height": 740}
 
 @pytest.fixture(scope="module")
 def example_dist(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("example")
-    for name in ("newsletter.toml", "posts", "static"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name)
-        else:
-            shutil.copy(source, root / name)
+    root = copy_example(tmp_path_factory.mktemp("example"))
     build(root, now=datetime(2026, 1, 1, tzinfo=UTC))
     return root / "dist"
 

@@ -12,6 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from lxml import etree, html
 
+from example import copy_example
 from newsletter.build.engine import build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,14 +32,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def example(tmp_path: Path, language: str) -> Path:
     """A copy of this repository's example newsletter in *language*."""
-    root = tmp_path / f"example-{language}"
-    root.mkdir()
-    for name in ("newsletter.toml", "posts", "static", "snippets"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name)
-        else:
-            shutil.copy(source, root / name)
+    root = copy_example(tmp_path / f"example-{language}")
     config = root / "newsletter.toml"
     config.write_text(re.sub(r'(?m)^language = .*$', f'language = "{language}"', config.read_text()))
     return root

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from browser import chromium
+from example import copy_example
 from newsletter.build.engine import build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,14 +30,7 @@ MEASURE = """(selectors) => {
 
 @pytest.fixture(scope="module")
 def arabic(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("ar") / "letter"
-    root.mkdir()
-    for name in ("newsletter.toml", "posts", "static", "snippets"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, root / name)
-        else:
-            shutil.copy(source, root / name)
+    root = copy_example(tmp_path_factory.mktemp("ar") / "letter")
     config = root / "newsletter.toml"
     config.write_text(re.sub(r'(?m)^language = .*$', 'language = "ar"', config.read_text()))
     # A short post in Arabic, so that there is right-to-left text to lay out.

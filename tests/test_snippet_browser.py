@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from browser import chromium
+from example import copy_example
 from newsletter.build.engine import build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,13 +31,7 @@ MEASURE = """() => {
 def example_builds(tmp_path_factory) -> dict[str, Path]:
     builds = {}
     for inliner in ("premailer", "css-inline"):
-        root = tmp_path_factory.mktemp(inliner)
-        for name in ("newsletter.toml", "posts", "static", "snippets"):
-            source = REPO / name
-            if source.is_dir():
-                shutil.copytree(source, root / name)
-            else:
-                shutil.copy(source, root / name)
+        root = copy_example(tmp_path_factory.mktemp(inliner))
         config = root / "newsletter.toml"
         config.write_text(config.read_text().replace("[email]\n", f'[email]\ninliner = "{inliner}"\n'))
         build(root, now=datetime(2026, 1, 1, tzinfo=UTC))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from example import copy_example
 from newsletter.build.engine import build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,12 +26,7 @@ def _spamassassin() -> str:
 
 def test_every_example_issue_scores_low_with_spamassassin(tmp_path):
     program = _spamassassin()
-    for name in ("newsletter.toml", "posts", "static"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / name)
-        else:
-            shutil.copy(source, tmp_path / name)
+    copy_example(tmp_path)
     build(tmp_path, now=datetime(2026, 1, 1, tzinfo=UTC))
     messages = sorted((tmp_path / "dist" / "email").glob("*.eml"))
     assert messages
