@@ -17,7 +17,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -66,6 +66,9 @@ class BuildResult:
     seconds: float
     # Given to *early* only: the slugs of the saved issues whose files are in place before the rest.
     saved: tuple[str, ...] = ()
+    # The site and cache the build loaded, for a caller that goes on to read them (check); None
+    # when nothing changed and the build loaded neither.
+    loaded: tuple[Site, BuildCache] | None = field(default=None, compare=False, repr=False)
 
     @property
     def issues(self) -> int:
@@ -272,7 +275,7 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     result = _result(site, target, units, record, site_warnings, made=made, started=started)
     if publishes:
         fingerprint = _note_archive(config, target, site, inputs, fingerprint)
-    return _record(site, target, when, fingerprint, result, record)
+    return _record(site, target, when, fingerprint, dataclasses.replace(result, loaded=(site, cache)), record)
 
 
 def _note_archive(config: Config, target: Target, site: Site, inputs: Inputs, fingerprint: str) -> str:

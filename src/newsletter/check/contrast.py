@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..layout import TEMPLATES_DIR
 from ..render.templates import builtin_templates
 from .colours import Colour, contrast_ratio, hex_colour, known_colour, over, parse_colour
 from .context import Issue, Run, display
-from .css import CssRule, background, dark_rules, declarations
+from .css import CssRule, background, declarations, sheet_dark_rules
 from .findings import WARNING, Hit, Scope, rule
 from .tree import Node
 
@@ -92,20 +93,36 @@ Declarations = Mapping[str, tuple[str, bool]]
 
 
 class _Painter:
-    """Paint an email's elements in light and dark mode, as a mail client with its style sheet would."""
+    """Paint an email's elements in light and dark mode, as a mail client with its style sheet would.
 
-    def __init__(self, document: Node) -> None:
-        self.found: list[_LowContrast] = []
+    Every email of a build has the same style sheet and most of the same elements (the template's,
+    and paragraphs, links and code styled alike), so how an element looks is kept by what decides
+    it: its parent's paint, its style, and the chain of tags, classes and ids above it (all that the
+    sheet's selectors read). A painter serves every email with the same sheet.
+    """
+
+    def __init__(self, rules: tuple[CssRule, ...]) -> None:
         # The dark rules that set each property, by the tag their selector's last part names ('*' for
         # any): an element is matched only against the few rules that could select it.
         self.setting: dict[tuple[str, str], list[tuple[CssRule, tuple[str, bool]]]] = {}
-        for css_rule in dark_rules(document):
+        for css_rule in rules:
             for prop in ("background", "color"):
                 declared = (background(css_rule.declarations) if prop == "background"
                             else css_rule.declarations.get(prop))
                 if declared is not None:
                     key = (prop, css_rule.selector.parts[-1][0])
                     self.setting.setdefault(key, []).append((css_rule, declared))
+        self._chains: dict[tuple[int, str, frozenset[str], str], int] = {}
+        self._painted: dict[tuple[object, ...], _Paint] = {}
+        self._below: dict[tuple[_Paint, _Paint], tuple[tuple[str, _Paint, float], ...]] = {}
+
+    def chain(self, parent: int, node: Node) -> int:
+        """A number for *node*'s chain of tags, classes and ids up to the root: equal chains, equal matches."""
+        key = (parent, node.tag, node.classes, node.attrs.get("id", ""))
+        found = self._chains.get(key)
+        if found is None:
+            found = self._chains[key] = len(self._chains) + 1
+        return found
 
     def dark_value(self, node: Node, prop: str, inline: tuple[str, bool] | None) -> str | None:
         """Return the value the dark-mode sheet gives *prop* on *node*, if it beats the inline one."""
@@ -134,8 +151,15 @@ class _Painter:
             return node.attrs["bgcolor"]
         return None
 
-    def paint(self, node: Node, parent: _Paint, inline: Declarations, dark: bool) -> _Paint:
+    def paint(self, node: Node, chain: int, parent: _Paint, style: str, dark: bool) -> _Paint:
         """Work out how *node*'s text looks, from its parent's paint and its own styles."""
+        key = (chain, parent, style, node.attrs.get("bgcolor"), dark)
+        known = self._painted.get(key)
+        if known is None:
+            known = self._painted[key] = self._paint(node, parent, declarations(style), dark)
+        return known
+
+    def _paint(self, node: Node, parent: _Paint, inline: Declarations, dark: bool) -> _Paint:
         background_colour = parent.background
         declared = self.pick(node, inline, "background", dark)
         colour_value = parse_colour(declared) if declared else None
@@ -155,33 +179,47 @@ class _Painter:
         size = _font_size(inline.get("font-size", ("", False))[0], parent.size, node.tag)
         return _Paint(colour, background_colour, size, bold)
 
-    def check_text(self, node: Node, index: int, text: str, light: _Paint, dark: _Paint) -> None:
-        """Note child *index* of *node*, some *text*, in each mode where it is below WCAG AA."""
-        for mode, current in (("light", light), ("dark", dark)):
-            colour = over(current.colour, current.background)
-            ratio = contrast_ratio(colour, current.background)
-            if ratio < (AA_LARGE if current.large else AA_NORMAL):
-                self.found.append(_LowContrast(mode, current, ratio, node, index, text.strip()))
+    def below(self, light: _Paint, dark: _Paint) -> tuple[tuple[str, _Paint, float], ...]:
+        """The modes in which text painted *light* and *dark* is below WCAG AA, with its ratio."""
+        known = self._below.get((light, dark))
+        if known is None:
+            found = []
+            for mode, current in (("light", light), ("dark", dark)):
+                ratio = contrast_ratio(over(current.colour, current.background), current.background)
+                if ratio < (AA_LARGE if current.large else AA_NORMAL):
+                    found.append((mode, current, ratio))
+            known = self._below[(light, dark)] = tuple(found)
+        return known
 
-    def walk(self, node: Node, light: _Paint, dark: _Paint) -> None:
+    def walk(self, node: Node, chain: int, light: _Paint, dark: _Paint, found: list[_LowContrast]) -> None:
         """Check the text below *node*, painted *light* and *dark*, skipping what is never shown."""
         for index, child in enumerate(node.children):
             if isinstance(child, str):
-                if child.strip() and node.tag != "#root":
-                    self.check_text(node, index, child, light, dark)
+                if node.tag != "#root" and child.strip():
+                    found += [_LowContrast(mode, paint, ratio, node, index, child.strip())
+                              for mode, paint, ratio in self.below(light, dark)]
                 continue
-            inline = declarations(child.attrs.get("style", ""))
-            if child.tag in _HIDDEN_TAGS or inline.get("display", ("", False))[0].lower() == "none":
+            style = child.attrs.get("style", "")
+            if child.tag in _HIDDEN_TAGS or (style and declarations(style).get("display", ("", False))[0].lower()
+                                             == "none"):
                 continue
-            self.walk(child, self.paint(child, light, inline, False), self.paint(child, dark, inline, True))
+            linked = self.chain(chain, child)
+            self.walk(child, linked, self.paint(child, linked, light, style, False),
+                      self.paint(child, linked, dark, style, True), found)
+
+
+@lru_cache(maxsize=4)
+def _painter(sheets: tuple[str, ...]) -> _Painter:
+    return _Painter(sheet_dark_rules(sheets))
 
 
 def low_contrast(document: Node) -> list[_LowContrast]:
     """Find every run of visible text whose colour on its background is below WCAG AA, light and dark."""
-    painter = _Painter(document)
+    painter = _painter(tuple(style.text() for style in document.iter("style")))
     start = _Paint(_BLACK, _WHITE, 16.0, False)
-    painter.walk(document, start, start)
-    return painter.found
+    found: list[_LowContrast] = []
+    painter.walk(document, 0, start, start, found)
+    return found
 
 
 def _line(issue: Issue, first: _LowContrast, in_code: bool) -> int | None:

@@ -100,9 +100,15 @@ class CssRule:
 
 def dark_rules(document: Node) -> list[CssRule]:
     """Collect the rules inside the email's ``@media (prefers-color-scheme: dark)`` blocks."""
+    return list(sheet_dark_rules(tuple(style.text() for style in document.iter("style"))))
+
+
+@lru_cache(maxsize=8)
+def sheet_dark_rules(sheets: tuple[str, ...]) -> tuple[CssRule, ...]:
+    """The rules inside the dark-mode ``@media`` blocks of *sheets*: every email of a build has the same."""
     rules: list[CssRule] = []
-    for style in document.iter("style"):
-        css = re.sub(r"/\*.*?\*/", "", style.text(), flags=re.DOTALL)
+    for sheet in sheets:
+        css = re.sub(r"/\*.*?\*/", "", sheet, flags=re.DOTALL)
         for match in re.finditer(r"@media[^{]*prefers-color-scheme\s*:\s*dark[^{]*\{", css):
             depth, start, end = 1, match.end(), match.end()
             while end < len(css) and depth:
@@ -114,5 +120,4 @@ def dark_rules(document: Node) -> list[CssRule]:
                     selector = Selector.parse(text.strip())
                     if selector is not None:
                         rules.append(CssRule(selector, parsed, len(rules)))
-    return rules
-
+    return tuple(rules)

@@ -5,6 +5,7 @@ last check are taken from the memo."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 import re
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 
-from ..build.cache import BuildRecord
+from ..build.cache import BuildCache, BuildRecord
 from ..build.engine import Target
 from ..build.engine import build as build_site
 from ..build.keys import code_digest
@@ -21,9 +22,10 @@ from ..config import Config
 from ..errors import ConfigError, NewsletterError, PostError, Problem, SourceError, TemplateError
 from ..layout import CHECK_DIR, DEFAULT_OUT
 from ..outputs.units import digest
+from ..site import Site
 from .context import Issue, Run
-from .feeds import feed_documents, items_in
-from .findings import Report, Scope, checks, order
+from .feeds import NewItem, feed_documents, items_in
+from .findings import Check, Report, Scope, checks, order
 from .links import resolve
 from .loading import build_problems, config_problems, post_problems, source_problems, template_problems
 from .memo import IssueMemo, Memo
@@ -77,28 +79,33 @@ def check_newsletter(root: Path, *, now: datetime | None = None, dist: Path | No
     target = check_target(root)
     failed: list[Problem] = []
     built: tuple[Problem, ...] = ()
+    loaded: tuple[Site, BuildCache] | None = None
     try:
-        built = build_site(root, target=target, now=now, jobs=jobs).warnings
+        result = build_site(root, target=target, now=now, jobs=jobs)
+        built, loaded = result.warnings, result.loaded
     except TemplateError as error:
         failed = template_problems(root, error)
     except (ConfigError, PostError, SourceError) as error:
         return _load_failed(root, error)
     except NewsletterError as error:
         failed = build_problems(root, error)
-    return check_built(root, target, built, now=now, dist=dist, ignore=ignore, failed=failed, jobs=jobs)
+    return check_built(root, target, built, now=now, dist=dist, ignore=ignore, failed=failed, jobs=jobs,
+                       loaded=loaded)
 
 
 def check_built(root: Path, target: Target, built: Iterable[Problem], *, now: datetime | None = None,
                 dist: Path | None = None, ignore: Iterable[str] = (), failed: Iterable[Problem] = (),
-                jobs: int | None = None) -> Report:
+                jobs: int | None = None, loaded: tuple[Site, BuildCache] | None = None) -> Report:
     """Check what a build of *root* into *target* made, given the warnings it returned (*built*).
 
     The preview checks its own build this way; *failed* are the findings of a build that failed.
-    *jobs* is the number of processes that check issues (default: one per core).
+    *jobs* is the number of processes that check issues (default: one per core). *loaded* is the
+    site and cache the build loaded, if it did; else they are read again.
     """
     failed = list(failed)
     try:
-        site, cache = open_site(root, now=now, drafts=target.drafts, scheduled=target.scheduled, cache=target.cache)
+        site, cache = loaded if loaded is not None and not failed else open_site(
+            root, now=now, drafts=target.drafts, scheduled=target.scheduled, cache=target.cache)
     except (ConfigError, PostError, SourceError) as error:
         return _load_failed(root, error)
     run = Run(site, dist if dist is not None else root / DEFAULT_OUT)
@@ -154,11 +161,21 @@ def _run_checks(run: Run, record: BuildRecord | None, memo: Memo, jobs: int) -> 
         key = digest(shared, document, record.hashes[document])
         kept = memo.item(key)
         if kept is None:
-            kept = tuple(finding for item in items_in(run, document) for check in item_checks
-                         for finding in check.function(run, item))
+            kept = tuple(finding for item in items_in(run, document)
+                         for finding in _item_findings(run, item, memo, shared, item_checks))
             memo.keep_item(key, kept)
         findings += kept
     return findings
+
+
+def _item_findings(run: Run, item: NewItem, memo: Memo, shared: str, item_checks: list[Check]) -> tuple[Problem, ...]:
+    """The findings of one feed item: an edit changes a document's bytes but seldom more than one of its items."""
+    key = digest(shared, "item", item.entry.key, *dataclasses.astuple(item.item))
+    kept = memo.item(key)
+    if kept is None:
+        kept = tuple(finding for check in item_checks for finding in check.function(run, item))
+        memo.keep_item(key, kept)
+    return kept
 
 
 def _shared_key(run: Run, record: BuildRecord | None) -> str:
