@@ -396,8 +396,7 @@ SERVICE_TAGS = {
                    "{{ subscriber.metadata.city }}."),
     "listmonk": ("{{ UnsubscribeURL }}", "Hi {{ if .Subscriber.FirstName }}{{ .Subscriber.FirstName }}{{ else }}"
                  "there{{ end }}, greetings to {{ .Subscriber.Attribs.city }}."),
-    "brevo": ("{{ unsubscribe }}", 'Hi {{ contact.FIRSTNAME | default : "there" }}, greetings to '
-              "{{ contact.CITY }}."),
+    "brevo": ("{{ unsubscribe }}", "Hi {{ contact.FIRSTNAME|default:'there' }}, greetings to {{ contact.CITY }}."),
     "mailerlite": ("{$unsubscribe}", "Hi {$name|default('there')}, greetings to {$city}."),
 }
 
