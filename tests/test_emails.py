@@ -293,6 +293,29 @@ def test_merge_fields_are_filled_in_email_only_and_give_their_fallback_elsewhere
             assert "{subscriber." not in path.read_text(encoding="utf-8"), path
 
 
+TABLE_GREETING = """\
+| Greeting | Where |
+|----------|-------|
+| Hi {subscriber.name|there}! | {subscriber.city|your town} |
+"""
+
+
+def _table_rows(html):
+    doc = lxml.html.document_fromstring(html)
+    return [[cell.text_content().strip() for cell in row.xpath("td|th")] for row in doc.xpath("//table//tr")
+            if row.xpath("ancestor::table[1][not(@role='presentation')]")]
+
+
+def test_a_merge_field_with_its_fallback_fits_in_a_table_cell(newsletter):
+    _build(newsletter, body=TABLE_GREETING)
+    _message, html, text = _eml_parts(newsletter.dist, "day-two")
+    assert _table_rows(html) == [["Greeting", "Where"], ["Hi Sample Reader!", "your town"]]
+    assert "Hi Sample Reader! | your town" in text
+    page = (newsletter.dist / "day-two/index.html").read_text(encoding="utf-8")
+    assert _table_rows(page) == [["Greeting", "Where"], ["Hi there!", "your town"]]
+    assert "{subscriber." not in page
+
+
 def test_check_warns_about_a_merge_field_without_fallback(newsletter):
     _build(newsletter, body=GREETING)
     result = newsletter.run("check")
