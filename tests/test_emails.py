@@ -428,7 +428,11 @@ SERVICE_TAGS = {
 def test_merge_tags_write_an_email_services_own_tags(newsletter, service):
     unsubscribe, greeting = SERVICE_TAGS[service]
     _build(newsletter, body=GREETING, config=EMAIL_CONFIG + f'merge_tags = "{service}"\n')
-    _message, html, text = _eml_parts(newsletter.dist, "day-two")
+    message, html, text = _eml_parts(newsletter.dist, "day-two")
+    # The service addresses the message and writes its own List-Unsubscribe: no sample recipient.
+    assert "To" not in message and "List-Unsubscribe" not in message and "List-Unsubscribe-Post" not in message
+    assert b"sample" not in (newsletter.dist / "email/day-two.eml").read_bytes().lower()
+    assert message["From"].addresses[0].addr_spec == "news@example.com" and message["Subject"]
     assert (newsletter.dist / "email/day-two.html").read_text(encoding="utf-8") == html
     assert (newsletter.dist / "email/day-two.txt").read_text(encoding="utf-8") == text
     assert greeting in text and f"Unsubscribe: {unsubscribe}\n" in text

@@ -221,10 +221,14 @@ def fill_placeholders(text: str, unsubscribe: str, *, html: bool = False) -> str
     return text.replace(UNSUBSCRIBE_PLACEHOLDER, escape(unsubscribe) if html else unsubscribe)
 
 
-def build_message(config: Config, parts: EmailParts, *, to: str | Address, message_id: str, date: datetime,
-                  token: str = "", subject_prefix: str = "") -> EmailMessage:
-    """Assemble the multipart/alternative message one recipient receives."""
-    address = to.addr_spec if isinstance(to, Address) else parseaddr(to)[1] or to
+def build_message(config: Config, parts: EmailParts, *, to: str | Address | None, message_id: str,
+                  date: datetime, token: str = "", subject_prefix: str = "") -> EmailMessage:
+    """Assemble the multipart/alternative message one recipient receives.
+
+    With no recipient (*to* None) the message has no To and no List-Unsubscribe: it is the
+    message an email service sends in its own name, which writes those fields for each subscriber.
+    """
+    address = "" if to is None else to.addr_spec if isinstance(to, Address) else parseaddr(to)[1] or to
     url = unsubscribe_url(config, address, token)
     unsubscribe = unsubscribe_link(config, address, token)
     message = EmailMessage(policy=MESSAGE_POLICY)
@@ -232,22 +236,23 @@ def build_message(config: Config, parts: EmailParts, *, to: str | Address, messa
     # rest of the message together, and which writes encoded words longer than RFC 2047 allows.
     from_name, from_address = parseaddr(sender(config))
     message.set_raw("From", address_field(from_name, from_address))
-    message.set_raw("To", address_field(to.display_name, to.addr_spec) if isinstance(to, Address)
-                    else address_field(*parseaddr(to)))
+    if to is not None:
+        message.set_raw("To", address_field(to.display_name, to.addr_spec) if isinstance(to, Address)
+                        else address_field(*parseaddr(to)))
     _set_text(message, "Subject", subject_prefix + parts.subject)
     _set_plain(message, "Date", format_datetime(date))
     _set_plain(message, "Message-ID", message_id)
     if config.email is not None and config.email.reply_to:
         message["Reply-To"] = config.email.reply_to
     message.set_raw("List-Id", list_id(config))
-    header = list_unsubscribe(config, address, token)
+    header = list_unsubscribe(config, address, token) if to is not None else ""
     if header:
         _set_plain(message, "List-Unsubscribe", header)
         if url:
             _set_plain(message, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     _set_plain(message, "MIME-Version", "1.0")
     # A boundary derived from the content keeps the built .eml byte-identical across builds.
-    digest = hashlib.sha256((parts.text + parts.html + str(to)).encode("utf-8")).hexdigest()[:24]
+    digest = hashlib.sha256((parts.text + parts.html + str(to or "")).encode("utf-8")).hexdigest()[:24]
     _set_plain(message, "Content-Type", f'multipart/alternative; boundary="=_{digest}"')
     message.set_payload([_text_part("plain", fill_placeholders(parts.text, unsubscribe)),
                          _text_part("html", fill_placeholders(parts.html, unsubscribe, html=True))])
