@@ -142,13 +142,20 @@ _WORD_BYTES = 42
 _LINE = 78
 
 
+def _plain_word(word: str) -> bool:
+    """Whether *word* may stand in a header as it is: ASCII, not like an encoded word, and short
+    enough for a folded line of 78 (a header line may not pass 998, and cannot break in a word)."""
+    return word.isascii() and "=?" not in word and len(word) < _LINE
+
+
 def encoded_words(text: str, start: int = len("Subject: ")) -> str:
-    """*text* for a header field, folded: ASCII words as they are, runs of other words as RFC 2047
-    encoded words (base64 UTF-8) of at most 75 characters; *start* is the length of 'Name: '."""
+    """*text* for a header field, folded: plain ASCII words as they are, runs of other words (and of
+    words too long for a line) as RFC 2047 encoded words (base64 UTF-8) of at most 75 characters;
+    *start* is the length of 'Name: '."""
     pieces: list[str] = []
     run: list[str] = []
     for word in text.split(" "):
-        if word.isascii() and "=?" not in word:
+        if _plain_word(word):
             if run:
                 pieces += _encode(" ".join(run))
                 run = []
@@ -209,8 +216,8 @@ def list_id(config: Config) -> str:
 
 
 def _set_text(message: MIMEPart, name: str, value: str) -> None:
-    """Add a header field of free text: as it is in ASCII, else as short encoded words."""
-    if value.isascii():
+    """Add a header field of free text: as it is in plain ASCII words, else as short encoded words."""
+    if all(_plain_word(word) for word in value.split(" ")):
         _set_plain(message, name, value)
     else:
         message.set_raw(name, encoded_words(value))
