@@ -293,6 +293,29 @@ def test_merge_fields_are_filled_in_email_only_and_give_their_fallback_elsewhere
             assert "{subscriber." not in path.read_text(encoding="utf-8"), path
 
 
+TABLE_GREETING = """\
+| Greeting | Where |
+|----------|-------|
+| Hi {subscriber.name|there}! | {subscriber.city|your town} |
+"""
+
+
+def _table_rows(html):
+    doc = lxml.html.document_fromstring(html)
+    return [[cell.text_content().strip() for cell in row.xpath("td|th")] for row in doc.xpath("//table//tr")
+            if row.xpath("ancestor::table[1][not(@role='presentation')]")]
+
+
+def test_a_merge_field_with_its_fallback_fits_in_a_table_cell(newsletter):
+    _build(newsletter, body=TABLE_GREETING)
+    _message, html, text = _eml_parts(newsletter.dist, "day-two")
+    assert _table_rows(html) == [["Greeting", "Where"], ["Hi Sample Reader!", "your town"]]
+    assert "Hi Sample Reader! | your town" in text
+    page = (newsletter.dist / "day-two/index.html").read_text(encoding="utf-8")
+    assert _table_rows(page) == [["Greeting", "Where"], ["Hi there!", "your town"]]
+    assert "{subscriber." not in page
+
+
 def test_check_warns_about_a_merge_field_without_fallback(newsletter):
     _build(newsletter, body=GREETING)
     result = newsletter.run("check")
@@ -396,8 +419,7 @@ SERVICE_TAGS = {
                    "{{ subscriber.metadata.city }}."),
     "listmonk": ("{{ UnsubscribeURL }}", "Hi {{ if .Subscriber.FirstName }}{{ .Subscriber.FirstName }}{{ else }}"
                  "there{{ end }}, greetings to {{ .Subscriber.Attribs.city }}."),
-    "brevo": ("{{ unsubscribe }}", 'Hi {{ contact.FIRSTNAME | default : "there" }}, greetings to '
-              "{{ contact.CITY }}."),
+    "brevo": ("{{ unsubscribe }}", "Hi {{ contact.FIRSTNAME|default:'there' }}, greetings to {{ contact.CITY }}."),
     "mailerlite": ("{$unsubscribe}", "Hi {$name|default('there')}, greetings to {$city}."),
 }
 
@@ -406,7 +428,11 @@ SERVICE_TAGS = {
 def test_merge_tags_write_an_email_services_own_tags(newsletter, service):
     unsubscribe, greeting = SERVICE_TAGS[service]
     _build(newsletter, body=GREETING, config=EMAIL_CONFIG + f'merge_tags = "{service}"\n')
-    _message, html, text = _eml_parts(newsletter.dist, "day-two")
+    message, html, text = _eml_parts(newsletter.dist, "day-two")
+    # The service addresses the message and writes its own List-Unsubscribe: no sample recipient.
+    assert "To" not in message and "List-Unsubscribe" not in message and "List-Unsubscribe-Post" not in message
+    assert b"sample" not in (newsletter.dist / "email/day-two.eml").read_bytes().lower()
+    assert message["From"].addresses[0].addr_spec == "news@example.com" and message["Subject"]
     assert (newsletter.dist / "email/day-two.html").read_text(encoding="utf-8") == html
     assert (newsletter.dist / "email/day-two.txt").read_text(encoding="utf-8") == text
     assert greeting in text and f"Unsubscribe: {unsubscribe}\n" in text

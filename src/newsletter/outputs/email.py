@@ -205,7 +205,10 @@ def email_outputs(site: Site, env: Environment, entry: Entry,
     """email/<slug>.html, .txt and .eml for one issue, and the warnings they raised."""
     parts = render_email(site, entry, env, warm)
     built = dataclasses.replace(parts, html=parts.built_html, text=parts.built_text)
-    message = build_message(site.config, built, to=f"Sample Reader <{SAMPLE_RECIPIENT}>",
+    # For an email service the message has no recipient: the service addresses it to each of its
+    # subscribers, with its own List-Unsubscribe.
+    to = None if _service(site.config) is not None else f"Sample Reader <{SAMPLE_RECIPIENT}>"
+    message = build_message(site.config, built, to=to,
                             message_id=sample_message_id(site.config, entry), date=entry.post.date,
                             token=SAMPLE_TOKEN)
     folder = PurePosixPath("email")

@@ -142,13 +142,20 @@ _WORD_BYTES = 42
 _LINE = 78
 
 
+def _plain_word(word: str) -> bool:
+    """Whether *word* may stand in a header as it is: ASCII, not like an encoded word, and short
+    enough for a folded line of 78 (a header line may not pass 998, and cannot break in a word)."""
+    return word.isascii() and "=?" not in word and len(word) < _LINE
+
+
 def encoded_words(text: str, start: int = len("Subject: ")) -> str:
-    """*text* for a header field, folded: ASCII words as they are, runs of other words as RFC 2047
-    encoded words (base64 UTF-8) of at most 75 characters; *start* is the length of 'Name: '."""
+    """*text* for a header field, folded: plain ASCII words as they are, runs of other words (and of
+    words too long for a line) as RFC 2047 encoded words (base64 UTF-8) of at most 75 characters;
+    *start* is the length of 'Name: '."""
     pieces: list[str] = []
     run: list[str] = []
     for word in text.split(" "):
-        if word.isascii() and "=?" not in word:
+        if _plain_word(word):
             if run:
                 pieces += _encode(" ".join(run))
                 run = []
@@ -209,8 +216,8 @@ def list_id(config: Config) -> str:
 
 
 def _set_text(message: MIMEPart, name: str, value: str) -> None:
-    """Add a header field of free text: as it is in ASCII, else as short encoded words."""
-    if value.isascii():
+    """Add a header field of free text: as it is in plain ASCII words, else as short encoded words."""
+    if all(_plain_word(word) for word in value.split(" ")):
         _set_plain(message, name, value)
     else:
         message.set_raw(name, encoded_words(value))
@@ -221,10 +228,14 @@ def fill_placeholders(text: str, unsubscribe: str, *, html: bool = False) -> str
     return text.replace(UNSUBSCRIBE_PLACEHOLDER, escape(unsubscribe) if html else unsubscribe)
 
 
-def build_message(config: Config, parts: EmailParts, *, to: str | Address, message_id: str, date: datetime,
-                  token: str = "", subject_prefix: str = "") -> EmailMessage:
-    """Assemble the multipart/alternative message one recipient receives."""
-    address = to.addr_spec if isinstance(to, Address) else parseaddr(to)[1] or to
+def build_message(config: Config, parts: EmailParts, *, to: str | Address | None, message_id: str,
+                  date: datetime, token: str = "", subject_prefix: str = "") -> EmailMessage:
+    """Assemble the multipart/alternative message one recipient receives.
+
+    With no recipient (*to* None) the message has no To and no List-Unsubscribe: it is the
+    message an email service sends in its own name, which writes those fields for each subscriber.
+    """
+    address = "" if to is None else to.addr_spec if isinstance(to, Address) else parseaddr(to)[1] or to
     url = unsubscribe_url(config, address, token)
     unsubscribe = unsubscribe_link(config, address, token)
     message = EmailMessage(policy=MESSAGE_POLICY)
@@ -232,22 +243,23 @@ def build_message(config: Config, parts: EmailParts, *, to: str | Address, messa
     # rest of the message together, and which writes encoded words longer than RFC 2047 allows.
     from_name, from_address = parseaddr(sender(config))
     message.set_raw("From", address_field(from_name, from_address))
-    message.set_raw("To", address_field(to.display_name, to.addr_spec) if isinstance(to, Address)
-                    else address_field(*parseaddr(to)))
+    if to is not None:
+        message.set_raw("To", address_field(to.display_name, to.addr_spec) if isinstance(to, Address)
+                        else address_field(*parseaddr(to)))
     _set_text(message, "Subject", subject_prefix + parts.subject)
     _set_plain(message, "Date", format_datetime(date))
     _set_plain(message, "Message-ID", message_id)
     if config.email is not None and config.email.reply_to:
         message["Reply-To"] = config.email.reply_to
     message.set_raw("List-Id", list_id(config))
-    header = list_unsubscribe(config, address, token)
+    header = list_unsubscribe(config, address, token) if to is not None else ""
     if header:
         _set_plain(message, "List-Unsubscribe", header)
         if url:
             _set_plain(message, "List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     _set_plain(message, "MIME-Version", "1.0")
     # A boundary derived from the content keeps the built .eml byte-identical across builds.
-    digest = hashlib.sha256((parts.text + parts.html + str(to)).encode("utf-8")).hexdigest()[:24]
+    digest = hashlib.sha256((parts.text + parts.html + str(to or "")).encode("utf-8")).hexdigest()[:24]
     _set_plain(message, "Content-Type", f'multipart/alternative; boundary="=_{digest}"')
     message.set_payload([_text_part("plain", fill_placeholders(parts.text, unsubscribe)),
                          _text_part("html", fill_placeholders(parts.html, unsubscribe, html=True))])

@@ -72,7 +72,8 @@ SERVICES: dict[str, Service] = {
         known={"name": "contact.FIRSTNAME", "email": "contact.EMAIL"},
         column=lambda name: f"contact.{name.upper()}",
         tag=lambda expression: f"{{{{ {expression} }}}}",
-        with_fallback=lambda expression, fallback: f'{{{{ {expression} | default : "{_unquoted(fallback)}" }}}}',
+        # Brevo's filters follow the variable with no space around the bar or the colon.
+        with_fallback=lambda expression, fallback: f"{{{{ {expression}|default:'{_unquoted(fallback)}' }}}}",
     ),
     "mailerlite": Service(
         unsubscribe="{$unsubscribe}",

@@ -22,7 +22,7 @@ from pygments.util import ClassNotFound
 
 from ..errors import PostError, Problem
 from .html import TooDeep, finish_markdown_html
-from .merge import without_merge_fields
+from .merge import shield_fallback_bars, unshield_fallback_bars, without_merge_fields
 
 WORDS_PER_MINUTE = 230
 CODE_STYLE_LIGHT = "default"
@@ -121,7 +121,8 @@ def heading_id(title: str) -> str:
 def render_markdown(text: str, first_line: int = 1, path: str = "<post>") -> RenderedBody:
     """Render Markdown to an HTML fragment; *first_line* is the body's line in its file *path*."""
     try:
-        finished = finish_markdown_html(_MARKDOWN.html(text), heading_id, _highlight)
+        html = unshield_fallback_bars(_MARKDOWN.html(shield_fallback_bars(text)))
+        finished = finish_markdown_html(html, heading_id, _highlight)
     except TooDeep as error:
         raise PostError(problems=[Problem(path, str(error), first_line)]) from None
     images = _images(text, first_line) if "![" in text else ()

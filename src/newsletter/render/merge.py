@@ -15,6 +15,10 @@ from dataclasses import dataclass
 # A fallback is plain text on one line without braces: what a reader sees when there is no value.
 MERGE_FIELD_RE = re.compile(r"\{subscriber\.([A-Za-z_][A-Za-z0-9_]*)(?:\|([^{}\n]*))?\}")
 _MARKER = "{subscriber."
+# Stands in for a fallback's bar while Markdown is parsed, where a bar would end a table cell:
+# a private-use character, which Markdown leaves alone and writers do not type.
+_BAR_STAND_IN = "\ue000"
+_SHIELDED_FIELD_RE = re.compile(r"\{subscriber\.([A-Za-z_][A-Za-z0-9_]*)\ue000([^{}\n]*)\}")
 
 
 @dataclass(frozen=True)
@@ -69,3 +73,18 @@ def replace_merge_fields(text: str, replacement: Callable[[str, str], str]) -> s
     if _MARKER not in text:
         return text
     return MERGE_FIELD_RE.sub(lambda match: replacement(match[1], match[2] or ""), text)
+
+
+def shield_fallback_bars(markdown: str) -> str:
+    """*markdown* with the bar of each field's fallback hidden, so that a field can sit in a table cell."""
+    if _MARKER not in markdown:
+        return markdown
+    return MERGE_FIELD_RE.sub(lambda match: match[0] if match[2] is None
+                              else f"{{subscriber.{match[1]}{_BAR_STAND_IN}{match[2]}}}", markdown)
+
+
+def unshield_fallback_bars(html: str) -> str:
+    """The HTML made from shield_fallback_bars' Markdown, each field written with its bar again."""
+    if _BAR_STAND_IN not in html:
+        return html
+    return _SHIELDED_FIELD_RE.sub(lambda match: f"{{subscriber.{match[1]}|{match[2]}}}", html)
