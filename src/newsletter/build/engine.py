@@ -32,9 +32,9 @@ from ..outputs.units import Unit, digest
 from ..outputs.web import WebRenderer, static_units
 from ..posts import Post, Status, load_posts
 from ..posts.snippets import load_snippets
-from ..render.i18n import LOCALES_DIR
+from ..render.inputs import LOCALES_DIR, builtin_templates
 from ..render.markdown import render_markdown
-from ..render.templates import Environment, builtin_templates, language, make_environment
+from ..render.templates import Environment, language, make_environment
 from ..site import Site
 from ..sources import Source, Stamp, scan, stamp_of
 from .cache import (
@@ -252,7 +252,7 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     site, cache = _load(config, target, when, inputs, jobs)
     env = make_environment(config)
     with _kept_from_collection():
-        units = plan(site, env, environment_digest(config, env), warm)
+        units = plan(site, env, environment_digest(config), warm)
     site_warnings = [*site.load_warnings, *language(env).warnings]
     last = _last_build(cache, target.out)
     # Outputs deleted or edited by hand since the last build are made and written again.

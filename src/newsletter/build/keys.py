@@ -9,14 +9,13 @@ from pathlib import Path
 
 from ..config import Config
 from ..outputs.units import digest
-from ..render.i18n import catalogue_files
-from ..render.templates import Environment, template_files
+from ..render.inputs import catalogue_files, template_files
 
 
-def environment_digest(config: Config, env: Environment) -> str:
+def environment_digest(config: Config) -> str:
     """A key over everything every output depends on: code, library versions, config, templates."""
     parts: list[object] = [code_digest(), config.path.read_bytes()]
-    for path in template_files(env):
+    for path in template_files(config):
         parts += [path, path.read_bytes()]
     for path in catalogue_files(config):  # the site's words, in its language
         parts += [path, path.read_bytes()]

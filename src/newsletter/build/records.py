@@ -13,12 +13,10 @@ from pathlib import Path
 
 from ..config import load_config, now_in
 from ..layout import CACHE_DIR
-from ..outputs.email import email_units
+from ..outputs.keys import email_key
 from ..outputs.units import digest
 from ..posts import load_posts
 from ..posts.snippets import load_snippets
-from ..render.markdown import render_markdown
-from ..render.templates import make_environment
 from ..site import Site
 from .cache import BuildCache
 from .keys import code_digest, environment_digest
@@ -36,6 +34,8 @@ def open_site(root: Path, *, now: datetime | None = None, drafts: bool = False, 
                 load_warnings=tuple(warnings), bodies=store, snippets=load_snippets(config, None, posts))
     for post in posts:
         if site.is_visible(post) and not store.has_body(post):
+            from ..render.markdown import render_markdown  # only for posts the cache has no body of
+
             store.note_body(post, store.write_body(post, render_markdown(post.body, post.body_line, post.display_path)))
     return site, store
 
@@ -45,21 +45,40 @@ def email_digests(site: Site, cache: BuildCache, slugs: Iterable[str]) -> dict[s
 
     A digest is the first 32 hex digits of the file's sha256.
     """
-    wanted = {f"email/{slug}.html": slug for slug in slugs}
+    wanted = set(slugs)
     if not wanted:
         return {}
-    env = make_environment(site.config)
-    base_key = environment_digest(site.config, env)
+    base_key = environment_digest(site.config)
     record = cache.record
     digests: dict[str, str] = {}
-    for unit in email_units(site, env, base_key):
+    stale = []
+    for entry in site.entries:
+        name = f"email/{entry.slug}.html"
+        if entry.slug not in wanted:
+            continue
+        kept = record.units.get(name) if record is not None else None
+        if record is not None and kept is not None and kept.key == email_key(site, entry, base_key) \
+                and name in record.hashes:
+            digests[entry.slug] = record.hashes[name]
+        else:
+            stale.append(entry.slug)
+    if stale:
+        digests.update(_made_digests(site, stale))
+    return digests
+
+
+def _made_digests(site: Site, slugs: list[str]) -> dict[str, str]:
+    """Make the emails of *slugs* in memory, as a build would now; their digests by slug."""
+    # Rendering loads Jinja, Markdown and the inliner: only when an issue changed since the last build.
+    from ..outputs.email import email_units
+    from ..render.templates import make_environment
+
+    wanted = {f"email/{slug}.html": slug for slug in slugs}
+    env = make_environment(site.config)
+    digests: dict[str, str] = {}
+    for unit in email_units(site, env, environment_digest(site.config)):
         slug = wanted.get(unit.name)
-        if slug is None:
-            continue
-        kept = record.units.get(unit.name) if record is not None else None
-        if record is not None and kept is not None and kept.key == unit.key and unit.name in record.hashes:
-            digests[slug] = record.hashes[unit.name]
-            continue
-        outputs, _ = unit.make()
-        digests[slug] = next(content_digest(output) for output in outputs if output.path.as_posix() == unit.name)
+        if slug is not None:
+            outputs, _ = unit.make()
+            digests[slug] = next(content_digest(output) for output in outputs if output.path.as_posix() == unit.name)
     return digests

@@ -12,7 +12,6 @@ from typing import Any
 import click
 
 from ..config import PLACEHOLDER_URL, PREVIEW_HOST, PREVIEW_PORT
-from ..scaffold import create_newsletter, create_post
 from .app import main, now_option, report_warnings
 
 
@@ -28,6 +27,8 @@ def init(directory: Path, title: str, url: str) -> None:
     Example:
         newsletter init ship-it-weekly --title "Ship It Weekly" --url https://example.com/news/
     """
+    from ..scaffold import create_newsletter
+
     for path in create_newsletter(directory, title=title, url=url, today=datetime.now().date()):
         click.echo(f"created {path}")
     click.echo(f"Next: cd {directory} && newsletter build")
@@ -48,6 +49,8 @@ def new(root: Path, title: str, day: str | None) -> None:
         when = datetime.fromisoformat(day).date() if day else datetime.now().date()
     except ValueError:
         raise click.BadParameter(f"expected YYYY-MM-DD, got {day!r}", param_hint="--date") from None
+    from ..scaffold import create_post
+
     click.echo(create_post(root, title, when))
 
 

@@ -7,10 +7,9 @@ the two parts, measures its images for Outlook and words the warnings the email 
 from __future__ import annotations
 
 import dataclasses
-import posixpath
 from functools import lru_cache, partial
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from ..config import Config, find_key_line
 from ..errors import Problem, warning
@@ -20,10 +19,11 @@ from ..render.merge import fill_merge_fields, replace_merge_fields
 from ..render.templates import Environment, Markup, render_template
 from ..render.text import plain_text
 from ..render.tree import Fragment
-from ..render.urls import absolute_url, is_elsewhere, is_site_relative, site_path
+from ..render.urls import absolute_url, is_elsewhere
 from ..site import Entry, Site
 from ..sources import Stamp
 from .inline import WarmPremailer, inline, inliner, starts_slowly
+from .keys import email_key, static_image
 from .mime import (
     UNSUBSCRIBE_PLACEHOLDER,
     EmailParts,
@@ -33,8 +33,8 @@ from .mime import (
     unsubscribe_link,
 )
 from .services import SERVICES, Service
-from .snippets import body_with_snippets, snippet_images, snippet_key
-from .units import Output, Unit, digest
+from .snippets import body_with_snippets
+from .units import Output, Unit
 
 GMAIL_CLIP_BYTES = 102 * 1024
 # The content column of templates/email.html: 600 px less 24 px of padding on each side.
@@ -60,19 +60,9 @@ def image_width(path: Path) -> int | None:
     return width if width > 0 else None
 
 
-def _static_image(site: Site, src: str) -> tuple[str, Stamp | None] | None:
-    """The file a site-relative image src names, from the newsletter folder ('static/a.png'),
-    with its stamp when it is a file under static/; None for an image hosted elsewhere."""
-    if not is_site_relative(src):
-        return None
-    # Markdown writes 'static/chart 1.png' as 'static/chart%201.png'; the file has the plain name.
-    local = posixpath.normpath(unquote(site_path(src).split("?")[0].split("#")[0]))
-    return local, site.static_files.get(local)
-
-
 def _email_width(site: Site, src: str) -> int | None:
     """How wide a static/ image shows in the email: its natural width, at most the column's."""
-    image = _static_image(site, src)
+    image = static_image(site, src)
     if image is None or image[1] is None:
         return None
     return _column_width(str(site.config.root / image[0]), image[1])
@@ -99,7 +89,7 @@ def _image_warnings(site: Site, entry: Entry) -> list[Problem]:
     found = [warning(path, f"image {image.src!r} has no alt text; describe it for readers who cannot see it",
                      image.line, "image-alt") for image in entry.outline.images if not image.alt.strip()]
     image = entry.post.image.strip()
-    if image and not is_elsewhere(image) and (_static_image(site, image) or ("", None))[1] is None:
+    if image and not is_elsewhere(image) and (static_image(site, image) or ("", None))[1] is None:
         found.append(warning(path, f"{image!r} is not a file under static/; feeds announce the image without its "
                              "size", _line_of(entry, "image"), "image-missing", "image"))
     return found
@@ -225,14 +215,8 @@ def email_units(site: Site, env: Environment, base_key: str, warm: WarmPremailer
     # premailer takes a third of a second to import and warm up: unless *warm* is doing that
     # already, a worker process does it while the main one makes the pages and feeds.
     slow_start = starts_slowly(inliner(site.config), warm)
-    return [Unit(f"email/{entry.slug}.html", digest(base_key, "email", entry.key, snippet_key(site, entry.post),
-                                                    *_image_stamps(site, entry),
-                                                    _static_image(site, entry.post.image.strip())),
+    return [Unit(f"email/{entry.slug}.html", email_key(site, entry, base_key),
                  partial(email_outputs, site, env, entry, warm), heavy=True, slow_start=slow_start)
             for entry in site.entries]
 
 
-def _image_stamps(site: Site, entry: Entry) -> list[object]:
-    """The stamp of each file the email's images name (None if missing): it gives their widths."""
-    sources = [*entry.outline.image_sources, *snippet_images(site, entry.post)]
-    return [image for src in sources if (image := _static_image(site, src)) is not None]

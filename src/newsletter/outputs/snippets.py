@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import re
 
-from ..posts import Post
 from ..render.templates import Environment, Markup, language, render_template
 from ..site import Entry, Site
-from .units import digest
 
 # The label Markdown rendering gives a footnote's way back (render/html.py), the same in every language
 # so that a rendered body can be cached once for all of them.
@@ -33,14 +31,3 @@ def body_with_snippets(site: Site, env: Environment, entry: Entry, body: str | N
                                body=Markup(site.snippet_bodies[snippet.name].html))
         (top if snippet.position == "top" else bottom).append(html)
     return "".join([*top, _label_backrefs(entry.body.html if body is None else body, env), *bottom])
-
-
-def snippet_key(site: Site, post: Post) -> str:
-    """Changes whenever a snippet the issue shows changes, or which ones it shows."""
-    return digest(*(f"{snippet.name}:{snippet.digest}" for snippet in site.snippets_of(post)))
-
-
-def snippet_images(site: Site, post: Post) -> list[str]:
-    """The image sources of the snippets the issue shows."""
-    return [src for snippet in site.snippets_of(post)
-            for src in site.snippet_bodies[snippet.name].outline.image_sources]

@@ -12,7 +12,8 @@ from ..render.templates import Environment, Markup, language, render_template
 from ..render.tree import rewrite_urls
 from ..render.urls import absolute_url, page_relative_url
 from ..site import Entry, Site, Tag
-from .snippets import body_with_snippets, snippet_key
+from .keys import snippet_key
+from .snippets import body_with_snippets
 from .units import Output, Unit, digest, unit_of
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import watchfiles
 
 from ..layout import CONFIG_NAME, MANIFEST_NAME, POSTS_DIR, SNIPPETS_DIR
-from ..render.i18n import LOCALES_DIR
+from ..render.inputs import LOCALES_DIR
 from .state import Report
 
 WATCHED_FOLDERS = (POSTS_DIR, "templates", "static", SNIPPETS_DIR, LOCALES_DIR)

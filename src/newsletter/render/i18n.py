@@ -26,9 +26,8 @@ from babel.numbers import format_decimal
 
 from ..config import Config, find_key_line
 from ..errors import ConfigError, Problem
+from .inputs import LOCALES_DIR, SHIPPED_DIR
 
-LOCALES_DIR = "locales"  # the newsletter's own catalogues
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "locale"
 SOURCE_LANGUAGE = "en"
 
 
@@ -114,12 +113,6 @@ def own_catalogue(config: Config, locale: Locale) -> Path | None:
         if path.is_file():
             return path
     return None
-
-
-def catalogue_files(config: Config) -> list[Path]:
-    """Every catalogue a build in any language may read, for cache keys."""
-    own = sorted((config.root / LOCALES_DIR).glob("*.po")) if (config.root / LOCALES_DIR).is_dir() else []
-    return [*sorted(SHIPPED_DIR.glob("*.po")), *own]
 
 
 def _parse(config: Config) -> Locale:

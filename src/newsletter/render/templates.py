@@ -20,28 +20,20 @@ from ..layout import CACHE_DIR, TEMPLATES_DIR
 from ..posts import slugify, tag_slug
 from ..sources import scan
 from .i18n import Language, language_of, template_helpers
+from .inputs import builtin_templates, template_folders
 from .text import display_width
 
 Environment = jinja2.Environment
 __all__ = ["Environment", "Markup", "builtin_templates", "language", "make_environment", "render_template",
-           "template_files", "ui_environment"]
-
-
-def builtin_templates() -> Path:
-    """The default templates: packaged beside the code in a wheel, at the repo's top in a checkout."""
-    package = Path(__file__).resolve().parents[1]
-    packaged = package / "templates"
-    return packaged if packaged.is_dir() else package.parents[1] / "templates"
+           "ui_environment"]
 
 
 def make_environment(config: Config) -> jinja2.Environment:
     """A strict, autoescaping environment; the newsletter's own templates/ override the built-in ones."""
-    loaders: list[jinja2.BaseLoader] = []
-    own = config.root / TEMPLATES_DIR
-    if own.is_dir() and own.resolve() != builtin_templates().resolve():
+    folders = template_folders(config)
+    if len(folders) > 1:
         scan(config.root, TEMPLATES_DIR)  # a template may not be a link to a file outside the folder
-        loaders.append(jinja2.FileSystemLoader(own))
-    loaders.append(jinja2.FileSystemLoader(builtin_templates()))
+    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(folder) for folder in folders]
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(["html", "xml", "xsl"], default_for_string=True),
@@ -123,18 +115,6 @@ def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
                        "built-in templates for what each page gets)") from None
     except jinja2.TemplateError as error:
         raise _located(*_template_location(error), str(error)) from None
-
-
-def template_files(env: Environment) -> list[Path]:
-    """Every file the environment can load a template from, folder by folder, in name order."""
-    loaders = env.loader.loaders if isinstance(env.loader, jinja2.ChoiceLoader) else [env.loader]
-    files: list[Path] = []
-    for loader in loaders:
-        for folder in getattr(loader, "searchpath", []):
-            # The preview's own pages live beside the templates but never shape a build.
-            files += [path for path in sorted(Path(folder).rglob("*"))
-                      if path.is_file() and "preview" not in path.relative_to(folder).parts[:1]]
-    return files
 
 
 def ui_environment(folder: Path, spoken: Language | None = None, **filters: Any) -> Environment:
