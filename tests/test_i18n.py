@@ -297,3 +297,22 @@ def test_the_preview_speaks_the_newsletters_language(newsletter):
     assert "Nic tu není" in missing
     for english in ("In the inbox", "Plain text", "Warnings", "All issues", "Nothing here"):
         assert english not in issue + listing + missing
+
+
+@pytest.mark.browser
+def test_the_live_reload_overlay_speaks_the_newsletters_language(tmp_path):
+    from playwright.sync_api import expect
+
+    from browser import chromium
+    from newsletter.preview.server import start_preview
+
+    root = example(tmp_path, "cs")
+    post = root / "posts" / "2025-04-01-rejekts-2025-day-two.md"
+    with start_preview(root, port=0) as server, chromium() as browser:
+        page = browser.new_page()
+        page.goto(server.url + "rejekts-2025-day-two/")
+        post.write_text(post.read_text(encoding="utf-8").replace("rejekts]", "rejekts", 1), encoding="utf-8")
+        overlay = page.locator("#newsletter-preview-error")
+        expect(overlay).to_be_visible(timeout=15000)
+        assert overlay.locator("h2").inner_text() == ("Poslední sestavení selhalo — stále ukazuji poslední dobré "
+                                                      "sestavení")
