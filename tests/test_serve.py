@@ -111,7 +111,8 @@ def test_serves_the_build_with_the_reload_script_added(preview):
     assert response.status == 200
     assert response.content_type == "text/html; charset=utf-8"
     assert "Second issue" in text(response)
-    assert '<script src="/_preview/static/live.js" data-build="1" data-partial="" data-saved=""></script></body>' in text(response)
+    assert ('<script src="/_preview/static/live.js" data-build="1" data-partial="" data-saved="" data-failed="The '
+            'last rebuild failed &#8212; still showing the last good build"></script></body>') in text(response)
     css = preview.respond("/assets/style.css")
     assert css.status == 200 and css.content_type.startswith("text/css")
     assert b"live.js" not in css.body

@@ -82,7 +82,7 @@ def test_a_post_naming_a_snippet_that_does_not_exist(newsletter):
     newsletter.post("2025-04-03-bad", "title: Bad\ndate: 2025-04-03\nsnippets: [course]")
     result = newsletter.run("build")
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert result.stderr == ("error: posts/2025-04-03-bad.md: snippets: no snippet 'course' (did you mean "
+    assert result.stderr == ("error: posts/2025-04-03-bad.md:4: snippets: no snippet 'course' (did you mean "
                              "'courses'?); snippets/ has: courses, hello\n")
     assert not newsletter.dist.exists()
 
@@ -102,9 +102,24 @@ def test_a_card_without_its_link_and_a_bad_layout(newsletter):
     result = newsletter.run("build")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.stderr.splitlines() == [
-        "error: snippets/courses.md: link: a card needs 'link: ...' in the front matter",
-        "error: snippets/other.md: layout: expected one of text, card, got 'box'",
+        "error: snippets/courses.md:2: link: a card needs 'link: ...' in the front matter",
+        "error: snippets/other.md:2: layout: expected one of text, card, got 'box'",
     ]
+
+
+def test_snippet_key_errors_name_their_line(newsletter):
+    newsletter.post("2025-04-01-one", "title: One\ndate: 2025-04-01")
+    newsletter.write("snippets/courses.md", CARD.replace("price:", "prize:").replace('"Book your seat"', "42"))
+    newsletter.write("snippets/plain.md", "+++\nposition = \"middle\"\n+++\nText.\n")
+    result = newsletter.run("build")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.splitlines() == [
+        "error: snippets/courses.md:5: prize: unknown key (did you mean 'price'?); known keys: layout, position, "
+        "title, dates, price, button, link",
+        "error: snippets/courses.md:6: button: expected text, got 42; put it in quotes",
+        "error: snippets/plain.md:2: position: expected one of bottom, top, got 'middle'",
+    ]
+    assert not newsletter.dist.exists()
 
 
 def test_a_snippet_with_front_matter_that_does_not_parse(newsletter):

@@ -43,3 +43,28 @@ def test_retagging_a_post_updates_the_page_as_a_cold_build_would(newsletter, tmp
     shutil.rmtree(newsletter.dist)
     assert newsletter.run("build").exit_code == 0
     assert newsletter.snapshot() == warm
+
+
+def test_tags_in_other_scripts_get_readable_pages_named_in_latin_letters(newsletter):
+    newsletter.post("2025-04-01-one", "title: One\ndate: 2025-04-01\ntags: [日本, кошки, Straße]")
+    newsletter.post("2025-04-02-two", "title: Two\ndate: 2025-04-02\ntags: [Кошки]")
+    result = newsletter.run("build")
+    assert result.exit_code == 0, result.output
+    page = (newsletter.dist / "tags" / "index.html").read_text()
+    assert tag_lines(page) == ["tags/koshki/ Кошки 2 issues", "tags/riben/ 日本 1 issue",  # named as the newest post writes it
+                               "tags/strae/ Straße 1 issue"]   # a Latin tag keeps the page it always had
+    cats = (newsletter.dist / "tags" / "koshki" / "index.html").read_text()
+    assert "кошки" in cats.lower() and "One" in cats and "Two" in cats
+    assert (newsletter.dist / "tags" / "riben" / "feed.xml").is_file()
+    post = (newsletter.dist / "one" / "index.html").read_text()
+    assert '<a href="../tags/riben/">日本</a>' in post
+    first = newsletter.snapshot()
+    assert newsletter.run("build").exit_code == 0
+    assert newsletter.snapshot() == first
+
+
+def test_a_transliterated_tag_that_meets_a_latin_one_is_an_error_naming_both(newsletter):
+    newsletter.post("2025-04-01-one", "title: One\ndate: 2025-04-01\ntags: [koshki, кошки]")
+    result = newsletter.run("build")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "tags 'koshki' and 'кошки' would share the page tags/koshki/" in result.stderr

@@ -75,7 +75,7 @@ class ListsConfig:
     database: str = "lists.sqlite3"
     secret_env: str = "NEWSLETTER_LISTS_SECRET"
     api_token_env: str = "NEWSLETTER_LISTS_API_TOKEN"
-    form_wording: str = "Get each new issue by email. You can unsubscribe at any time with the link in every email."
+    form_wording: str = ""   # empty: the built-in sentence, in the site's language
     confirm_hours: int = 48
     welcome: bool = True
     per_ip_per_hour: int = 30

@@ -61,10 +61,10 @@ def build_app(service: ListService) -> Starlette:
 
     async def form(request: Request, handle: Callable[[dict[str, str] | None], Page]) -> Response:
         if not _is_form(request):
-            return _html(service.refuse(415, "Please send the form from the newsletter's page."))
+            return _html(service.refuse(415, service.pages.gettext("Please send the form from the newsletter's page.")))
         body = await _body(request, MAX_FORM_BYTES)
         if body is None:
-            return _html(service.refuse(413, "The form sent more than a form holds."))
+            return _html(service.refuse(413, service.pages.gettext("The form sent more than a form holds.")))
         return _html(handle(form_fields(request.headers.get("content-type", ""), body)))
 
     async def subscribe(request: Request) -> Response:

@@ -68,14 +68,16 @@ def compose(config: Config, to: tuple[str, str], subject: str, text: str, unsubs
 def confirmation_message(pages: Pages, to: tuple[str, str], confirm_url: str, hours: int, wording: str) -> bytes:
     """The email with the link that confirms a subscription (templates/lists/confirm.txt)."""
     text = pages.mail_text("confirm", subscriber_name=to[0], confirm_url=confirm_url, hours=hours, wording=wording)
-    return compose(pages.config, to, f"Confirm your subscription to {pages.config.site.title}", text)
+    subject = pages.gettext("Confirm your subscription to %(title)s") % {"title": pages.config.site.title}
+    return compose(pages.config, to, subject, text)
 
 
 def welcome_message(pages: Pages, to: tuple[str, str], unsubscribe_token: str) -> bytes:
     """The email that greets a new subscriber, with the list's unsubscribe link (templates/lists/welcome.txt)."""
     url = list_server_unsubscribe_url(pages.config.lists.url if pages.config.lists else "", unsubscribe_token)
     text = pages.mail_text("welcome", subscriber_name=to[0], unsubscribe_url=url)
-    return compose(pages.config, to, f"Welcome to {pages.config.site.title}", text, unsubscribe_token)
+    subject = pages.gettext("Welcome to %(title)s") % {"title": pages.config.site.title}
+    return compose(pages.config, to, subject, text, unsubscribe_token)
 
 
 def sample_messages(config: Config) -> dict[str, bytes]:
@@ -85,7 +87,7 @@ def sample_messages(config: Config) -> dict[str, bytes]:
     base = lists.url or "https://lists.example.com/"
     to = ("Jana Novak", "jana@example.com")
     return {"confirm": confirmation_message(pages, to, f"{base}confirm/SAMPLE-TOKEN", lists.confirm_hours,
-                                            lists.form_wording),
+                                            pages.wording),
             "welcome": welcome_message(pages, to, "SAMPLE-TOKEN")}
 
 

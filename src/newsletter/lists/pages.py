@@ -1,7 +1,8 @@
 """Render what the list server shows and mails, from the newsletter's templates (templates/lists/).
 
 Pages carry the site's own stylesheet inline, so that they look like the site wherever the server
-runs, and load nothing from elsewhere.
+runs, and load nothing from elsewhere. Pages and emails speak the site's language: the templates
+through {% trans %}, the server's sentences through ``Pages.gettext``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import Config
-from ..render.templates import Environment, Markup, make_environment, render_template
+from ..render.i18n import SOURCE_LANGUAGE
+from ..render.templates import Environment, Markup, language, make_environment, render_template
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,23 @@ class Pages:
         self.env: Environment = make_environment(config)
         self.css = Markup(render_template(self.env, "style.css", code_css_light="", code_css_dark=""))
         self._made: dict[tuple[int, str, str, str], Page] = {}
+        self.language = language(self.env)
+
+    def gettext(self, message: str) -> str:
+        """*message* in the site's language."""
+        return self.language.gettext(message)
+
+    @property
+    def english(self) -> bool:
+        """Whether the site speaks English (then English-only details may be shown as they are)."""
+        return self.language.locale.language == SOURCE_LANGUAGE
+
+    @property
+    def wording(self) -> str:
+        """What a reader agrees to by subscribing: [lists] form_wording, else the built-in sentence."""
+        lists = self.config.lists
+        return lists.form_wording if lists and lists.form_wording else self.gettext(
+            "Get each new issue by email. You can unsubscribe at any time with the link in every email.")
 
     def page(self, status: int, kind: str, title: str, message: str, **context: Any) -> Page:
         """A page in the site's look: *kind* picks what it shows below the message (a form, a link)."""

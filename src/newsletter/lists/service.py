@@ -90,30 +90,36 @@ class ListService:
         self.per_address = Window(lists.per_address_per_day, 86400)
 
     def refuse(self, status: int, message: str) -> Page:
-        titles = {400: "That did not work", 404: "Link not found", 410: "Link no longer valid",
-                  413: "Too much data", 415: "Not a form", 429: "Too many requests"}
-        return self.pages.page(status, "error", titles.get(status, "That did not work"), message)
+        """A page saying what went wrong; *message* is in the site's language already."""
+        words = self.pages
+        titles = {404: words.gettext("Link not found"), 410: words.gettext("Link no longer valid"),
+                  413: words.gettext("Too much data"), 415: words.gettext("Not a form"),
+                  429: words.gettext("Too many requests")}
+        return self.pages.page(status, "error", titles.get(status) or words.gettext("That did not work"), message)
 
     def _thanks(self) -> Page:
-        return self.pages.page(200, "done", "Check your inbox",
-                               "If the address can receive email, a message with a confirmation link is on its "
-                               "way. Open the link to start receiving the newsletter.")
+        words = self.pages
+        return self.pages.page(200, "done", words.gettext("Check your inbox"),
+                               words.gettext("If the address can receive email, a message with a confirmation "
+                                             "link is on its way. Open the link to start receiving the newsletter."))
 
     def subscribe(self, fields: dict[str, str] | None, ip: str) -> Page:
         """Record a subscription request and queue its confirmation email; the same answer for every address."""
+        words = self.pages
         if not self.per_ip.allow(ip, self.clock()):
-            return self.refuse(429, "Too many requests from your network; please try again in an hour.")
+            return self.refuse(429, words.gettext("Too many requests from your network; please try again in an "
+                                                  "hour."))
         if fields is None:
-            return self.refuse(400, "The form could not be read; please go back and send it again.")
+            return self.refuse(400, words.gettext("The form could not be read; please go back and send it again."))
         if fields.get(_HONEYPOT, "").strip():
             return self._thanks()   # a bot: it learns nothing, and nothing is stored
-        address, problem = check_address(fields.get("email", ""))
-        name, name_problem = check_name(fields.get("name", ""))
+        address, problem = check_address(fields.get("email", ""), words.gettext, explain=words.english)
+        name, name_problem = check_name(fields.get("name", ""), words.gettext)
         page = _source_page(fields.get("page", ""))
         if problem or name_problem or page is None:
-            return self.refuse(400, (problem or name_problem or "The page address sent with the form is not "
-                                      "valid.") + " Please go back and correct it.")
-        wording = self.settings.lists.form_wording
+            wrong = problem or name_problem or words.gettext("The page address sent with the form is not valid.")
+            return self.refuse(400, wrong + " " + words.gettext("Please go back and correct it."))
+        wording = self.pages.wording
         pending = self.store.request(Request(address, name, page, wording))
         if pending.should_mail and self.per_address.allow(address.lower(), self.clock()):
             token = self.settings.signer.confirm_token(pending.id, pending.nonce, self.clock())
@@ -122,21 +128,24 @@ class ListService:
 
     def confirm(self, token: str) -> Page:
         """Confirm a subscription from the link in its email; then queue the welcome email."""
+        words = self.pages
         claim = self.settings.signer.check_confirm(token, self.clock())
         if not isinstance(claim, ConfirmClaim):
             if claim == "expired":
-                return self.refuse(410, "This confirmation link has expired; please subscribe again.")
-            return self.refuse(400, "This confirmation link is not valid; please copy the whole link from the "
-                                     "email, or subscribe again.")
+                return self.refuse(410, words.gettext("This confirmation link has expired; please subscribe "
+                                                      "again."))
+            return self.refuse(400, words.gettext("This confirmation link is not valid; please copy the whole "
+                                                  "link from the email, or subscribe again."))
         confirmed = self.store.confirm(claim.row, claim.nonce)
         if confirmed is None:
-            return self.refuse(410, "This confirmation link was already used or is no longer valid. If you "
-                                     "are not receiving the newsletter, please subscribe again.")
+            return self.refuse(410, words.gettext("This confirmation link was already used or is no longer valid. "
+                                                  "If you are not receiving the newsletter, please subscribe "
+                                                  "again."))
         address, name = confirmed
         if self.settings.lists.welcome:
             self.mailer.post(address, partial(self._welcome, name, address))
-        return self.pages.page(200, "done", "You are subscribed",
-                               "Thank you for confirming. The next issue will reach you by email.")
+        return self.pages.page(200, "done", words.gettext("You are subscribed"),
+                               words.gettext("Thank you for confirming. The next issue will reach you by email."))
 
     def _confirmation(self, name: str, address: str, token: str, wording: str) -> bytes:
         return confirmation_message(self.pages, (name, address), f"{self.settings.base_url}confirm/{token}",
@@ -147,25 +156,30 @@ class ListService:
 
     def unsubscribe_page(self, token: str) -> Page:
         """The page behind an email's unsubscribe link: one button."""
+        words = self.pages
         if not UNSUBSCRIBE_RE.fullmatch(token):
-            return self.refuse(400, "This unsubscribe link is not complete; please copy the whole link from the "
-                                     "email.")
+            return self.refuse(400, words.gettext("This unsubscribe link is not complete; please copy the whole "
+                                                  "link from the email."))
         if not self.store.knows_token(token):
-            return self.refuse(404, "This unsubscribe link does not belong to an address on the list.")
-        return self.pages.page(200, "unsubscribe", "Unsubscribe",
-                               f"Stop receiving {self.settings.config.site.title} by email?",
+            return self.refuse(404, words.gettext("This unsubscribe link does not belong to an address on the "
+                                                  "list."))
+        question = words.gettext("Stop receiving %(title)s by email?") % {"title": self.settings.config.site.title}
+        return self.pages.page(200, "unsubscribe", words.gettext("Unsubscribe"), question,
                                action=f"{self.settings.base_url}unsubscribe/{token}")
 
     def unsubscribe(self, token: str, fields: dict[str, str] | None) -> Page:
         """Unsubscribe at once (RFC 8058 one-click, or the button of the page)."""
+        words = self.pages
         if not UNSUBSCRIBE_RE.fullmatch(token):
-            return self.refuse(400, "This unsubscribe link is not complete.")
+            return self.refuse(400, words.gettext("This unsubscribe link is not complete."))
         if fields is None or fields.get("List-Unsubscribe") != "One-Click":
-            return self.refuse(400, "An unsubscribe request must send List-Unsubscribe=One-Click.")
+            return self.refuse(400, words.gettext("An unsubscribe request must send %(field)s.")
+                               % {"field": "List-Unsubscribe=One-Click"})
         if not self.store.unsubscribe(token):
-            return self.refuse(404, "This unsubscribe link does not belong to an address on the list.")
-        return self.pages.page(200, "done", "You are unsubscribed",
-                               "You will not receive the newsletter any more.")
+            return self.refuse(404, words.gettext("This unsubscribe link does not belong to an address on the "
+                                                  "list."))
+        return self.pages.page(200, "done", words.gettext("You are unsubscribed"),
+                               words.gettext("You will not receive the newsletter any more."))
 
     def authorized(self, header: str) -> bool:
         """Whether an Authorization header carries the API's bearer token."""

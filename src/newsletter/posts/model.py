@@ -1,4 +1,8 @@
-"""A post as written, and where it stands: the values every later stage reads."""
+"""A post as written, and where it stands: the values every later stage reads.
+
+The only module that imports anyascii, which spells tags of other scripts in Latin letters for
+their page names.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from enum import StrEnum
 from functools import cached_property, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from anyascii import anyascii
 
 KNOWN_KEYS = (
     "title", "date", "summary", "tags", "slug", "draft", "author", "image",
@@ -107,8 +113,13 @@ _TAG_SYMBOL = re.compile("[" + re.escape("".join(_TAG_SYMBOLS)) + "]")
 
 @lru_cache(maxsize=4096)
 def tag_slug(name: str) -> str:
-    """Turn a tag into the slug of its page, spelling out symbols ("C++" → "c-plus-plus", "C#" → "c-sharp")."""
-    return slugify(_TAG_SYMBOL.sub(lambda match: _TAG_SYMBOLS[match.group()], name))
+    """Turn a tag into the slug of its page, spelling out symbols ("C++" → "c-plus-plus", "C#" → "c-sharp").
+
+    A tag with no Latin letter or digit is transliterated ("кошки" → "koshki", "日本" → "riben");
+    any other keeps the slug it always had, so no existing tag page moves.
+    """
+    spelled = _TAG_SYMBOL.sub(lambda match: _TAG_SYMBOLS[match.group()], name)
+    return slugify(spelled) or slugify(anyascii(spelled))
 
 
 def same_tag(name: str) -> str:

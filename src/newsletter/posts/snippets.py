@@ -9,12 +9,12 @@ snippets out with ``snippets: false``, or names the ones it shows with ``snippet
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, suggest
+from ..config import Config, find_key_line, suggest
 from ..errors import PostError, Problem
 from ..layout import SNIPPETS_DIR
 from ..sources import Source, scan
@@ -46,24 +46,33 @@ class Snippet:
     link: str = ""
 
 
-def _values(meta: dict[str, Any], display: str, problems: list[Problem]) -> dict[str, str]:
+def _key_lines(path: Path, body_line: int) -> Callable[[str], int | None]:
+    """Where each front-matter key of a snippet is set, as a line of the file."""
+    front = "\n".join(path.read_text(encoding="utf-8-sig").splitlines()[: max(body_line - 1, 0)])
+    return lambda key: find_key_line(front, key)
+
+
+def _values(meta: dict[str, Any], display: str, problems: list[Problem],
+            line_of: Callable[[str], int | None]) -> dict[str, str]:
     values: dict[str, str] = {}
     for key, value in meta.items():
         if key not in SNIPPET_KEYS:
             problems.append(Problem(display, f"unknown key{suggest(str(key), SNIPPET_KEYS)}; known keys: "
-                                             f"{', '.join(SNIPPET_KEYS)}", None, str(key)))
+                                             f"{', '.join(SNIPPET_KEYS)}", line_of(str(key)), str(key)))
         elif not isinstance(value, str):
-            problems.append(Problem(display, f"expected text, got {value!r}; put it in quotes", None, key))
+            problems.append(Problem(display, f"expected text, got {value!r}; put it in quotes", line_of(key), key))
         else:
             values[key] = one_line(clean_text(value)[0])
     for key, choices in (("layout", LAYOUTS), ("position", POSITIONS)):
         if key in values and values[key] not in choices:
             problems.append(Problem(display, f"expected one of {', '.join(choices)}, got {values[key]!r}",
-                                    None, key))
+                                    line_of(key), key))
     if values.get("layout") == "card":
         for key in _CARD_NEEDS:
-            if not values.get(key):
-                problems.append(Problem(display, f"a card needs '{key}: ...' in the front matter", None, key))
+            if key not in meta or (key in values and not values[key]):  # a value not text is said above
+                # A missing key has no line of its own: the line that asked for a card needs it.
+                problems.append(Problem(display, f"a card needs '{key}: ...' in the front matter",
+                                        line_of(key) or line_of("layout"), key))
     return values
 
 
@@ -73,7 +82,7 @@ def read_snippet(path: Path, config: Config) -> tuple[Snippet | None, list[Probl
     meta, body, body_line, problems = read_front_matter(path, config)
     if problems:
         return None, problems
-    values = _values(meta, display, problems)
+    values = _values(meta, display, problems, _key_lines(path, body_line))
     if problems:
         return None, problems
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -99,8 +108,9 @@ def load_snippets(config: Config, scanned: Sequence[Source] | None, posts: Seque
         for name in post.snippets or ():
             if name not in names and not problems:
                 shipped = ", ".join(names) or "none"
+                line = find_key_line(post.source.read_text(encoding="utf-8-sig"), "snippets")
                 problems.append(Problem(post.display_path, f"no snippet '{name}'{suggest(name, names)}; "
-                                        f"snippets/ has: {shipped}", None, "snippets"))
+                                        f"snippets/ has: {shipped}", line, "snippets"))
     if problems:
         raise PostError(problems=problems)
     return tuple(snippets)

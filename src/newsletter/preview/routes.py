@@ -8,6 +8,7 @@ files of a build.
 
 from __future__ import annotations
 
+import html as markup
 import mimetypes
 import re
 from contextlib import AbstractContextManager, nullcontext
@@ -31,7 +32,9 @@ PREFIX = "/_preview/"
 # proxy never gives up on it first.
 POLL_SECONDS = 25.0
 RELOAD_SCRIPT = ('<script src="/_preview/static/live.js" data-build="{build}" data-partial="{partial}" '
-                 'data-saved="{saved}"></script>')
+                 'data-saved="{saved}" data-failed="{failed}"></script>')
+# The heading live.js puts over a page when a rebuild fails, in the newsletter's language.
+REBUILD_FAILED = N_("The last rebuild failed — still showing the last good build")
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 _TYPES = {".eml": "text/plain", ".xsl": "text/xml", ".json": "application/json", ".js": "text/javascript"}
 
@@ -89,14 +92,17 @@ def content_type(path: Path) -> str:
     return f"{kind}; charset=utf-8" if kind.startswith("text/") or kind.endswith(("json", "xml")) else kind
 
 
-def inject_reload(html: bytes, build: Build | None) -> bytes:
+def inject_reload(html: bytes, build: Build | None, failed: str = REBUILD_FAILED) -> bytes:
     """Add the live-reload script to a page of *build* as it is served (before its last </body>).
 
-    A page of a partial build (only the saved issues remade) says so, and which issues those are.
+    A page of a partial build (only the saved issues remade) says so, and which issues those are;
+    *failed* is the heading shown over the page when a rebuild fails.
     """
     number, partial, saved = ("", "", "") if build is None else (build.number, "1" if build.partial else "",
                                                                  ",".join(build.saved))
-    script = RELOAD_SCRIPT.format(build=number, partial=partial, saved=saved).encode("ascii")
+    # Character references keep the script's bytes ASCII, right in a page of any encoding.
+    script = RELOAD_SCRIPT.format(build=number, partial=partial, saved=saved,
+                                  failed=markup.escape(failed)).encode("ascii", "xmlcharrefreplace")
     ends = list(_BODY_END.finditer(html))
     at = ends[-1].start() if ends else len(html)
     return html[:at] + script + html[at:]
@@ -151,7 +157,7 @@ class Routes:
         kind = content_type(found)
         data = found.read_bytes()
         if kind.startswith("text/html"):
-            data = inject_reload(data, state.build)
+            data = inject_reload(data, state.build, self._rebuild_failed())
         return Response(HTTPStatus.OK, data, kind)
 
     def _preview_route(self, rest: str, query: dict[str, str], state: State) -> Response:
@@ -212,6 +218,10 @@ class Routes:
             env = self._ui_by_language[spoken] = ui_environment(builtin_templates() / "preview", spoken, **helpers)
         return env
 
+    def _rebuild_failed(self) -> str:
+        spoken = self._ui().globals.get("site_language")
+        return spoken.gettext(REBUILD_FAILED) if isinstance(spoken, Language) else REBUILD_FAILED
+
     def _not_found(self, state: State, path: str) -> Response:
         return self._page("error.html", state, HTTPStatus.NOT_FOUND, title=N_("Not found"), missing=path)
 
@@ -221,4 +231,5 @@ class Routes:
                                                       sent=sent, manifest_problem=manifest_problem,
                                                       clip=GMAIL_CLIP_BYTES,
                                                       **{"missing": "", **context})
-        return Response(status, inject_reload(html.encode("utf-8"), state.build), "text/html; charset=utf-8")
+        return Response(status, inject_reload(html.encode("utf-8"), state.build, self._rebuild_failed()),
+                        "text/html; charset=utf-8")

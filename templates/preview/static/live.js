@@ -29,7 +29,8 @@
     }
     var heading = box.querySelector("h2");
     if (heading && !heading.textContent) {
-      heading.textContent = "The last rebuild failed — still showing the last good build";
+      // The server gives the heading in the newsletter's language.
+      heading.textContent = script.dataset.failed || "The last rebuild failed — still showing the last good build";
     }
     box.querySelector("pre").textContent = error || "";
     box.hidden = !error;
