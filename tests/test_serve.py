@@ -525,6 +525,32 @@ def test_ctrl_c_stops_the_preview(letter, tmp_path, monkeypatch):
     assert list(temp.iterdir()) == []
 
 
+def test_ctrl_c_during_a_check_stops_the_preview_at_once(newsletter):
+    # Enough issues that checking them all takes seconds: Ctrl-C must not wait for that.
+    paragraph = "A sentence about **containers** with [a link](https://example.org/) and `code`. " * 6
+    for number in range(1, 121):
+        newsletter.post(f"2025-01-01-issue-{number}", f'title: "Issue {number}"\ndate: 2025-01-01T{number % 24:02d}:00',
+                        "\n\n".join([paragraph] * 30) + "\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    said = []
+    pressed: list[float] = []
+
+    def report(line: str, err: bool = False) -> None:
+        said.append(line)
+        if line.startswith("Previewing at "):
+            # The check starts a moment after the build is served; press Ctrl-C while it runs.
+            def press() -> None:
+                pressed.append(time.perf_counter())
+                _thread.interrupt_main()
+
+            threading.Timer(1.5, press).start()
+
+    run_preview(newsletter.root, port=0, open_browser=False, report=report)
+    stopped = time.perf_counter() - pressed[0]
+    assert said[-1] == "Stopping."
+    assert stopped < 3, f"Ctrl-C took {stopped:.1f} s: the preview waited for its check"
+    assert not any("Traceback" in line for line in said)
+
+
 def test_the_preview_refuses_a_folder_without_a_newsletter_or_an_unknown_issue(letter, tmp_path):
     with pytest.raises(ConfigError, match="newsletter.toml: not found"):
         run_preview(tmp_path / "elsewhere", port=0, open_browser=False)

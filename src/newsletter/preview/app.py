@@ -48,5 +48,5 @@ class Preview:
 
     def close(self) -> None:
         """Answer every waiting page; stop the builder's helper process."""
-        self.builds.close()
+        self.builds.close(stop_checking=self.builder.close)
         self.builder.close()

@@ -6,9 +6,9 @@ import contextlib
 import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
+from multiprocessing.pool import Pool
 from pathlib import Path
 
 from ..build.engine import BuildResult, Target
@@ -45,7 +45,8 @@ class EngineBuilder:
         self.commit = commit or nullcontext()
         self.jobs = jobs
         self.premailer: WarmPremailer | None = None
-        self._checking: ProcessPoolExecutor | None = None
+        self._checking: Pool | None = None
+        self._closed = False
 
     def __call__(self, number: int, early: Callable[[Build], None] | None = None) -> Build:
         """Bring the preview's folder up to date as build *number*.
@@ -82,11 +83,16 @@ class EngineBuilder:
 
         The check runs in a process of its own, at a lower priority, so that it never holds up the
         next save's build or the pages being served (a thread here would share their interpreter).
+        Closing the builder stops a check under way: Ctrl-C never waits for one.
         """
         if self._checking is None:
-            context = multiprocessing.get_context("spawn")
-            self._checking = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_lower_priority)
-        report = self._checking.submit(check_built, self.root, self.target, build.problems, jobs=1).result()
+            self._checking = multiprocessing.get_context("spawn").Pool(1, initializer=_lower_priority)
+        pending = self._checking.apply_async(check_built, (self.root, self.target, build.problems), {"jobs": 1})
+        while not pending.ready():
+            if self._closed:
+                raise CheckStopped("the preview closed before its check was done")
+            pending.wait(0.2)
+        report = pending.get()
         by_path: dict[str, list[str]] = {}
         for finding in report.findings:
             by_path.setdefault(str(finding.path), []).append(_shown(finding))
@@ -95,12 +101,18 @@ class EngineBuilder:
         return replace(build, issues=issues, findings=general, checked=True)
 
     def close(self) -> None:
+        self._closed = True
         if self.premailer is not None:
             self.premailer.stop()
             self.premailer = None
         if self._checking is not None:
-            self._checking.shutdown(wait=True, cancel_futures=True)
+            self._checking.terminate()  # a check under way is of no use to a preview that is closing
+            self._checking.join()
             self._checking = None
+
+
+class CheckStopped(Exception):
+    """The preview closed while one of its builds was being checked."""
 
 
 def _lower_priority() -> None:

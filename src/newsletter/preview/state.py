@@ -159,6 +159,8 @@ class Builds:
             try:
                 checked = self.checker(build)
             except Exception as error:  # noqa: BLE001 - the preview keeps serving; the panel says why
+                if self._closed:
+                    return  # stopped on purpose: the preview is closing
                 self.report(traceback.format_exc().rstrip(), err=True)
                 checked = dataclasses.replace(build, checked=True,
                                               findings=(f"the check failed: {type(error).__name__}: {error}",))
@@ -189,12 +191,15 @@ class Builds:
             self._changed.wait_for(lambda: self._state.epoch != since or self._closed, timeout)
             return self._state
 
-    def close(self) -> None:
-        """Answer every waiting page; a build under way finishes first."""
+    def close(self, stop_checking: Callable[[], None] | None = None) -> None:
+        """Answer every waiting page; a build under way finishes first, a check under way is
+        stopped by *stop_checking* rather than waited for."""
         with self._changed:
             self._closed = True
             self._changed.notify_all()
         with self._building:
             pass
+        if stop_checking is not None:
+            stop_checking()
         if self._checking is not None:
             self._checking.join(timeout=30)
