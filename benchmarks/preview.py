@@ -157,7 +157,7 @@ def check_and_status(folder: Path, runs: int) -> dict[str, list[float]]:
 
 def record_everything_sent(folder: Path) -> None:
     """Write a manifest that records every published issue as sent to 100 subscribers."""
-    from newsletter.build.engine import load_site
+    from newsletter.build.phases import load_site
     from newsletter.send.manifest import Manifest, SentIssue, write_manifest
 
     site = load_site(folder)

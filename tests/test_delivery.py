@@ -17,7 +17,7 @@ from email.header import decode_header, make_header
 
 import pytest
 
-from newsletter.build.engine import load_site
+from newsletter.build.phases import load_site
 from newsletter.errors import SendError
 from newsletter.outputs.email import render_email
 from newsletter.render.templates import make_environment

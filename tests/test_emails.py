@@ -170,7 +170,7 @@ def test_unsubscribe_urls_stay_plain_on_the_wire_and_escaped_in_html(newsletter)
 def test_eml_bytes_are_what_the_standard_generator_writes(newsletter):
     from datetime import datetime
 
-    from newsletter.build.engine import load_site
+    from newsletter.build.phases import load_site
     from newsletter.outputs.email import build_message, message_bytes, render_email
     from newsletter.render.templates import make_environment
 
@@ -189,7 +189,7 @@ def test_header_values_made_from_config_cannot_break_lines(newsletter):
 
     import pytest
 
-    from newsletter.build.engine import load_site
+    from newsletter.build.phases import load_site
     from newsletter.outputs.email import build_message, render_email
     from newsletter.render.templates import make_environment
 
@@ -327,7 +327,7 @@ def test_check_warns_about_a_merge_field_without_fallback(newsletter):
 def test_sending_fills_each_recipients_value_or_the_fallback(newsletter):
     from datetime import datetime
 
-    from newsletter.build.engine import load_site
+    from newsletter.build.phases import load_site
     from newsletter.outputs.email import render_email
     from newsletter.render.templates import make_environment
     from newsletter.send.message import IssueMail

@@ -11,7 +11,8 @@ import pytest
 from lxml import etree
 
 from newsletter import __version__
-from newsletter.build.engine import build, load_site
+from newsletter.build.engine import build
+from newsletter.build.phases import load_site
 from newsletter.check import check_newsletter
 from newsletter.outputs.archive import ARCHIVE_PAGE_SIZE, archive_of, save_pages
 from newsletter.outputs.feeds import feed_outputs

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.build.engine import load_site
+from newsletter.build.phases import load_site
 from newsletter.outputs.email import render_email
 from newsletter.render.templates import make_environment
 from smtp_server import TOKEN_SECRET, SmtpServer, send_config

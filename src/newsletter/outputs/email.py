@@ -23,7 +23,7 @@ from ..render.urls import absolute_url, is_elsewhere
 from ..site import Entry, Site
 from ..sources import Stamp
 from .inline import WarmPremailer, inline, inliner, starts_slowly
-from .keys import email_key, static_image
+from .keys import GMAIL_CLIP_BYTES, email_key, static_image
 from .mime import (
     UNSUBSCRIBE_PLACEHOLDER,
     EmailParts,
@@ -36,7 +36,6 @@ from .services import SERVICES, Service
 from .snippets import body_with_snippets
 from .units import Output, Unit
 
-GMAIL_CLIP_BYTES = 102 * 1024
 # The content column of templates/email.html: 600 px less 24 px of padding on each side.
 EMAIL_COLUMN_PX = 552
 # The recipient of the built .eml, and whose values fill the built .html and .txt: plainly a sample.

@@ -13,6 +13,10 @@ from ..site import Entry, Site
 from ..sources import Stamp
 from .units import digest
 
+# Gmail shows the first 102 KB of an email's HTML and hides the rest behind 'View entire message':
+# the build warns past it and the preview marks where it falls.
+GMAIL_CLIP_BYTES = 102 * 1024
+
 
 def snippet_key(site: Site, post: Post) -> str:
     """Changes whenever a snippet the issue shows changes, or which ones it shows."""

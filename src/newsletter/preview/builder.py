@@ -10,15 +10,18 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from multiprocessing.pool import Pool
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..build.engine import BuildResult, Target
 from ..build.engine import build as build_site
-from ..check.runner import check_built
 from ..config import Config, load_config
 from ..errors import Problem
 from ..layout import EMAIL_DIR, PREVIEW_DIR
-from ..outputs.inline import WarmPremailer, uses_premailer
 from .state import Build, Issue
+
+if TYPE_CHECKING:
+    from ..check.findings import Report
+    from ..outputs.inline import WarmPremailer
 
 
 def preview_target(root: Path, *, drafts: bool = True) -> Target:
@@ -56,6 +59,8 @@ class EngineBuilder:
         """
         root, target = self.root, self.target
         config = load_config(root)
+        from ..outputs.inline import WarmPremailer, uses_premailer  # with the renderers, when a build needs them
+
         if self.premailer is None and uses_premailer(config):
             self.premailer = WarmPremailer(config)
         tell = None if early is None else (lambda first: early(self._described(number, config, first, partial=True)))
@@ -87,7 +92,7 @@ class EngineBuilder:
         """
         if self._checking is None:
             self._checking = multiprocessing.get_context("spawn").Pool(1, initializer=_lower_priority)
-        pending = self._checking.apply_async(check_built, (self.root, self.target, build.problems), {"jobs": 1})
+        pending = self._checking.apply_async(_check_built, (self.root, self.target, build.problems))
         while not pending.ready():
             if self._closed:
                 raise CheckStopped("the preview closed before its check was done")
@@ -113,6 +118,13 @@ class EngineBuilder:
 
 class CheckStopped(Exception):
     """The preview closed while one of its builds was being checked."""
+
+
+def _check_built(root: Path, target: Target, problems: tuple[Problem, ...]) -> Report:
+    """check_built in the checking process, which alone loads the check's rules."""
+    from ..check.runner import check_built
+
+    return check_built(root, target, problems, jobs=1)
 
 
 def _lower_priority() -> None:

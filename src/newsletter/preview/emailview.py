@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from ..outputs.email import GMAIL_CLIP_BYTES
+from ..outputs.keys import GMAIL_CLIP_BYTES
 from ..render.tree import rewrite_urls
 from .state import Issue
 

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..config import load_config
 from ..errors import NewsletterError
-from ..outputs.email import GMAIL_CLIP_BYTES
+from ..outputs.keys import GMAIL_CLIP_BYTES
 from ..render.i18n import Language, language_of
 from ..render.templates import Environment, builtin_templates, ui_environment
 from ..send.manifest import SentIssue, load_manifest

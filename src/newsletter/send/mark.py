@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..build.engine import load_site
+from ..build.phases import load_site
 from ..errors import SendError
 from ..outputs.email import render_email
 from ..render.templates import make_environment

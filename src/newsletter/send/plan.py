@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from ..build.engine import load_site
+from ..build.phases import load_site
 from ..config import Config, UncertainPolicy, suggest
 from ..errors import Problem, SendError
 from ..outputs.email import render_email
