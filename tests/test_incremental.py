@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.build import engine as build_module
+from newsletter.build import phases as build_module
 from newsletter.build.engine import build
 from newsletter.outputs import inline
 
