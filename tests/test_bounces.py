@@ -329,6 +329,23 @@ def test_incomplete_imap_settings_are_errors(letter, monkeypatch, section, env, 
     assert len(result.output.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(("section", "port"), [
+    ('security = "starttls"\n', 143),
+    ('security = "none"\n', 143),
+    ('security = "ssl"\n', 993),
+    ("", 993),
+    ('security = "starttls"\nport = 1143\n', 1143),
+])
+def test_the_imap_port_follows_the_security_unless_given(letter, monkeypatch, section, port):
+    monkeypatch.setenv("NEWSLETTER_IMAP_PASSWORD", "p")
+    # Nothing is expected to answer on 127.0.0.1 there: the error names the port that was tried.
+    letter.write("newsletter.toml", letter.base_config + '\n[bounces]\nhost = "127.0.0.1"\nusername = "u"\n' + section)
+    result = letter.run("bounces")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: 127.0.0.1:{port}: ")
+    assert len(result.output.strip().splitlines()) == 1
+
+
 def test_a_bad_unsubscribe_list_stops_the_run_before_anything_is_written(letter, tmp_path):
     _maildir(tmp_path / "box", [samples.postfix(READERS[0], samples.original_headers(READERS[0], "<x@y>"), "<r@mx>")])
     letter.write("unsubscribed.txt", "fine@example.org\nnot an address\n")
