@@ -44,6 +44,11 @@ def unsubscribe_token(secret: str, address: str) -> str:
     return hmac.new(secret.encode("utf-8"), address.lower().encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def copy_digest(run: str, key: str) -> str:
+    """The 20 hex digits of a Message-ID that say whose copy it is: a hash of the send's run and the address."""
+    return hashlib.sha256(f"{run}\0{key}".encode()).hexdigest()[:20]
+
+
 def email_hash(parts: EmailParts) -> str:
     """The sha256 of an issue's email HTML as the build writes it (email/<slug>.html)."""
     return hashlib.sha256((parts.built_html or parts.html).encode("utf-8")).hexdigest()
@@ -260,8 +265,7 @@ class IssueMail:
     def message_id(self, subscriber: Subscriber) -> str:
         # Stable for one recipient within one send (a retry carries the same id, so mail systems
         # that drop repeated Message-IDs drop a rare duplicate too), different for everyone else.
-        digest = hashlib.sha256(f"{self.run}\0{subscriber.key}".encode()).hexdigest()[:20]
-        return f"<{self.parts.entry.slug}.{digest}@{self.domain}>"
+        return f"<{self.parts.entry.slug}.{copy_digest(self.run, subscriber.key)}@{self.domain}>"
 
     def personal_parts(self, subscriber: Subscriber) -> EmailParts:
         """The issue's parts with {subscriber.*} fields filled for one recipient."""
