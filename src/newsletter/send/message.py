@@ -162,8 +162,9 @@ class MessageTemplate:
     build_message parses and folds every header and quoted-printable-encodes both parts in pure
     Python, some 3 ms a recipient. Here it runs once per issue; each recipient then costs a few
     string fills and the encoding of a few lines (BodyTemplate). tests/test_delivery.py checks
-    that both give the same message. The List-Unsubscribe header is written folded between its entries, never as an
-    RFC 2047 encoded word, which mail providers would not recognise as an unsubscribe link.
+    that both give the same message. The List-Unsubscribe header is written folded between its
+    entries, never as an RFC 2047 encoded word, which mail providers would not recognise as an
+    unsubscribe link.
     """
 
     fields: tuple[tuple[str, bytes], ...]     # (lower-case name, the whole field); b"" where per recipient
