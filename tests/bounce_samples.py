@@ -361,6 +361,46 @@ def arf_complaint(recipient: str, original: str, report_id: str) -> bytes:
         """, rcpt=recipient, original=original, id=report_id, date=DATE)
 
 
+def hidden_complaint(recipient: str, original: str, report_id: str) -> bytes:
+    """A complaint from a feedback loop that hides who complained (RFC 6590), as Yahoo's does.
+
+    The report has no Original-Rcpt-To, and the returned copy's To is blanked; what is left of
+    it is *recipient* (pass one made up, or '' for none). The Message-ID stays as it was sent.
+    """
+    if not recipient:
+        original = "\n".join(line for line in original.splitlines() if not line.startswith("To:")) + "\n"
+    return _report("""
+        From: Complaint Feedback Loop <cfl@feedback.mail.example>
+        To: fbl@example.com
+        Subject: Complaint
+        Date: {date}
+        Message-ID: {id}
+        MIME-Version: 1.0
+        Content-Type: multipart/report; report-type=feedback-report; boundary="cfl_boundary_7"
+
+        --cfl_boundary_7
+        Content-Type: text/plain; charset="us-ascii"
+
+        This is a complaint about a message a user of ours marked as spam.
+
+        --cfl_boundary_7
+        Content-Type: message/feedback-report
+
+        Feedback-Type: abuse
+        User-Agent: ExampleCFL/1.0
+        Version: 1
+        Arrival-Date: {date}
+
+        --cfl_boundary_7
+        Content-Type: message/rfc822
+
+        {original}
+        [the message text is removed]
+
+        --cfl_boundary_7--
+        """, original=original, id=report_id, date=DATE)
+
+
 def vacation_reply(recipient: str, original: str, report_id: str) -> bytes:
     """An out-of-office reply: not a report, so it must be left where it is."""
     return _report("""

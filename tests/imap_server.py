@@ -81,9 +81,14 @@ service anvil {{
 
 
 class ImapServer:
-    """Dovecot on 127.0.0.1 and a free port, serving one user's Maildir; use as a context manager."""
+    """Dovecot on 127.0.0.1 and a free port, serving one user's Maildir; use as a context manager.
 
-    def __init__(self) -> None:
+    *capability*, when given, is what the server says it can do once logged in, instead of
+    Dovecot's own list: to play an older server.
+    """
+
+    def __init__(self, capability: str = "") -> None:
+        self.capability = capability
         if not Path(DOVECOT).exists():
             pytest.fail(f"{DOVECOT} is missing: install Debian's dovecot-imapd package (./scripts/test does)")
         self.port = _free_port()
@@ -107,8 +112,10 @@ class ImapServer:
         mail.mkdir()
         os.chown(mail, uid, gid)
         (self.folder / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}:{uid}:{gid}::{mail / USER}\n")
-        self.config.write_text(_CONFIG.format(folder=self.folder, port=self.port, internal=internal,
-                                              group=group, login=login))
+        config = _CONFIG.format(folder=self.folder, port=self.port, internal=internal, group=group, login=login)
+        if self.capability:
+            config += f"protocol imap {{\n  imap_capability = {self.capability}\n}}\n"
+        self.config.write_text(config)
         with open(self.folder / "dovecot.log", "ab") as output:
             self.process = subprocess.Popen([DOVECOT, "-F", "-c", str(self.config)], stdout=output,
                                             stderr=output)

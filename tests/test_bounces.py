@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from imapclient import IMAPClient
+from imapclient import DELETED, IMAPClient
 
 import bounce_samples as samples
 from imap_server import PASSWORD, USER, ImapServer
@@ -281,6 +281,39 @@ def test_a_complaint_without_an_unsubscribe_list_is_suppressed(letter, server, t
         (READERS[5], "complaint", "complaint (abuse) via ExampleFBL/2.1")]
 
 
+def test_a_complaint_that_hides_the_complainer_unsubscribes_whom_the_copy_was_sent_to(letter, server, tmp_path):
+    assert letter.run("send", "--yes").exit_code == 0
+    ids = _sent_ids(server)
+    # One report names a made-up address; the other none at all. Only the Message-IDs are real.
+    made_up = samples.hidden_complaint("redacted@example.org",
+                                       samples.original_headers("redacted@example.org", ids[READERS[3]]), "<c1@cfl>")
+    nameless = samples.hidden_complaint("", samples.original_headers("", ids[READERS[6]]), "<c2@cfl>")
+    _maildir(tmp_path / "box", [made_up, nameless])
+
+    result = letter.run("bounces", "--maildir", str(tmp_path / "box"))
+
+    assert result.exit_code == 0, result.output
+    assert "2 complaints." in result.output and "note:" not in result.output
+    assert (letter.root / "unsubscribed.txt").read_text().splitlines()[1:] == [READERS[3], READERS[6]]
+    assert "2 complained" in letter.run("status").output
+    attempts = _attempts(server)
+    letter.post("2025-04-08-day-three", 'title: "Day Three"\ndate: 2025-04-08 09:00')
+    assert letter.run("send", "--yes").exit_code == 0
+    assert sorted(attempts) == sorted(set(READERS) - {READERS[3], READERS[6]})
+
+
+def test_a_hidden_complaint_about_a_send_with_no_journal_is_left_for_a_person(letter, tmp_path):
+    nameless = samples.hidden_complaint(
+        "", samples.original_headers("", "<day-two.0123456789abcdef0123@example.com>"), "<c3@cfl>")
+    _maildir(tmp_path / "box", [nameless])
+
+    result = letter.run("bounces", "--maildir", str(tmp_path / "box"))
+
+    assert result.exit_code == 0, result.output
+    assert "note: 1 message in" in result.output
+    assert (letter.root / "unsubscribed.txt").read_text() == "# asked to leave\n"
+
+
 # ----- bad input
 
 
@@ -326,6 +359,23 @@ def test_incomplete_imap_settings_are_errors(letter, monkeypatch, section, env, 
     result = letter.run("bounces")
     assert result.exit_code == 1
     assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("section", "port"), [
+    ('security = "starttls"\n', 143),
+    ('security = "none"\n', 143),
+    ('security = "ssl"\n', 993),
+    ("", 993),
+    ('security = "starttls"\nport = 1143\n', 1143),
+])
+def test_the_imap_port_follows_the_security_unless_given(letter, monkeypatch, section, port):
+    monkeypatch.setenv("NEWSLETTER_IMAP_PASSWORD", "p")
+    # Nothing is expected to answer on 127.0.0.1 there: the error names the port that was tried.
+    letter.write("newsletter.toml", letter.base_config + '\n[bounces]\nhost = "127.0.0.1"\nusername = "u"\n' + section)
+    result = letter.run("bounces")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: 127.0.0.1:{port}: ")
     assert len(result.output.strip().splitlines()) == 1
 
 
@@ -404,6 +454,42 @@ def test_reports_are_read_over_imap_and_only_understood_ones_deleted(letter, ser
         (uid,) = client.search("ALL")
         body = client.fetch([uid], ["BODY.PEEK[]"])[uid][b"BODY[]"]
     assert b"Subject: Automatic reply: Day Two" in body
+
+
+def test_without_uidplus_reports_are_not_expunged_while_other_mail_is_marked_deleted(letter, server, monkeypatch):
+    assert letter.run("send", "--yes").exit_code == 0
+    reports = _bounce_reports(_sent_ids(server))
+    # Dovecot's capabilities without UIDPLUS: an EXPUNGE here can only remove every marked message.
+    with ImapServer(capability="IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE") as imap:
+        with _imap_client(imap) as client:
+            assert not client.has_capability("UIDPLUS")
+            for report in reports.values():
+                client.append("INBOX", report)
+            client.append("INBOX", b"From: a@example.net\r\nSubject: keep me\r\n\r\nThe writer's own mail.\r\n")
+            (mine,) = client.search(["SUBJECT", "keep me"])
+            client.add_flags([mine], [DELETED])  # marked by the writer's mail client, not expunged yet
+        monkeypatch.setenv("NEWSLETTER_IMAP_PASSWORD", PASSWORD)
+        letter.write("newsletter.toml", letter.base_config + (
+            f'\n[bounces]\nhost = "127.0.0.1"\nport = {imap.port}\nsecurity = "none"\nusername = "{USER}"\n'
+            "delete = true\n"))
+
+        first = letter.run("bounces")
+
+        assert first.exit_code == 0, first.output + imap.log()
+        assert "Deleted" not in first.output
+        assert "note: marked 8 processed reports in INBOX on 127.0.0.1" in first.output
+        with _imap_client(imap) as client:
+            assert len(client.search("ALL")) == 10 and len(client.search("DELETED")) == 9
+            client.remove_flags([mine], [DELETED])  # the writer changed their mind
+
+        second = letter.run("bounces")
+
+        assert second.exit_code == 0, second.output
+        assert "Deleted 8 processed reports" in second.output and "note: marked" not in second.output
+        with _imap_client(imap) as client:
+            kept = client.fetch(client.search("ALL"), ["BODY.PEEK[HEADER.FIELDS (SUBJECT)]"])
+        assert sorted(b" ".join(data[b"BODY[HEADER.FIELDS (SUBJECT)]"].split()) for data in kept.values()) == [
+            b"Subject: Automatic reply: Day Two", b"Subject: keep me"]
 
 
 def test_a_wrong_imap_password_is_a_one_line_error(letter, imap, monkeypatch):

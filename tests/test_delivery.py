@@ -188,6 +188,8 @@ def test_the_fast_message_matches_build_message(newsletter, monkeypatch):
         assert fast.get_content_type() == "multipart/alternative"
         assert [(p.get_content_type(), p.get_content()) for p in fast.iter_parts()] == [
             (p.get_content_type(), p.get_content()) for p in reference.iter_parts()]
+        # Encoded byte for byte alike, the lines filled per recipient included.
+        assert [p.get_payload() for p in fast.iter_parts()] == [p.get_payload() for p in reference.iter_parts()]
 
 
 def test_dot_stuffing_doubles_leading_dots_only():

@@ -109,6 +109,11 @@ def _report_bounces(summary: BounceSummary, shown: int = 20) -> None:
         click.echo(f"Added {_addresses(len(summary.unsubscribed))} to {summary.unsubscribe_file}.")
     if summary.deleted:
         click.echo(f"Deleted {counted(summary.deleted, 'processed report')} from {summary.where}.")
+    if summary.marked:
+        click.echo(f"note: marked {counted(summary.marked, 'processed report')} in {summary.where} as deleted "
+                   "without expunging them: other messages there are marked deleted too, and this server "
+                   "cannot expunge only some (no UIDPLUS); your mail client removes them all when it "
+                   "expunges the folder", err=True)
     if summary.not_understood:
         unread = summary.not_understood
         click.echo(f"note: {counted(unread, 'message')} in {summary.where} {'is' if unread == 1 else 'are'} "

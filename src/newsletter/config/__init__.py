@@ -252,7 +252,7 @@ def load_config(root: Path) -> Config:
         check=sections.get("check") or CheckConfig(),
         lists=_with_slash(sections.get("lists")),
         posts=sections.get("posts") or PostsConfig(),
-        bounces=sections.get("bounces") or BouncesConfig(),
+        bounces=_with_imap_port(sections.get("bounces"), data.get("bounces")),
     )
 
 
@@ -267,3 +267,17 @@ def _with_slash(lists: ListsConfig | None) -> ListsConfig | None:
     if lists is None or not lists.url or lists.url.endswith("/"):
         return lists
     return dataclasses.replace(lists, url=lists.url + "/")
+
+
+# The standard IMAP ports (RFC 8314 section 7): TLS from the first byte on 993, plain text on 143,
+# where STARTTLS then switches to TLS.
+_IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
+
+
+def _with_imap_port(bounces: BouncesConfig | None, raw: Any) -> BouncesConfig:
+    """[bounces] with the standard port of its security when it names no port itself."""
+    if bounces is None:
+        return BouncesConfig()
+    if isinstance(raw, dict) and "port" in raw:
+        return bounces
+    return dataclasses.replace(bounces, port=_IMAP_PORTS.get(bounces.security, bounces.port))

@@ -103,7 +103,7 @@ class BouncesConfig:
     """Where `newsletter bounces` reads delivery reports: an IMAP mailbox, or a Maildir folder."""
 
     host: str = ""                 # else $NEWSLETTER_IMAP_HOST
-    port: int = 993
+    port: int = 993                # when not given: 993 for "ssl", 143 for "starttls" and "none"
     security: str = "ssl"
     username: str = ""             # else $NEWSLETTER_IMAP_USER
     password_env: str = "NEWSLETTER_IMAP_PASSWORD"

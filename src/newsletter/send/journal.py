@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -121,6 +122,7 @@ def _damaged(shown: str, number: int, what: str) -> ManifestError:
 _TEXT_FIELDS = {Mark.START: ("run", "slug", "id", "subject", "sha256", "started_at", "sent_at"),
                 Mark.COMPLETE: ("sent_at",)}
 _RECIPIENT_STATES = frozenset(RecipientState)
+_SPACE = re.compile(r"\s")
 
 
 def _record_problem(record: Any) -> str | None:
@@ -139,7 +141,7 @@ def _record_problem(record: Any) -> str | None:
     if kind in _RECIPIENT_STATES:
         address = record.get("to")
         if (not isinstance(address, str) or "@" not in address or len(address) > 320
-                or not address.isascii() or any(char.isspace() for char in address)):
+                or not address.isascii() or _SPACE.search(address)):
             return "\"to\" is not an address"
         if not isinstance(record.get("reply", ""), str):
             return "reply is not text"
@@ -261,9 +263,13 @@ class Journal:
         os.fsync(self._fd)
 
     def close(self) -> None:
+        """Make every record written durable, and close the file."""
         if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+            try:
+                os.fsync(self._fd)  # the last "sent" record is written without one (sender.py)
+            finally:
+                os.close(self._fd)
+                self._fd = None
 
     def archive(self, stamp: str) -> Path:
         """Move a finished journal aside (kept for reference), so the next send of the issue starts afresh."""

@@ -1,7 +1,8 @@
 """Make each recipient's message of an issue, byte for byte as outputs/email.py's build_message would.
 
-An issue is rendered once; ``IssueMail`` then fills in, per recipient, the To, Date, Message-ID
-and List-Unsubscribe headers, the {subscriber.*} fields and the unsubscribe link with its token.
+An issue is rendered and encoded once; ``IssueMail`` then fills in, per recipient, the To, Date,
+Message-ID and List-Unsubscribe headers, and the lines of each part that hold {subscriber.*}
+fields or the unsubscribe link with its token. Everything else is the same bytes for everyone.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import base64
 import dataclasses
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address
@@ -19,6 +21,7 @@ from functools import cached_property
 
 from ..config import Config
 from ..outputs.mime import (
+    UNSUBSCRIBE_PLACEHOLDER,
     EmailParts,
     address_field,
     build_message,
@@ -29,7 +32,9 @@ from ..outputs.mime import (
     quoted_printable,
     sender,
     unsubscribe_link,
+    unsubscribe_url,
 )
+from ..render.merge import MERGE_FIELD_RE
 from .listserver import list_unsubscribe_token
 from .subscribers import Subscriber, fill_merge_fields, merge_fields
 
@@ -37,6 +42,11 @@ from .subscribers import Subscriber, fill_merge_fields, merge_fields
 def unsubscribe_token(secret: str, address: str) -> str:
     """HMAC-SHA256 of the lower-cased address, hex: what a form endpoint recomputes to verify {token}."""
     return hmac.new(secret.encode("utf-8"), address.lower().encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def copy_digest(run: str, key: str) -> str:
+    """The 20 hex digits of a Message-ID that say whose copy it is: a hash of the send's run and the address."""
+    return hashlib.sha256(f"{run}\0{key}".encode()).hexdigest()[:20]
 
 
 def email_hash(parts: EmailParts) -> str:
@@ -93,15 +103,68 @@ def to_field(name: str, address: str) -> str:
     return f"{_encoded_words(name)} <{address}>"
 
 
+def _is_open(text: str) -> bool:
+    """Whether filling an issue's text for a recipient can change *text*: it holds a field to fill."""
+    return UNSUBSCRIBE_PLACEHOLDER in text or MERGE_FIELD_RE.search(text) is not None
+
+
+@dataclass(frozen=True)
+class BodyTemplate:
+    """One part's content quoted-printable-encoded once, but for the lines filled per recipient.
+
+    Quoted-printable encodes each line on its own: its soft breaks and the escaping of a trailing
+    space never look past a line end. So the encoding of a text is the encodings of its lines one
+    after the other, and only the lines that hold a merge field or the unsubscribe placeholder (a
+    line or two of the footer, as a rule) are filled and encoded per recipient.
+    """
+
+    pieces: tuple[bytes | str, ...]   # encoded lines as they go out, or text to fill
+
+    @classmethod
+    def compile(cls, text: str) -> BodyTemplate:
+        """Encode *text*'s fixed lines; keep the lines with something to fill as text, line ends included."""
+        if not _is_open(text):
+            return cls((quoted_printable(text),))
+        if "\r" in text:
+            # The encoder also ends a line at a lone CR, which a field's fallback may hold: keep it whole.
+            return cls((text,))
+        lines = [line + "\n" for line in text.split("\n")]
+        lines[-1] = lines[-1][:-1]  # what follows the last line break (often nothing) has none of its own
+        pieces: list[bytes | str] = []
+        fixed: list[str] = []
+        for line in lines:
+            if not _is_open(line):
+                fixed.append(line)
+                continue
+            if fixed:
+                pieces.append(quoted_printable("".join(fixed)))
+                fixed = []
+            pieces.append(line)
+        if "".join(fixed):
+            pieces.append(quoted_printable("".join(fixed)))
+        return cls(tuple(pieces))
+
+    def render(self, fill: Callable[[str], str]) -> bytes:
+        """The encoded content for one recipient: *fill* gives each open line its values."""
+        encoded = b"".join(piece if isinstance(piece, bytes) else _encoded(fill(piece)) for piece in self.pieces)
+        return encoded or quoted_printable("")  # an empty text is one empty line
+
+
+def _encoded(text: str) -> bytes:
+    # The encoder writes a line for any text, even none; a last line filled with nothing has none.
+    return quoted_printable(text) if text else b""
+
+
 @dataclass(frozen=True)
 class MessageTemplate:
     """An issue's message exactly as build_message lays it out, with the per-recipient parts left open.
 
     build_message parses and folds every header and quoted-printable-encodes both parts in pure
     Python, some 3 ms a recipient. Here it runs once per issue; each recipient then costs a few
-    string fills and a C-speed encoding. tests/test_delivery.py checks that both give the same
-    message. The List-Unsubscribe header is written folded between its entries, never as an
-    RFC 2047 encoded word, which mail providers would not recognise as an unsubscribe link.
+    string fills and the encoding of a few lines (BodyTemplate). tests/test_delivery.py checks
+    that both give the same message. The List-Unsubscribe header is written folded between its
+    entries, never as an RFC 2047 encoded word, which mail providers would not recognise as an
+    unsubscribe link.
     """
 
     fields: tuple[tuple[str, bytes], ...]     # (lower-case name, the whole field); b"" where per recipient
@@ -138,16 +201,15 @@ class MessageTemplate:
             heads.append(segment[2: segment.index(b"\r\n\r\n") + 4])
         return cls(tuple(fields), names, boundary.encode("ascii"), (heads[0], heads[1]))
 
-    def render(self, values: dict[str, str], text: str, html: str) -> bytes:
-        """The whole message for one recipient: *values* fill the per-recipient headers."""
+    def render(self, values: dict[str, str], text: bytes, html: bytes) -> bytes:
+        """The whole message for one recipient: *values* fill the per-recipient headers; the parts come encoded."""
         out = []
         for name, field_bytes in self.fields:
             if field_bytes:
                 out.append(field_bytes)
             elif values.get(name):
                 out.append(_header_field(self.names[name], values[name]))
-        out += [b"\r\n", multipart_body(self.boundary, [(self.part_heads[0], quoted_printable(text)),
-                                                        (self.part_heads[1], quoted_printable(html))])]
+        out += [b"\r\n", multipart_body(self.boundary, [(self.part_heads[0], text), (self.part_heads[1], html)])]
         return b"".join(out)
 
 
@@ -181,6 +243,18 @@ class IssueMail:
                                token="0" if self.secret else "", subject_prefix=self.subject_prefix)
         return MessageTemplate.compile(sample)
 
+    @cached_property
+    def bodies(self) -> tuple[BodyTemplate, BodyTemplate]:
+        """The text and HTML parts, encoded but for the lines filled per recipient."""
+        return BodyTemplate.compile(self.parts.text), BodyTemplate.compile(self.parts.html)
+
+    @cached_property
+    def fixed_unsubscribe(self) -> str:
+        """The unsubscribe link when it is the same for everyone (a mailto), else ''."""
+        if unsubscribe_url(self.config, "reader@example.com", "0"):
+            return ""
+        return unsubscribe_link(self.config, "reader@example.com")
+
     def token(self, subscriber: Subscriber) -> str:
         """The recipient's unsubscribe token: the list server's when [lists] url is set ('' without a secret)."""
         if not self.secret:
@@ -192,8 +266,7 @@ class IssueMail:
     def message_id(self, subscriber: Subscriber) -> str:
         # Stable for one recipient within one send (a retry carries the same id, so mail systems
         # that drop repeated Message-IDs drop a rare duplicate too), different for everyone else.
-        digest = hashlib.sha256(f"{self.run}\0{subscriber.key}".encode()).hexdigest()[:20]
-        return f"<{self.parts.entry.slug}.{digest}@{self.domain}>"
+        return f"<{self.parts.entry.slug}.{copy_digest(self.run, subscriber.key)}@{self.domain}>"
 
     def personal_parts(self, subscriber: Subscriber) -> EmailParts:
         """The issue's parts with {subscriber.*} fields filled for one recipient."""
@@ -215,12 +288,18 @@ class IssueMail:
         template = self.template
         if template is None:
             return message_bytes(self.reference_message(subscriber, date))
-        parts = self.personal_parts(subscriber)
         token = self.token(subscriber)
         address = subscriber.email
-        unsubscribe = unsubscribe_link(self.config, address, token)  # as build_message fills it
+        # As build_message fills it; the mailto fallback is worked out once.
+        unsubscribe = self.fixed_unsubscribe or unsubscribe_link(self.config, address, token)
         values = {"to": to_field(subscriber.name, address), "date": format_datetime(date),
                   "message-id": self.message_id(subscriber),
                   "list-unsubscribe": list_unsubscribe(self.config, address, token).replace(">, <", ">,\r\n <")}
-        return template.render(values, fill_placeholders(parts.text, unsubscribe),
-                               fill_placeholders(parts.html, unsubscribe, html=True))
+        text, html = self.bodies
+        # In the order personal_parts and build_message fill them: merge fields, then the link.
+        return template.render(
+            values,
+            text.render(lambda line: fill_placeholders(fill_merge_fields(line, subscriber, escape=False),
+                                                       unsubscribe)),
+            html.render(lambda line: fill_placeholders(fill_merge_fields(line, subscriber, escape=True),
+                                                       unsubscribe, html=True)))

@@ -17,6 +17,12 @@ recipient reported as uncertain who did not get the issue. The attempt record is
 the server processes the message, so even a power cut can at worst leave that one message
 unrecorded (then sent again) if it falls between the "." and that fsync.
 
+That fsync is the only one a recipient costs. A "sent" record is written at once but made durable
+by the next recipient's attempt fsync (an fsync covers everything written to the file before it),
+or by the "complete" record, or by closing the journal. A killed process loses nothing written;
+only a power cut in that moment can lose the last "sent" record, and then the recipient reads as
+an attempt with no outcome: uncertain, as above, never forgotten.
+
 A connection lost after the "." and a timeout waiting for the reply (the timeout is long, ten
 minutes, as RFC 5321 section 4.5.3.2.6 advises) are the same uncertainty seen from a live process:
 the server had the whole message and may have committed it. All three cases follow one policy,
@@ -189,7 +195,7 @@ class Sender:
                 # The same bytes again, Message-ID included: a mailbox that got both shows one.
                 self.sleep(self.retry.delay(attempt))
                 continue
-            self._record({"type": SENT, "to": address})
+            self._record({"type": SENT, "to": address}, sync=False)  # durable with the next fsync (see above)
             return SENT, ""
 
     def send_issue(self, mail: IssueMail, recipients: Sequence[Subscriber]) -> IssueResult:

@@ -160,13 +160,13 @@ class SuppressionList:
             size = os.fstat(fd).st_size
             if size == 0:
                 rows = (",".join(HEADER) + "\n").encode("ascii") + rows
-            else:
-                data = os.pread(fd, size, 0)
-                whole = len(_whole_lines(data))
-                if whole != size:  # a torn last row: the next one would be glued onto it
-                    os.ftruncate(fd, whole)
-                    if whole == 0:
-                        rows = (",".join(HEADER) + "\n").encode("ascii") + rows
+            elif os.pread(fd, 1, size - 1) != b"\n":
+                # A torn last row: the next one would be glued onto it. Only then is the file read
+                # back; a send appends a row for each refusal, and the file may be long.
+                whole = len(_whole_lines(os.pread(fd, size, 0)))
+                os.ftruncate(fd, whole)
+                if whole == 0:
+                    rows = (",".join(HEADER) + "\n").encode("ascii") + rows
             if os.write(fd, rows) != len(rows):
                 raise SubscriberError(f"{self.shown}: short write; is the disk full?")
             os.fsync(fd)

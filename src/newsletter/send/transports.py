@@ -100,6 +100,21 @@ def _reply_text(code: int, reply: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}".strip()
 
 
+# An address in the only shape the sender hands over (subscribers.py checks each one): dot-separated
+# atoms of ASCII letters, digits and the symbols RFC 5322 allows unquoted, an @, a domain of labels.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                            r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+
+
+def smtp_path(address: str) -> str:
+    """The address in angle brackets for MAIL FROM or RCPT TO, as smtplib writes it."""
+    # smtplib runs every address through the email package's address parser first, which costs
+    # more than the rest of a message's commands; a plain address comes out of it as it went in.
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return smtplib.quoteaddr(address)
+
+
 def dot_stuff(data: bytes) -> bytes:
     """Double every line-leading '.' (RFC 5321 section 4.5.2) and end with CRLF, ready for DATA."""
     stuffed = data.replace(b"\r\n.", b"\r\n..")
@@ -212,10 +227,13 @@ class SmtpTransport:
             self._smtp = self._connect()
         smtp = self._smtp
         try:
-            code, reply = smtp.mail(envelope_from)
+            # What smtp.mail() and smtp.rcpt() send when given no options.
+            smtp.putcmd("mail", f"FROM:{smtp_path(envelope_from)}")
+            code, reply = smtp.getreply()
             if code != 250:
                 self._refused(smtp, code, reply, whole=True)
-            code, reply = smtp.rcpt(recipient)
+            smtp.putcmd("rcpt", f"TO:{smtp_path(recipient)}")
+            code, reply = smtp.getreply()
             if code not in (250, 251):
                 self._refused(smtp, code, reply)
             code, reply = smtp.docmd("DATA")

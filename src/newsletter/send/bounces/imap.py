@@ -101,20 +101,25 @@ class ImapMailbox:
                 if uid in fetched:
                     yield uid, fetched[uid].get(b"BODY[]", b"")
 
-    def delete(self, uids: Sequence[int]) -> None:
-        """Delete the messages *uids* and expunge them (only them, where the server can)."""
+    def delete(self, uids: Sequence[int]) -> int:
+        """Mark the messages *uids* deleted and expunge them, unless that would take others too; say how many went."""
         if not uids:
-            return
+            return 0
         client = self._open_client()
 
-        def remove() -> None:
+        def remove() -> int:
             client.delete_messages(list(uids))
             if client.has_capability("UIDPLUS"):
                 client.uid_expunge(list(uids))
-            else:
-                client.expunge()
+                return len(uids)
+            # A plain EXPUNGE removes every message marked deleted in the folder: someone else's
+            # marks would be carried out too. Then ours stay marked for a mail client to expunge.
+            if set(client.search(["DELETED"])) - set(uids):
+                return 0
+            client.expunge()
+            return len(uids)
 
-        self._call("deleting", remove)
+        return self._call("deleting", remove)
 
     def close(self) -> None:
         if self._client is not None:

@@ -59,13 +59,14 @@ class MaildirMailbox:
             if data is not None:
                 yield key, data
 
-    def delete(self, keys: Sequence[str]) -> None:
+    def delete(self, keys: Sequence[str]) -> int:
         box = self._box()
         for key in keys:
             try:
                 box.discard(key)
             except OSError as error:
                 raise MailboxError(f"{self.where}: {key}: cannot be deleted: {error.strerror}") from None
+        return len(keys)
 
     def close(self) -> None:
         self._maildir = None

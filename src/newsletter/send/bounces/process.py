@@ -22,8 +22,9 @@ from typing import Any, Protocol
 from ...config import Config, SubscribersConfig
 from ...errors import MailboxError, SubscriberError
 from ...layout import STATE_DIR
-from ..journal import pending_journals
+from ..journal import JOURNAL_DIR, Journal, pending_journals
 from ..manifest import load_manifest, shown_path
+from ..message import copy_digest
 from ..settings import LOCAL_HOSTS
 from ..subscribers import address_problem, read_unsubscribed
 from ..suppression import Suppression, SuppressionKind, SuppressionList
@@ -51,7 +52,7 @@ class Mailbox(Protocol):
 
     def messages(self, keys: Sequence[Any]) -> Iterator[tuple[Any, bytes]]: ...
 
-    def delete(self, keys: Sequence[Any]) -> None: ...
+    def delete(self, keys: Sequence[Any]) -> int: ...   # how many are gone; the rest are marked deleted
 
     def close(self) -> None: ...
 
@@ -68,6 +69,7 @@ class BounceSummary:
     suppressed: list[Suppression] = field(default_factory=list)
     unsubscribed: list[str] = field(default_factory=list)
     deleted: int = 0
+    marked: int = 0         # marked deleted but left for a mail client to expunge
     suppression_file: str = ""
     unsubscribe_file: str = ""
 
@@ -127,6 +129,18 @@ def _send_order(root: Path) -> list[str]:
     return order + [slug for slug in pending_journals(root) if slug not in order]
 
 
+def _copies(root: Path) -> dict[str, str]:
+    """Whose copy each Message-ID's digits name, from every send journal there is, finished or not."""
+    folder = root / JOURNAL_DIR
+    copies: dict[str, str] = {}
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else ():
+        state = Journal(path, root).read()
+        run = str((state.start or {}).get("run", ""))
+        if run:
+            copies.update((copy_digest(run, key), key) for key in state.states)
+    return copies
+
+
 @dataclass
 class _Run:
     """The decisions of one run, made in memory before anything is written."""
@@ -137,6 +151,25 @@ class _Run:
     summary: BounceSummary
     suppress: list[Suppression] = field(default_factory=list)
     unsubscribe: list[str] = field(default_factory=list)
+    copies: dict[str, str] | None = None    # read from the journals when a complaint first needs them
+
+    def complainant(self, report: Report) -> Report:
+        """A complaint as about the recipient of the copy it returns, whatever address it names.
+
+        Feedback loops that hide the complainer (RFC 6590) name no address, or a made-up one; the
+        Message-ID of the returned copy is ours and names the recipient exactly. Without a journal
+        of that send, the report's own address stands.
+        """
+        complaint = next((f for f in report.findings if f.outcome is Outcome.COMPLAINT), None)
+        if complaint is None or not report.copy:
+            return report
+        if self.copies is None:
+            self.copies = _copies(self.config.root)
+        address = self.copies.get(report.copy)
+        if address is None:
+            return report
+        others = tuple(f for f in report.findings if f.outcome is not Outcome.COMPLAINT)
+        return dataclasses.replace(report, findings=(*others, dataclasses.replace(complaint, address=address)))
 
     def apply(self, report: Report) -> None:
         for finding in report.findings:
@@ -213,7 +246,8 @@ def _read_new(mailbox: Mailbox, run: _Run) -> tuple[list[Any], list[Any]]:
     earlier = [key for key, head in heads.items() if header_token(head) in processed]
     done_before = set(earlier)
     understood: list[Any] = []
-    for key, report in _reports(mailbox, [key for key in heads if key not in done_before]):
+    for key, found in _reports(mailbox, [key for key in heads if key not in done_before]):
+        report = run.complainant(found)
         # An "address" a report names that could not be mailed anyway would only spoil the lists.
         report = dataclasses.replace(report, findings=tuple(
             finding for finding in report.findings if address_problem(finding.address) is None))
@@ -247,8 +281,8 @@ def process_bounces(config: Config, mailbox: Mailbox) -> BounceSummary:
                 summary.unsubscribed, summary.unsubscribe_file = _append_unsubscribed(config, run.unsubscribe)
             run.ledger.write()
             if config.bounces.delete:
-                mailbox.delete(earlier + understood)
-                summary.deleted = len(earlier) + len(understood)
+                summary.deleted = mailbox.delete(earlier + understood)
+                summary.marked = len(earlier) + len(understood) - summary.deleted
         finally:
             mailbox.close()
     return summary

@@ -25,8 +25,9 @@ from flufl.bounce import all_failures
 
 from .ledger import Outcome
 
-# Our own Message-IDs, as send/message.py makes them: <slug.20-hex-digits@domain>.
-_OUR_MESSAGE_ID = re.compile(r"<([a-z0-9]+(?:-[a-z0-9]+)*)\.[0-9a-f]{20}@[^<>\s]+>")
+# Our own Message-IDs, as send/message.py makes them: <slug.20-hex-digits@domain>, the digits
+# telling one recipient's copy from another's.
+_OUR_MESSAGE_ID = re.compile(r"<([a-z0-9]+(?:-[a-z0-9]+)*)\.([0-9a-f]{20})@[^<>\s]+>")
 _OUR_MESSAGE_ID_BYTES = re.compile(_OUR_MESSAGE_ID.pattern.encode("ascii"))
 # Feedback types (RFC 5965, section 7.3) that mean "the recipient does not want this mail".
 _COMPLAINTS = frozenset({"abuse", "fraud"})
@@ -48,6 +49,7 @@ class Report:
     token: str                       # what identifies the message between runs
     findings: tuple[Finding, ...]
     issue: str = ""                  # the slug of the issue it is about, when the returned headers say
+    copy: str = ""                   # which recipient's copy it returns: the digits of our Message-ID
 
     @property
     def understood(self) -> bool:
@@ -94,8 +96,8 @@ def _returned_headers(parts: Parts) -> Iterator[Message]:
         yield email.parser.HeaderParser().parsestr(_text(part))
 
 
-def _issue(data: bytes, parts: Parts) -> str:
-    """The slug of the issue a report is about, from the Message-ID of ours it returns or quotes.
+def _issue(data: bytes, parts: Parts) -> tuple[str, str]:
+    """The slug of the issue a report is about and which copy, from the Message-ID of ours it returns or quotes.
 
     Whatever the shape (a returned message/rfc822 or text/rfc822-headers part, In-Reply-To, or the
     message quoted as plain text as Exim and qmail do), the Message-ID is there as it was sent, so
@@ -103,13 +105,13 @@ def _issue(data: bytes, parts: Parts) -> str:
     """
     found = _OUR_MESSAGE_ID_BYTES.search(data)
     if found:
-        return found.group(1).decode("ascii")
+        return found.group(1).decode("ascii"), found.group(2).decode("ascii")
     for kind, found_parts in parts.items():
         for part in found_parts if kind.startswith("text/") else ():
             match = _OUR_MESSAGE_ID.search(_text(part))
             if match:
-                return match.group(1)
-    return ""
+                return match.group(1), match.group(2)
+    return "", ""
 
 
 def _recipient_fields(parts: Parts) -> dict[str, tuple[str, str]]:
@@ -173,7 +175,10 @@ def _complaints(parts: Parts) -> list[Finding] | None:
                 recipients += [address for _, address in getaddresses(block.get_all("To", []))]
         agent = " ".join(str(fields.get("User-Agent", "")).split())
         reason = f"complaint ({kind})" + (f" via {agent}" if agent else "")
-        findings += [Finding(address, Outcome.COMPLAINT, reason) for address in recipients if "@" in address]
+        # Some feedback loops hide the address (RFC 6590): then only the returned Message-ID tells
+        # whose copy it was (process.py), and a finding without an address waits for that.
+        findings += [Finding(address, Outcome.COMPLAINT, reason)
+                     for address in [a for a in recipients if "@" in a] or [""]]
     return findings
 
 
@@ -186,4 +191,4 @@ def read_report(data: bytes) -> Report:
     findings = complaints if complaints is not None else _bounces(message, parts)
     if not findings:
         return Report(token, ())
-    return Report(token, tuple(findings), _issue(data, parts))
+    return Report(token, tuple(findings), *_issue(data, parts))
