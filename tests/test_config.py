@@ -229,6 +229,14 @@ def test_good_smtp_settings_load(tmp_path, security, port):
     assert (smtp.security, smtp.port, smtp.password_env) == (security, port, "NEWSLETTER_SMTP_PASSWORD")
 
 
+@pytest.mark.parametrize("security, port", [("ssl", 465), ("starttls", 587), ("none", 587)])
+def test_the_smtp_port_follows_the_security_unless_given(tmp_path, security, port):
+    _write(tmp_path, SITE + f'[smtp]\nhost = "smtp.example.com"\nsecurity = "{security}"\n')
+    assert load_config(tmp_path).smtp.port == port
+    _write(tmp_path, SITE + f'[smtp]\nhost = "smtp.example.com"\nport = 2525\nsecurity = "{security}"\n')
+    assert load_config(tmp_path).smtp.port == 2525
+
+
 @pytest.mark.parametrize("setting, expected", [
     ('security = "tls"', "smtp.security: expected one of starttls, ssl, none, got 'tls'"),
     ('security = "STARTTLS"', "smtp.security: expected one of starttls, ssl, none, got 'STARTTLS'"),

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import ConfigError, Problem, shown
 from ..layout import CONFIG_NAME
@@ -245,14 +245,14 @@ def load_config(root: Path) -> Config:
         root=root,
         site=site,
         email=sections.get("email"),
-        smtp=sections.get("smtp"),
+        smtp=_with_standard_port(sections.get("smtp"), data.get("smtp"), _SMTP_PORTS),
         subscribers=sections.get("subscribers"),
         send=sections.get("send") or SendConfig(),
         feeds=sections.get("feeds") or FeedsConfig(),
         check=sections.get("check") or CheckConfig(),
         lists=_with_slash(sections.get("lists")),
         posts=sections.get("posts") or PostsConfig(),
-        bounces=_with_imap_port(sections.get("bounces"), data.get("bounces")),
+        bounces=_with_standard_port(sections.get("bounces") or BouncesConfig(), data.get("bounces"), _IMAP_PORTS),
     )
 
 
@@ -269,15 +269,16 @@ def _with_slash(lists: ListsConfig | None) -> ListsConfig | None:
     return dataclasses.replace(lists, url=lists.url + "/")
 
 
-# The standard IMAP ports (RFC 8314 section 7): TLS from the first byte on 993, plain text on 143,
-# where STARTTLS then switches to TLS.
+# The standard ports (RFC 8314 section 7): TLS from the first byte on 993 for IMAP and 465 for
+# mail submission; plain text on 143 and 587, where STARTTLS then switches to TLS.
 _IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
+_SMTP_PORTS = {"ssl": 465, "starttls": 587, "none": 587}
+
+_Section = TypeVar("_Section", SmtpConfig, BouncesConfig, SmtpConfig | None)
 
 
-def _with_imap_port(bounces: BouncesConfig | None, raw: Any) -> BouncesConfig:
-    """[bounces] with the standard port of its security when it names no port itself."""
-    if bounces is None:
-        return BouncesConfig()
-    if isinstance(raw, dict) and "port" in raw:
-        return bounces
-    return dataclasses.replace(bounces, port=_IMAP_PORTS.get(bounces.security, bounces.port))
+def _with_standard_port(section: _Section, raw: Any, ports: dict[str, int]) -> _Section:
+    """*section* with the standard port of its security when newsletter.toml names no port."""
+    if section is None or (isinstance(raw, dict) and "port" in raw):
+        return section
+    return dataclasses.replace(section, port=ports.get(section.security, section.port))
