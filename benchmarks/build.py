@@ -242,6 +242,7 @@ def main() -> None:
     parser.add_argument("--no-pelican", action="store_true", help="Leave Pelican out (it is slow at 10,000 posts).")
     parser.add_argument("--keep", type=Path, help="Generate the corpus here and keep it.")
     args = parser.parse_args()
+    corpus.compile_package()
 
     newsletter = [sys.executable, "-m", "newsletter"]
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="newsletter-bench-"))

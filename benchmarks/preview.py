@@ -173,6 +173,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs of check and status")
     parser.add_argument("--no-hugo", action="store_true", help="skip Hugo even when it is installed")
     args = parser.parse_args()
+    corpus.compile_package()
     with tempfile.TemporaryDirectory(prefix="newsletter-bench-") as temp:
         for count in args.posts:
             workdir = Path(temp) / str(count)
