@@ -16,6 +16,7 @@ import feedparser
 
 from browser import chromium
 from newsletter.build.engine import build
+from newsletter.preview import Preview
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 SITE = "https://example.com/letter/"
@@ -253,3 +254,14 @@ def test_a_folder_without_index_md_is_not_a_post(newsletter):
     (newsletter.root / "posts/section/pic.png").write_bytes(png(3, 3))
     files = built(newsletter)
     assert not any(path.startswith(("section/", "other/")) for path in files)
+
+
+def test_the_preview_serves_the_bundle_image(newsletter):
+    hugo_letter(newsletter)
+    preview = Preview(newsletter.root)
+    try:
+        assert preview.rebuild().error == ""
+        answer = preview.respond("/rejekts-day-one/chart.png")
+        assert (answer.status, answer.body) == (200, png(40, 20))
+    finally:
+        preview.close()
