@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,11 +13,13 @@ from urllib.parse import urlsplit
 
 from .config import Config
 from .errors import Problem
-from .layout import STATIC_DIR
-from .posts import Post, Status, tag_slug
+from .layout import POSTS_DIR, STATIC_DIR
+from .posts import Post, Status, files_by_bundle, tag_slug
 from .posts.snippets import Snippet, chosen
 from .render.markdown import Outline, RenderedBody, render_markdown
 from .render.merge import without_merge_fields
+from .render.tree import rewrite_urls
+from .render.urls import bundle_url
 from .sources import Source, Stamp, scan
 
 
@@ -29,6 +33,8 @@ class Entry:
     status: Status
     # Loads the body's HTML when first needed: a cached build renders few bodies of many.
     load_html: Callable[[], str] = field(repr=False, compare=False)
+    # The files beside a page bundle's index.md that the post may name, by their path in the folder.
+    resources: tuple[str, ...] = ()
 
     @cached_property
     def body(self) -> RenderedBody:
@@ -46,7 +52,10 @@ class Entry:
 
     @property
     def key(self) -> str:
-        """Changes whenever the post changes, or what it is now (draft, scheduled, published)."""
+        """Changes whenever the post changes, or what it is now (draft, scheduled, published), or
+        which files its bundle holds (a link to one of them leads elsewhere than a link to none)."""
+        if self.resources:
+            return f"{self.post.key}:{self.status}:{_names_digest(self.resources)}"
         return f"{self.post.key}:{self.status}"
 
     @property
@@ -107,6 +116,8 @@ class Site:
     bodies: BodyStore | None = None
     # The listing of static/ when whoever made the site has made it already.
     scanned_static: Sequence[Source] | None = field(default=None, repr=False)
+    # The listing of posts/, likewise: page bundles' files are in it.
+    scanned_posts: Sequence[Source] | None = field(default=None, repr=False)
     snippets: tuple[Snippet, ...] = ()
 
     @property
@@ -125,6 +136,27 @@ class Site:
     def static_files(self) -> dict[str, Stamp]:
         """Every file under static/ that may be published, with its stamp."""
         return {relative: source.stamp for relative, source in self.static_sources.items()}
+
+    @cached_property
+    def _bundles(self) -> dict[str, dict[str, Source]]:
+        scanned = self.scanned_posts
+        if scanned is None:
+            scanned = scan(self.config.root, POSTS_DIR, private=self.config.private_files)
+        return files_by_bundle(scanned)
+
+    def resources_of(self, post: Post) -> dict[str, Source]:
+        """The files a page bundle publishes beside the post, by their path in its folder."""
+        return self._bundles.get(post.bundle, {}) if post.bundle else {}
+
+    @cached_property
+    def bundle_files(self) -> dict[str, Source]:
+        """The files of the built issues' bundles, by where the build copies them (``<slug>/chart.png``)."""
+        return {f"{entry.slug}/{name}": self.resources_of(entry.post)[name]
+                for entry in self.entries for name in entry.resources}
+
+    def copied_file(self, path: str) -> Source | None:
+        """The file the build copies to *path* as it is, from static/ or a page bundle; None if none."""
+        return self.static_sources.get(path) or self.bundle_files.get(path)
 
     @cached_property
     def _ignored_by_post(self) -> dict[str, tuple[str, ...]]:
@@ -158,8 +190,19 @@ class Site:
             outline, load_html = body.outline, lambda: body.html
         else:
             outline, load_html = self.bodies.outline(post), partial(self.bodies.html, post)
+        resources = tuple(sorted(self.resources_of(post)))
+        if resources:
+            # The post names its bundle's files by their path in the folder; the rest of the site
+            # knows them by where the build copies them, beside the issue's page.
+            to_copy = partial(bundle_url, slug=post.slug, names=frozenset(resources))
+            outline = dataclasses.replace(
+                outline, images=tuple(dataclasses.replace(image, src=to_copy(image.src)) for image in outline.images),
+                image_sources=tuple(to_copy(src) for src in outline.image_sources))
+            load_html = partial(_rewritten, load_html, to_copy)
+            if post.image:
+                post = dataclasses.replace(post, image=to_copy(post.image))
         return Entry(post=post, outline=outline, url=self.url_for(post.slug + "/"), status=post.status(self.now),
-                     load_html=load_html)
+                     load_html=load_html, resources=resources)
 
     @cached_property
     def snippet_bodies(self) -> dict[str, RenderedBody]:
@@ -184,6 +227,14 @@ class Site:
     def published_tags(self) -> tuple[Tag, ...]:
         """Tags of the published entries, by slug: what the tag feeds carry."""
         return group_tags(self.published)
+
+
+def _rewritten(load_html: Callable[[], str], mapper: Callable[[str], str]) -> str:
+    return rewrite_urls(load_html(), mapper)
+
+
+def _names_digest(names: tuple[str, ...]) -> str:
+    return hashlib.sha256("\0".join(names).encode("utf-8")).hexdigest()
 
 
 def group_tags(entries: tuple[Entry, ...]) -> tuple[Tag, ...]:

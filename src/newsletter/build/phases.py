@@ -46,6 +46,7 @@ def load_site(root: Path, *, now: datetime | None = None, drafts: bool = False,
     posts, warnings = load_posts(config, scanned=inputs.scanned[POSTS_DIR])
     return Site(config, posts, now_in(config, now), include_drafts=drafts, include_scheduled=scheduled,
                 load_warnings=tuple(warnings), scanned_static=inputs.scanned[STATIC_DIR],
+                scanned_posts=inputs.scanned[POSTS_DIR],
                 snippets=load_snippets(config, inputs.scanned[SNIPPETS_DIR], posts))
 
 
@@ -179,6 +180,7 @@ def _load(config: Config, target: Target, when: datetime, inputs: Inputs,
         posts, post_warnings = load_posts(config, cache, inputs.scanned[POSTS_DIR])
         site = Site(config, posts, when, include_drafts=target.drafts, include_scheduled=target.scheduled,
                     load_warnings=tuple(post_warnings), bodies=cache, scanned_static=inputs.scanned[STATIC_DIR],
+                    scanned_posts=inputs.scanned[POSTS_DIR],
                     snippets=load_snippets(config, inputs.scanned[SNIPPETS_DIR], posts))
     _render_bodies([post for post in posts if site.is_visible(post) and not cache.has_body(post)], cache, jobs)
     return site, cache

@@ -12,12 +12,13 @@ from datetime import datetime
 from pathlib import Path
 
 from ..config import load_config, now_in
-from ..layout import CACHE_DIR
+from ..layout import CACHE_DIR, POSTS_DIR
 from ..outputs.keys import email_key
 from ..outputs.units import digest
 from ..posts import load_posts
 from ..posts.snippets import load_snippets
 from ..site import Site
+from ..sources import scan
 from .cache import BuildCache
 from .keys import code_digest, environment_digest
 from .tree import content_digest
@@ -29,9 +30,12 @@ def open_site(root: Path, *, now: datetime | None = None, drafts: bool = False, 
     config = load_config(root)
     folder = cache if cache is not None else root / CACHE_DIR
     store = BuildCache(folder, digest(code_digest(), config.site.timezone, config.posts.foreign_keys))
-    posts, warnings = load_posts(config, store)
+    # Listed once: the posts and the files of their page bundles.
+    scanned = scan(root, POSTS_DIR, private=config.private_files)
+    posts, warnings = load_posts(config, store, scanned)
     site = Site(config, posts, now_in(config, now), include_drafts=drafts, include_scheduled=scheduled,
-                load_warnings=tuple(warnings), bodies=store, snippets=load_snippets(config, None, posts))
+                load_warnings=tuple(warnings), bodies=store, snippets=load_snippets(config, None, posts),
+                scanned_posts=scanned)
     for post in posts:
         if site.is_visible(post) and not store.has_body(post):
             from ..render.markdown import render_markdown  # only for posts the cache has no body of

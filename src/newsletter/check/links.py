@@ -60,7 +60,8 @@ def link_problem(run: Run, url: str, here: Entry | None) -> tuple[str, str] | No
         return None
     target, fragment = resolved
     if target not in run.outputs:
-        return BROKEN, (f"link {url!r} points at nothing: no issue, tag page or static file "
+        beside = _bundle_place(here, url)
+        return BROKEN, (f"link {url!r} points at nothing: {beside}no issue, tag page or static file "
                         f"{target!r}; check the slug or the file name")
     if fragment and target.endswith(".html") and fragment not in page_ids(run, target):
         page = target.removesuffix("index.html") or "the archive"
@@ -71,6 +72,16 @@ def link_problem(run: Run, url: str, here: Entry | None) -> tuple[str, str] | No
         return UNPUBLISHED, (f"link {url!r} goes to an issue that is {linked.status} "
                              f"({linked.post.display_path}); readers get a 404 until it is published")
     return None
+
+
+def _bundle_place(here: Entry | None, url: str) -> str:
+    """Where else a page bundle's post may have meant a link to lead: a file beside its index.md."""
+    if here is None or not here.post.bundle or url.strip().startswith(("/", "../")):
+        return ""
+    name = unquote(urlsplit(url.strip().removeprefix("./")).path)
+    if name.endswith(".md") and (here.post.source.parent / name).is_file():
+        return f"Markdown beside {here.post.display_path} is not published, and "
+    return f"no file {name!r} beside {here.post.display_path}, and "
 
 
 def _issue_link_problems(run: Run, issue: Issue, wanted: str) -> Iterator[Hit]:

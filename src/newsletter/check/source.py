@@ -42,7 +42,9 @@ class Source:
 
     def url_line(self, url: str, occurrence: int = 0) -> int | None:
         """Return the line where a link or image URL is written (Markdown may have re-encoded it)."""
-        for form in dict.fromkeys((url, unquote(url), html.unescape(url), url.split("#")[0])):
+        # A page bundle's post names its files by their path in its folder, not where the build copied them.
+        written = url.removeprefix(f"{self.post.slug}/") if self.post.bundle else url
+        for form in dict.fromkeys((url, unquote(url), html.unescape(url), url.split("#")[0], written)):
             line = self.line_of(form, occurrence) or self.line_of(form)
             if line:
                 return line

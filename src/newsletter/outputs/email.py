@@ -60,11 +60,13 @@ def image_width(path: Path) -> int | None:
 
 
 def _email_width(site: Site, src: str) -> int | None:
-    """How wide a static/ image shows in the email: its natural width, at most the column's."""
+    """How wide an image from static/ or a page bundle shows in the email: its natural width, at
+    most the column's."""
     image = static_image(site, src)
-    if image is None or image[1] is None:
+    copied = site.copied_file(image[0]) if image is not None else None
+    if copied is None:
         return None
-    return _column_width(str(site.config.root / image[0]), image[1])
+    return _column_width(copied.real, copied.stamp)
 
 
 @lru_cache(maxsize=1024)

@@ -117,6 +117,9 @@ def _image(site: Site, entry: Entry) -> FeedImage | None:
     if is_elsewhere(image):
         # Hosted elsewhere: its size is unknown, so there is no enclosure, only media:content.
         return FeedImage(url, media_type, None)
+    copied = site.bundle_files.get(unquote(str(path)))
+    if copied is not None:
+        return FeedImage(url, media_type or "application/octet-stream", copied.stamp[1])
     static = (site.config.root / "static").resolve()
     file = (site.config.root / path).resolve()
     if not file.is_file():

@@ -300,7 +300,8 @@ def feed_units(site: Site, base_key: str, *, archive_page_size: int = ARCHIVE_PA
     Keys cover the items' posts and static/ (feeds give an image's byte size), so an archive page
     is made again only when one of its own issues changes.
     """
-    base_key = digest(base_key, *sorted(site.static_files.items()))
+    base_key = digest(base_key, *sorted(site.static_files.items()),
+                      *sorted((path, source.stamp) for path, source in site.bundle_files.items()))
     archive = archive_of(site, archive_page_size)
     current, pages = archive.current, archive.entries
     items = Items(site)

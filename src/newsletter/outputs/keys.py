@@ -30,13 +30,15 @@ def snippet_images(site: Site, post: Post) -> list[str]:
 
 
 def static_image(site: Site, src: str) -> tuple[str, Stamp | None] | None:
-    """The file a site-relative image src names, from the newsletter folder ('static/a.png'),
-    with its stamp when it is a file under static/; None for an image hosted elsewhere."""
+    """The path in the site a site-relative image src names ('static/a.png', 'slug/chart.png'), with
+    its stamp when the build copies it there from static/ or a page bundle; None for an image
+    hosted elsewhere."""
     if not is_site_relative(src):
         return None
     # Markdown writes 'static/chart 1.png' as 'static/chart%201.png'; the file has the plain name.
     local = posixpath.normpath(unquote(site_path(src).split("?")[0].split("#")[0]))
-    return local, site.static_files.get(local)
+    copied = site.copied_file(local)
+    return local, copied.stamp if copied is not None else None
 
 
 def email_key(site: Site, entry: Entry, base_key: str) -> str:

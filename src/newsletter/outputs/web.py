@@ -135,9 +135,10 @@ def _same(output: Output) -> Output:
 
 
 def static_units(site: Site) -> list[Unit]:
-    """Every file under static/ that may be published, copied as it is; its key is the file's stamp."""
+    """Every file copied as it is, its key the file's stamp: static/ that may be published, and the
+    files of the built issues' page bundles, beside each issue's page."""
     units = []
-    for relative, source in site.static_sources.items():
+    for relative, source in [*site.static_sources.items(), *site.bundle_files.items()]:
         output = Output(PurePosixPath(relative), source=source.real)
         units.append(unit_of(partial(_same, output), relative, digest(*source.stamp)))
     return units

@@ -16,6 +16,7 @@ from ..config import Config, find_key_line
 from ..errors import PostError, Problem
 from ..layout import POSTS_DIR
 from ..sources import Source, scan
+from .bundles import bundle_problems, files_by_bundle, is_bundle_page
 from .model import (
     KNOWN_KEYS,
     Post,
@@ -30,8 +31,8 @@ from .model import (
 )
 from .reader import _reader
 
-__all__ = ["KNOWN_KEYS", "Post", "PostCache", "ReadPost", "Status", "clean_text", "load_posts", "one_line",
-           "parse_when", "post_paths", "read_post", "same_tag", "slugify", "tag_slug", "to_datetime"]
+__all__ = ["KNOWN_KEYS", "Post", "PostCache", "ReadPost", "Status", "clean_text", "files_by_bundle", "load_posts",
+           "one_line", "parse_when", "post_paths", "read_post", "same_tag", "slugify", "tag_slug", "to_datetime"]
 
 def read_post(path: Path, config: Config) -> tuple[Post | None, list[Problem], list[Problem]]:
     """Read one post file; return the post (None if invalid), its errors and its warnings."""
@@ -58,12 +59,13 @@ class PostCache(Protocol):
 
 
 def post_paths(config: Config, scanned: Sequence[Source] | None = None) -> list[Path]:
-    """Every post file, in name order; from the listing of posts/ *scanned* already, if given."""
+    """Every post file (page bundles' index.md included), in name order; from the listing of posts/
+    *scanned* already, if given."""
     if scanned is None:
-        scanned = scan(config.root, POSTS_DIR, suffix=".md", recursive=False)
+        scanned = scan(config.root, POSTS_DIR, private=config.private_files)
     return [config.root / source.relative for source in scanned
-            if source.relative.endswith(".md") and source.relative.count("/") == 1
-            and source.relative != HUGO_SECTION_PAGE]
+            if (source.relative.endswith(".md") and source.relative.count("/") == 1
+                and source.relative != HUGO_SECTION_PAGE) or is_bundle_page(source.relative)]
 
 
 # Hugo's page for the section itself, which a copied content/posts/ folder brings along: not a post.
@@ -76,8 +78,10 @@ def load_posts(config: Config, cache: PostCache | None = None,
 
     *scanned* is the listing of posts/ when the caller has made it already.
     """
+    if scanned is None:
+        scanned = scan(config.root, POSTS_DIR, private=config.private_files)
     posts: list[Post] = []
-    errors: list[Problem] = []
+    errors: list[Problem] = bundle_problems(scanned)
     warnings: list[Problem] = []
     slug_lines: dict[Path, int] = {}
     for path in post_paths(config, scanned):

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from anyascii import anyascii
 
+from .bundles import bundle_of
+
 KNOWN_KEYS = (
     "title", "date", "summary", "tags", "slug", "draft", "author", "image",
     "preheader", "updated", "id", "feed", "check", "snippets",
@@ -84,6 +86,11 @@ class Post:
     check_ignore: tuple[str, ...] = ()  # `newsletter check` rules switched off for this post
     digest: str = ""  # sha256 of the file's bytes: what caches key on
     snippets: tuple[str, ...] | None = None  # the snippets it shows by name; None: every one
+
+    @property
+    def bundle(self) -> str:
+        """The folder of the page bundle this post is the index.md of (``posts/chart``), or ''."""
+        return bundle_of(self.display_path)
 
     @cached_property
     def key(self) -> str:

@@ -18,6 +18,7 @@ import yaml
 from ..config import Config, find_key_line, suggest
 from ..errors import Problem, shown, warning
 from ..layout import RESERVED_SLUGS
+from .bundles import bundle_of
 from .foreign import translate
 from .model import (
     _DATE_PREFIX,
@@ -325,7 +326,9 @@ class _PostReader:
                 return None
             slug = value
         else:
-            slug = slugify(_DATE_PREFIX.sub("", self.path.stem)) or slugify(title)
+            # A page bundle is named by its folder, as a post file is by its name.
+            name = self.path.parent.name if bundle_of(self.display) else self.path.stem
+            slug = slugify(_DATE_PREFIX.sub("", name)) or slugify(title)
             if not slug:
                 self.error("cannot make a slug from the file name or title; add 'slug: some-name'", "title")
                 return None

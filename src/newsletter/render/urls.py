@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import string
-from urllib.parse import quote, urlsplit
+from collections.abc import Collection
+from urllib.parse import quote, unquote, urlsplit
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 # What RFC 3986 lets a URL carry as it is: unreserved and reserved characters, and '%' escapes.
@@ -84,3 +85,18 @@ def absolute_url(url: str, site_url: str) -> str:
 def page_relative_url(url: str, depth: int) -> str:
     """Make a site-relative link relative to a page *depth* folders below the site's root."""
     return "../" * depth + site_path(url) if is_site_relative(url) else url
+
+
+def bundle_url(url: str, slug: str, names: Collection[str]) -> str:
+    """Lead a link to a file of a page bundle, written by its path in the bundle's folder
+    (``chart.png``, ``./img/a.png``), to where the build copies it: ``<slug>/chart.png``.
+
+    Any other link is kept as it is, so ``static/a.png`` and ``other-issue/`` mean what they mean
+    in every post.
+    """
+    stripped = url.strip()
+    if not is_site_relative(stripped) or stripped.startswith("/"):
+        return url
+    while stripped.startswith("./"):
+        stripped = stripped[2:]
+    return f"{slug}/{stripped}" if unquote(urlsplit(stripped).path) in names else url
