@@ -16,7 +16,7 @@ from .errors import Problem
 from .layout import POSTS_DIR, STATIC_DIR
 from .posts import Post, Status, files_by_bundle, tag_slug
 from .posts.snippets import Snippet, chosen
-from .render.markdown import Outline, RenderedBody, render_markdown
+from .render.body import Outline, RenderedBody
 from .render.merge import without_merge_fields
 from .render.tree import rewrite_urls
 from .render.urls import bundle_url
@@ -186,6 +186,8 @@ class Site:
 
     def entry(self, post: Post) -> Entry:
         if self.bodies is None:
+            from .render.markdown import render_markdown  # only for a post with no body kept
+
             body = render_markdown(post.body, post.body_line, post.display_path)
             outline, load_html = body.outline, lambda: body.html
         else:
@@ -207,6 +209,8 @@ class Site:
     @cached_property
     def snippet_bodies(self) -> dict[str, RenderedBody]:
         """Each snippet's Markdown rendered once, by name."""
+        from .render.markdown import render_markdown
+
         return {snippet.name: render_markdown(snippet.body, snippet.body_line) for snippet in self.snippets}
 
     def snippets_of(self, post: Post) -> tuple[Snippet, ...]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..errors import BuildError, Problem
 from ..files import write_atomically
 from ..posts import Post, ReadPost
-from ..render.markdown import Image, Outline, RenderedBody
+from ..render.body import Image, Outline, RenderedBody
 from ..sources import Stamp, stamp_of
 from .codec import Codec
 

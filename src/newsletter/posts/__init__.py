@@ -29,13 +29,14 @@ from .model import (
     tag_slug,
     to_datetime,
 )
-from .reader import _reader
 
 __all__ = ["KNOWN_KEYS", "Post", "PostCache", "ReadPost", "Status", "clean_text", "files_by_bundle", "load_posts",
            "one_line", "parse_when", "post_paths", "read_post", "same_tag", "slugify", "tag_slug", "to_datetime"]
 
 def read_post(path: Path, config: Config) -> tuple[Post | None, list[Problem], list[Problem]]:
     """Read one post file; return the post (None if invalid), its errors and its warnings."""
+    from .reader import _reader
+
     reader = _reader(path, config)
     post = reader.read()
     return post, reader.errors, reader.warnings
@@ -87,6 +88,9 @@ def load_posts(config: Config, cache: PostCache | None = None,
     for path in post_paths(config, scanned):
         known = cache.get(path) if cache is not None else None
         if known is None:
+            # The YAML reader loads only for a post the cache does not hold.
+            from .reader import _reader
+
             reader = _reader(path, config)
             post = reader.read()
             errors.extend(reader.errors)

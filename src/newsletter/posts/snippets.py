@@ -19,7 +19,6 @@ from ..errors import PostError, Problem
 from ..layout import SNIPPETS_DIR
 from ..sources import Source, scan
 from .model import Post, clean_text, one_line
-from .reader import read_front_matter
 
 LAYOUTS = ("text", "card")
 POSITIONS = ("bottom", "top")
@@ -79,6 +78,8 @@ def _values(meta: dict[str, Any], display: str, problems: list[Problem],
 def read_snippet(path: Path, config: Config) -> tuple[Snippet | None, list[Problem]]:
     """Read one snippet file; return it (None if invalid) and its problems."""
     display = path.relative_to(config.root).as_posix()
+    from .reader import read_front_matter  # the YAML reader loads only when there are snippets
+
     meta, body, body_line, problems = read_front_matter(path, config)
     if problems:
         return None, problems

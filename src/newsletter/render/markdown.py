@@ -8,9 +8,7 @@ email stage inlines those classes' styles.
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 
 import pyromark
@@ -21,58 +19,12 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from ..errors import PostError, Problem
+from .body import Image, Outline, RenderedBody
 from .html import TooDeep, finish_markdown_html
 from .merge import shield_fallback_bars, unshield_fallback_bars, without_merge_fields
 
-WORDS_PER_MINUTE = 230
 CODE_STYLE_LIGHT = "default"
 CODE_STYLE_DARK = "monokai"
-
-
-@dataclass(frozen=True)
-class Image:
-    src: str
-    alt: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Outline:
-    """What lists, feeds and checks need to know about a body without its HTML."""
-
-    first_paragraph: str
-    word_count: int
-    images: tuple[Image, ...]
-    # Every <img> src, raw HTML ones too, each once: what emails measure under static/.
-    image_sources: tuple[str, ...] = ()
-
-    @property
-    def reading_minutes(self) -> int:
-        return max(1, math.ceil(self.word_count / WORDS_PER_MINUTE))
-
-
-@dataclass(frozen=True)
-class RenderedBody:
-    """A post's body as HTML, with its outline."""
-
-    html: str
-    outline: Outline
-
-    @property
-    def first_paragraph(self) -> str:
-        return self.outline.first_paragraph
-
-    @property
-    def word_count(self) -> int:
-        return self.outline.word_count
-
-    @property
-    def images(self) -> tuple[Image, ...]:
-        return self.outline.images
-
-    @property
-    def reading_minutes(self) -> int:
-        return self.outline.reading_minutes
 
 
 @lru_cache(maxsize=64)

@@ -292,6 +292,8 @@ def match_journals(journals: dict[str, Journal], issues: Iterable[tuple[str, str
     A journal is an issue's when it is named by the issue's id, or (as earlier versions named them)
     by its slug.
     """
+    if not journals:
+        return {}, []  # the usual case: nothing to pair, and no issue's id to work out
     left = dict(journals)
     by_slug = {}
     for slug, issue_id in issues:
