@@ -834,6 +834,23 @@ def test_rule_token_secret(letter, monkeypatch):
     assert check(letter).findings == ()
 
 
+def test_an_edit_after_a_warm_check_checks_only_the_edited_feed_item_again(letter, monkeypatch):
+    from newsletter.check import feeds
+
+    for number in range(1, 4):
+        letter.post(f"2025-05-0{number}-more-{number}", f'title: "More {number}"\ndate: 2025-05-0{number}',
+                    f"Words of issue {number}, enough to be read.\n")
+    check(letter)
+    check(letter)  # warm: every document is unchanged, and its items' findings must stay kept
+    parsed: list[str] = []
+    original = feeds.parse_html
+    monkeypatch.setattr(feeds, "parse_html", lambda text: parsed.append(text) or original(text))
+    path = letter.root / "posts/2025-05-02-more-2.md"
+    path.write_text(path.read_text().replace("Words of issue 2", "Edited words of issue 2"))
+    check(letter)
+    assert len(parsed) == 1 and "Edited words of issue 2" in parsed[0]
+
+
 def test_the_last_builds_feeds_are_read_again_only_when_they_change(letter, monkeypatch):
     from newsletter.check import feeds
 

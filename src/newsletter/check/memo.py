@@ -51,6 +51,10 @@ class Memo:
     items: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
     _used_issues: dict[str, IssueMemo] = field(default_factory=dict)
     _used_items: dict[str, tuple[Problem, ...]] = field(default_factory=dict)
+    # The keys of each feed document's items, so that a document that did not change keeps its
+    # items' findings too: the next edit re-checks only the item it changed.
+    parts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _used_parts: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The last build's feed documents as read (see check.feeds): file and stamp → (id, link, title).
     dist_feeds: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
 
@@ -67,6 +71,8 @@ class Memo:
                                               tuple(raw["links"]))
             for key, rows in data["items"].items():
                 memo.items[key] = tuple(_finding(row) for row in rows)
+            for key, items in data.get("parts", {}).items():
+                memo.parts[str(key)] = tuple(str(item) for item in items)
             for key, entries in data.get("dist_feeds", {}).items():
                 memo.dist_feeds[str(key)] = [(str(a), str(b), str(c)) for a, b, c in entries]
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -97,6 +103,19 @@ class Memo:
     def keep_item(self, key: str, findings: tuple[Problem, ...]) -> None:
         self._used_items[key] = findings
 
+    def document(self, key: str) -> tuple[Problem, ...] | None:
+        """The findings of a feed document checked before with the same key; its items stay kept."""
+        found = self.item(key)
+        if found is not None:
+            for item in self.parts.get(key, ()):
+                self.item(item)
+            self._used_parts[key] = self.parts.get(key, ())
+        return found
+
+    def keep_document(self, key: str, findings: tuple[Problem, ...], items: tuple[str, ...]) -> None:
+        self.keep_item(key, findings)
+        self._used_parts[key] = items
+
     def save(self) -> None:
         """Write what this check used; a memo that cannot be written only costs time next time."""
         data = {"namespace": self.namespace,
@@ -105,6 +124,7 @@ class Memo:
                                   "entry": memo.entry_key, "links": list(memo.links)}
                            for path, memo in sorted(self._used_issues.items())},
                 "items": {key: [_row(f) for f in findings] for key, findings in sorted(self._used_items.items())},
+                "parts": {key: list(items) for key, items in sorted(self._used_parts.items())},
                 "dist_feeds": {key: [list(entry) for entry in entries]
                                for key, entries in sorted(self.dist_feeds.items())}}
         try:

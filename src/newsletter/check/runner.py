@@ -159,18 +159,22 @@ def _run_checks(run: Run, record: BuildRecord | None, memo: Memo, jobs: int) -> 
     for document in feed_documents(record.hashes):
         # A feed document whose bytes did not change holds the same items: its findings stand.
         key = digest(shared, document, record.hashes[document])
-        kept = memo.item(key)
+        kept = memo.document(key)
         if kept is None:
-            kept = tuple(finding for item in items_in(run, document)
-                         for finding in _item_findings(run, item, memo, shared, item_checks))
-            memo.keep_item(key, kept)
+            found: list[Problem] = []
+            items: list[str] = []
+            for item in items_in(run, document):
+                item_key = digest(shared, "item", item.entry.key, *dataclasses.astuple(item.item))
+                items.append(item_key)
+                found += _item_findings(run, item, memo, item_key, item_checks)
+            kept = tuple(found)
+            memo.keep_document(key, kept, tuple(items))
         findings += kept
     return findings
 
 
-def _item_findings(run: Run, item: NewItem, memo: Memo, shared: str, item_checks: list[Check]) -> tuple[Problem, ...]:
+def _item_findings(run: Run, item: NewItem, memo: Memo, key: str, item_checks: list[Check]) -> tuple[Problem, ...]:
     """The findings of one feed item: an edit changes a document's bytes but seldom more than one of its items."""
-    key = digest(shared, "item", item.entry.key, *dataclasses.astuple(item.item))
     kept = memo.item(key)
     if kept is None:
         kept = tuple(finding for check in item_checks for finding in check.function(run, item))
