@@ -140,6 +140,9 @@ def list_unsubscribe(config: Config, recipient: str, token: str = "") -> str:
 # fits after "Subject: " in a line of 78; a character is never split between two words.
 _WORD_BYTES = 42
 _LINE = 78
+# RFC 5322 caps a line at 998 bytes; this leaves room for the longest field name written before a
+# mailbox ("Reply-To: ").
+_FIELD_ROOM = 998 - len("Reply-To: ")
 
 
 def _plain_word(word: str) -> bool:
@@ -198,12 +201,15 @@ def _encode(text: str) -> list[str]:
 
 
 def address_field(name: str, address: str) -> str:
-    """A mailbox for From or To (also a List-Id): a name in non-ASCII goes as short encoded words."""
+    """A mailbox for From or To (also a List-Id): a name in non-ASCII, or too long for one line, goes
+    as short encoded words."""
     if any(character in name + address for character in "\r\n"):
         raise ValueError(f"a line break in the address {address!r} or its name")
-    if not name or name.isascii():
-        return formataddr((name, address))
-    # Every word encoded: a phrase may not hold the commas and quotes that plain words might.
+    plain = formataddr((name, address))
+    if not name or (name.isascii() and len(plain) <= _FIELD_ROOM):
+        return plain
+    # Every word encoded: a phrase may not hold the commas and quotes that plain words might. A
+    # plain name too long for one line of 998 bytes is encoded too, so that the field can fold.
     return "\r\n ".join(_encode(name)) + f" <{address}>"
 
 

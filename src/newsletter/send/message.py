@@ -7,7 +7,6 @@ fields or the unsubscribe link with its token. Everything else is the same bytes
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import hmac
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 from functools import cached_property
 
 from ..config import Config
@@ -61,8 +60,6 @@ _SAMPLE_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 
 # RFC 5322 section 2.1.1: no line of a message may be longer than 998 characters.
 _MAX_LINE = 998
-# A name split into encoded words takes this many bytes of UTF-8 per word (base64: 60 characters).
-_WORD_BYTES = 45
 
 
 def _header_field(name: str, value: str) -> bytes:
@@ -78,29 +75,6 @@ def _header_field(name: str, value: str) -> bytes:
             lines.append("")
         lines[-1] += " " + word
     return ("\r\n".join(lines) + "\r\n").encode("ascii")
-
-
-def _encoded_words(text: str) -> str:
-    """*text* as RFC 2047 encoded words of at most 75 characters, separated by spaces (where it can fold)."""
-    words, chunk = [], b""
-    for char in text:
-        encoded = char.encode("utf-8")
-        if len(chunk) + len(encoded) > _WORD_BYTES:
-            words.append(chunk)
-            chunk = b""
-        chunk += encoded
-    words.append(chunk)
-    return " ".join(f"=?utf-8?b?{base64.b64encode(word).decode('ascii')}?=" for word in words)
-
-
-def to_field(name: str, address: str) -> str:
-    """The To value for one recipient; a name too long for one line becomes encoded words that can fold."""
-    if not name.isascii():
-        return address_field(name, address)  # short encoded words, folded
-    value = formataddr((name, address))
-    if len(f"To: {value}") <= _MAX_LINE:
-        return value
-    return f"{_encoded_words(name)} <{address}>"
 
 
 def _is_open(text: str) -> bool:
@@ -292,7 +266,7 @@ class IssueMail:
         address = subscriber.email
         # As build_message fills it; the mailto fallback is worked out once.
         unsubscribe = self.fixed_unsubscribe or unsubscribe_link(self.config, address, token)
-        values = {"to": to_field(subscriber.name, address), "date": format_datetime(date),
+        values = {"to": address_field(subscriber.name, address), "date": format_datetime(date),
                   "message-id": self.message_id(subscriber),
                   "list-unsubscribe": list_unsubscribe(self.config, address, token).replace(">, <", ">,\r\n <")}
         text, html = self.bodies
