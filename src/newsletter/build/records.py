@@ -67,11 +67,11 @@ def email_digests(site: Site, cache: BuildCache, slugs: Iterable[str]) -> dict[s
         else:
             stale.append(entry.slug)
     if stale:
-        digests.update(_made_digests(site, stale))
+        digests.update(_made_digests(site, stale, base_key))
     return digests
 
 
-def _made_digests(site: Site, slugs: list[str]) -> dict[str, str]:
+def _made_digests(site: Site, slugs: list[str], base_key: str) -> dict[str, str]:
     """Make the emails of *slugs* in memory, as a build would now; their digests by slug."""
     # Rendering loads Jinja, Markdown and the inliner: only when an issue changed since the last build.
     from ..outputs.email import email_units
@@ -80,7 +80,7 @@ def _made_digests(site: Site, slugs: list[str]) -> dict[str, str]:
     wanted = {f"email/{slug}.html": slug for slug in slugs}
     env = make_environment(site.config)
     digests: dict[str, str] = {}
-    for unit in email_units(site, env, environment_digest(site.config)):
+    for unit in email_units(site, env, base_key):
         slug = wanted.get(unit.name)
         if slug is not None:
             outputs, _ = unit.make()

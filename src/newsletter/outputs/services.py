@@ -20,9 +20,10 @@ class Service:
     # other column.
     known: dict[str, str]
     column: Callable[[str], str]
-    # The service's tag for an expression, and for an expression with a fallback.
-    tag: Callable[[str], str]
+    # The service's tag for an expression with a fallback, and for an expression alone (most
+    # services write it the Liquid and Go-template way, between double braces).
     with_fallback: Callable[[str, str], str]
+    tag: Callable[[str], str] = lambda expression: f"{{{{ {expression} }}}}"
 
     def field(self, name: str, fallback: str) -> str:
         """The tag that stands for the column *name*, showing *fallback* when a subscriber has none."""
@@ -48,14 +49,12 @@ SERVICES: dict[str, Service] = {
         unsubscribe="{{ unsubscribe_url }}",
         known={"name": "subscriber.first_name", "email": "subscriber.email_address"},
         column=lambda name: f"subscriber.{name}",
-        tag=lambda expression: f"{{{{ {expression} }}}}",
         with_fallback=lambda expression, fallback: f'{{{{ {expression} | default: "{_unquoted(fallback)}" }}}}',
     ),
     "buttondown": Service(
         unsubscribe="{{ unsubscribe_url }}",
         known={"name": "subscriber.metadata.first_name", "email": "subscriber.email"},
         column=lambda name: f"subscriber.metadata.{name}",
-        tag=lambda expression: f"{{{{ {expression} }}}}",
         with_fallback=lambda expression, fallback:
             f"{{% if {expression} %}}{{{{ {expression} }}}}{{% else %}}{fallback}{{% endif %}}",
     ),
@@ -63,7 +62,6 @@ SERVICES: dict[str, Service] = {
         unsubscribe="{{ UnsubscribeURL }}",
         known={"name": ".Subscriber.FirstName", "email": ".Subscriber.Email"},
         column=lambda name: f".Subscriber.Attribs.{name}",
-        tag=lambda expression: f"{{{{ {expression} }}}}",
         with_fallback=lambda expression, fallback:
             f"{{{{ if {expression} }}}}{{{{ {expression} }}}}{{{{ else }}}}{fallback}{{{{ end }}}}",
     ),
@@ -71,7 +69,6 @@ SERVICES: dict[str, Service] = {
         unsubscribe="{{ unsubscribe }}",
         known={"name": "contact.FIRSTNAME", "email": "contact.EMAIL"},
         column=lambda name: f"contact.{name.upper()}",
-        tag=lambda expression: f"{{{{ {expression} }}}}",
         # Brevo's filters follow the variable with no space around the bar or the colon.
         with_fallback=lambda expression, fallback: f"{{{{ {expression}|default:'{_unquoted(fallback)}' }}}}",
     ),
