@@ -245,7 +245,7 @@ def load_config(root: Path) -> Config:
         root=root,
         site=site,
         email=sections.get("email"),
-        smtp=_with_standard_port(sections.get("smtp"), data.get("smtp"), _SMTP_PORTS),
+        smtp=_with_standard_port(smtp, data.get("smtp"), _SMTP_PORTS) if (smtp := sections.get("smtp")) else None,
         subscribers=sections.get("subscribers"),
         send=sections.get("send") or SendConfig(),
         feeds=sections.get("feeds") or FeedsConfig(),
@@ -274,11 +274,11 @@ def _with_slash(lists: ListsConfig | None) -> ListsConfig | None:
 _IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 _SMTP_PORTS = {"ssl": 465, "starttls": 587, "none": 587}
 
-_Section = TypeVar("_Section", SmtpConfig, BouncesConfig, SmtpConfig | None)
+_Section = TypeVar("_Section", SmtpConfig, BouncesConfig)
 
 
 def _with_standard_port(section: _Section, raw: Any, ports: dict[str, int]) -> _Section:
     """*section* with the standard port of its security when newsletter.toml names no port."""
-    if section is None or (isinstance(raw, dict) and "port" in raw):
+    if isinstance(raw, dict) and "port" in raw:
         return section
     return dataclasses.replace(section, port=ports.get(section.security, section.port))
