@@ -13,7 +13,7 @@ import pytest
 
 from newsletter.build import phases as build_module
 from newsletter.build.engine import build
-from newsletter.outputs import inline
+from newsletter.outputs import feed_items, inline
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
@@ -91,6 +91,23 @@ def test_editing_one_post_rewrites_only_the_files_that_change(newsletter):
     rewritten = {p.relative_to(newsletter.dist).as_posix() for p in newsletter.dist.rglob("*")
                  if p.is_file() and stamps.get(p) != p.stat().st_mtime_ns}
     assert rewritten <= changed | {".newsletter-build"}
+
+
+def test_a_fresh_build_after_one_edit_prepares_the_feed_html_of_that_issue_alone(newsletter, monkeypatch):
+    for day in range(1, 6):
+        _post(newsletter, day, f"Post {day}", f"Body of post {day}, with [a link](/post-1/).\n")
+    build(newsletter.root, now=NOW, jobs=1)
+    kept = sorted((newsletter.root / ".newsletter/cache/bodies").iterdir())
+    prepared: list[str] = []
+    real = feed_items._feed_html
+    monkeypatch.setattr(feed_items, "_feed_html", lambda entry, url: prepared.append(entry.slug) or real(entry, url))
+    feed_items._MADE.clear()  # as in a new process
+    _post(newsletter, 3, "Post 3", "A new body for post 3.\n")
+    build(newsletter.root, now=NOW, jobs=1)
+    assert prepared == ["post-3"]
+    assert "A new body for post 3." in (newsletter.dist / "feed.xml").read_text()
+    # The edited post's old body and feed HTML went with its old version.
+    assert len(list((newsletter.root / ".newsletter/cache/bodies").iterdir())) == len(kept)
 
 
 def test_the_cache_can_be_deleted_at_any_time(newsletter):

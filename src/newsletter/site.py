@@ -101,6 +101,12 @@ class BodyStore(Protocol):
 
     def html(self, post: Post) -> str: ...
 
+    def derived(self, post: Post, name: str) -> str | None:
+        """Text made from the post's body before (its feed HTML, say), by a *name* covering
+        everything else it was made from; None if there is none."""
+
+    def keep_derived(self, post: Post, name: str, text: str) -> None: ...
+
 
 @dataclass
 class Site:

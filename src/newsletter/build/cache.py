@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..errors import BuildError, Problem
 from ..files import write_atomically
+from ..outputs.units import digest
 from ..posts import Post, ReadPost
 from ..render.body import Image, Outline, RenderedBody
 from ..sources import Stamp, stamp_of
@@ -190,6 +191,28 @@ class BuildCache:
                              "(the folder may be deleted at any time)") from None
         return body.outline
 
+    def _derived_path(self, post: Post, name: str) -> Path:
+        # Named after the post's key, so that it goes with the body, and after the code that made it.
+        return self.folder / _BODIES / f"{post.key}.{digest(self.state.namespace, name)}.html"
+
+    def derived(self, post: Post, name: str) -> str | None:
+        path = self._derived_path(post, name)
+        if path.name not in self._bodies_on_disk:
+            return None
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError:
+            return None
+
+    def keep_derived(self, post: Post, name: str, text: str) -> None:
+        """Keep text made from a post's body, from any process; the body's pruning takes it too."""
+        path = self._derived_path(post, name)
+        try:
+            write_atomically(path, text.encode("utf-8"), durable=False)
+        except OSError:
+            return  # only a cache: the next build makes it again
+        self._bodies_on_disk.add(path.name)
+
     def note_body(self, post: Post, outline: Outline) -> None:
         self._bodies_on_disk.add(f"{post.key}.html")
         self.state.outlines[post.key] = outline
@@ -212,5 +235,8 @@ class BuildCache:
         self.state.posts = posts
         for key in stale:
             del self.state.outlines[key]
-            (self.folder / _BODIES / f"{key}.html").unlink(missing_ok=True)
+        if stale:
+            for name in self._bodies_on_disk:
+                if name.split(".", 1)[0] in stale:  # the body and what was made from it
+                    (self.folder / _BODIES / name).unlink(missing_ok=True)
         write_atomically(self.folder / _STATE, _CODEC.dumps(self.state))

@@ -86,16 +86,29 @@ _MADE: OrderedDict[tuple[str, str, str], str] = OrderedDict()
 _KEEP = 512
 
 
-def feed_html(entry: Entry, site_url: str) -> str:
+def feed_html(site: Site, entry: Entry) -> str:
     """An issue's web HTML as feeds carry it: no scripts or inline styles, every URL absolute."""
-    key = (entry.key, entry.url, site_url)
+    key = (entry.key, entry.url, site.url)
     made = _MADE.get(key)
     if made is None:
-        made = _MADE[key] = _feed_html(entry, site_url)
+        made = _MADE[key] = _kept_feed_html(site, entry)
         if len(_MADE) > _KEEP:
             _MADE.popitem(last=False)
     else:
         _MADE.move_to_end(key)
+    return made
+
+
+def _kept_feed_html(site: Site, entry: Entry) -> str:
+    # Kept in the build cache beside the body: a fresh process (build, check) that remakes a feed
+    # for one edited issue then parses only that issue's HTML, not the HTML of every item.
+    store = site.bodies
+    name = f"feed:{entry.key}:{entry.url}:{site.url}"
+    made = store.derived(entry.post, name) if store is not None else None
+    if made is None:
+        made = _feed_html(entry, site.url)
+        if store is not None:
+            store.keep_derived(entry.post, name, made)
     return made
 
 
@@ -135,7 +148,7 @@ def _item(site: Site, entry: Entry) -> Item:
     config = site.config.site
     title = xml_text(entry.post.title)
     summary = xml_text(entry.summary) or title
-    content = feed_html(entry, site.url) if entry.post.feed == "full" else ""
+    content = feed_html(site, entry) if entry.post.feed == "full" else ""
     author = xml_text(entry.post.author or config.author or config.title)
     tags = tuple(xml_text(tag) for tag in entry.post.tags)
     return Item(entry=entry, title=title, summary=summary, content_html=content, author=author, tags=tags,
