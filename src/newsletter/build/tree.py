@@ -74,10 +74,12 @@ def content_digest(output: Output) -> str:
 
 def output_stamps(out: Path, paths: Iterable[str]) -> dict[str, str]:
     """The size and modification time of each of *paths* in *out* ("size:mtime"), to notice edits by hand."""
+    # Joined as text: a build stats every output, and a Path per file costs more than the stat.
+    base = os.fspath(out)
     stamps = {}
     for path in paths:
         try:
-            found = os.stat(out / path)
+            found = os.stat(f"{base}/{path}")
         except OSError:
             continue
         stamps[path] = f"{found.st_size}:{found.st_mtime_ns}"
@@ -86,7 +88,8 @@ def output_stamps(out: Path, paths: Iterable[str]) -> dict[str, str]:
 
 def damaged_outputs(out: Path, stamps: dict[str, str]) -> set[str]:
     """The outputs in *out* deleted or changed (size or modification time) since their *stamps*."""
-    return {path for path, stamp in stamps.items() if output_stamps(out, (path,)).get(path) != stamp}
+    now = output_stamps(out, stamps)
+    return {path for path, stamp in stamps.items() if now.get(path) != stamp}
 
 
 def check_path(path: PurePosixPath) -> None:
