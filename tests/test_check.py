@@ -843,8 +843,8 @@ def test_an_edit_after_a_warm_check_checks_only_the_edited_feed_item_again(lette
     check(letter)
     check(letter)  # warm: every document is unchanged, and its items' findings must stay kept
     parsed: list[str] = []
-    original = feeds.parse_html
-    monkeypatch.setattr(feeds, "parse_html", lambda text: parsed.append(text) or original(text))
+    original = feeds.parse_flat
+    monkeypatch.setattr(feeds, "parse_flat", lambda text: parsed.append(text) or original(text))
     path = letter.root / "posts/2025-05-02-more-2.md"
     path.write_text(path.read_text().replace("Words of issue 2", "Edited words of issue 2"))
     check(letter)

@@ -18,7 +18,7 @@ from .context import Run, display
 from .findings import ERROR, WARNING, Hit, Scope, extends, rule
 from .links import relative_links
 from .source import Source
-from .tree import Node, parse_html
+from .tree import Flat, parse_flat
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -46,8 +46,8 @@ class NewItem:
         self.source: Source = run.source(entry.post)
 
     @cached_property
-    def body(self) -> Node:
-        return parse_html(self.item.content or "")
+    def body(self) -> Flat:
+        return parse_flat(self.item.content or "")
 
 
 def atom_items(data: bytes) -> list[FeedItem]:
@@ -164,8 +164,8 @@ def feed_id_changed(run: Run) -> Iterator[Hit]:
 def feed_empty_item(run: Run, new: NewItem) -> Iterator[Hit]:
     """Report a feed item with nothing to read, which RSS-to-email services would send empty."""
     item = new.item
-    readable = " ".join(new.body.text().split()) if item.content is not None else item.summary
-    if (not readable and not any(True for _ in new.body.iter("img"))) or (
+    readable = " ".join(new.body.text.split()) if item.content is not None else item.summary
+    if (not readable and not new.body.has("img")) or (
             item.content is None and readable == item.title):
         yield Hit(new.path, new.source.key_line("feed") if new.entry.post.feed != "full" else None,
                   "the feed item has no content; RSS-to-email services would send an empty issue: "
@@ -190,5 +190,6 @@ def feed_future_date(run: Run, new: NewItem) -> Iterator[Hit]:
 @extends("link-relative", scope=Scope.FEED_ITEM)
 def relative_in_feed(run: Run, new: NewItem) -> Iterator[Hit]:
     """Report links and images in a feed item that readers would resolve against their own address."""
-    return relative_links(new.body, new.path, new.source, "feed", "where readers resolve it against their "
-                          "own address; write it relative to the site's root or absolute")
+    return relative_links((attrs for _, attrs in new.body.elements), new.path, new.source, "feed",
+                          "where readers resolve it against their own address; write it relative to the "
+                          "site's root or absolute")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 
 from ..config import find_key_line
@@ -15,7 +15,7 @@ from ..site import Entry
 from .context import Issue, Run
 from .findings import ERROR, WARNING, Hit, Scope, extends, rule
 from .source import Source
-from .tree import Node, node_urls
+from .tree import attribute_urls, node_urls
 
 BROKEN, UNPUBLISHED = "link-broken", "link-unpublished"
 
@@ -128,11 +128,12 @@ def unpublished_links(run: Run, issue: Issue) -> Iterator[Hit]:
     return _issue_link_problems(run, issue, UNPUBLISHED)
 
 
-def relative_links(document: Node, path: str, source: Source, where: str, why: str) -> Iterator[Hit]:
-    """Yield every URL in *document* that does not resolve in an email or a feed (*where*)."""
+def relative_links(elements: Iterable[dict[str, str]], path: str, source: Source, where: str,
+                   why: str) -> Iterator[Hit]:
+    """Yield every URL in the attributes of *elements* that does not resolve in an email or a feed (*where*)."""
     occurrences: dict[str, int] = {}
-    for node in document.iter():
-        for attribute, url in node_urls(node):
+    for attrs in elements:
+        for attribute, url in attribute_urls(attrs):
             if _absolute_enough(url, email=where == "email"):
                 continue
             count = occurrences.get(url, 0)
@@ -146,8 +147,9 @@ def relative_in_email(run: Run, issue: Issue) -> Iterator[Hit]:
     """Report links and images in the email that have nothing to resolve against."""
     if issue.email_data is None:
         return iter(())
-    return relative_links(issue.email, issue.path, issue.source, "email", "where it has nothing to resolve "
-                          "against; write it relative to the site's root (static/..., slug/) or absolute")
+    return relative_links((node.attrs for node in issue.email.iter()), issue.path, issue.source, "email",
+                          "where it has nothing to resolve against; write it relative to the site's root "
+                          "(static/..., slug/) or absolute")
 
 
 def _absolute_enough(url: str, *, email: bool) -> bool:
