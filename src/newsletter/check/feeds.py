@@ -165,7 +165,7 @@ def feed_empty_item(run: Run, new: NewItem) -> Iterator[Hit]:
     """Report a feed item with nothing to read, which RSS-to-email services would send empty."""
     item = new.item
     readable = " ".join(new.body.text.split()) if item.content is not None else item.summary
-    if (not readable and not new.body.has("img")) or (
+    if (not readable and not new.body.images) or (
             item.content is None and readable == item.title):
         yield Hit(new.path, new.source.key_line("feed") if new.entry.post.feed != "full" else None,
                   "the feed item has no content; RSS-to-email services would send an empty issue: "
@@ -190,6 +190,6 @@ def feed_future_date(run: Run, new: NewItem) -> Iterator[Hit]:
 @extends("link-relative", scope=Scope.FEED_ITEM)
 def relative_in_feed(run: Run, new: NewItem) -> Iterator[Hit]:
     """Report links and images in a feed item that readers would resolve against their own address."""
-    return relative_links((attrs for _, attrs in new.body.elements), new.path, new.source, "feed",
+    return relative_links(new.body.linked, new.path, new.source, "feed",
                           "where readers resolve it against their own address; write it relative to the "
                           "site's root or absolute")
