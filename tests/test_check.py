@@ -868,3 +868,17 @@ def test_the_last_builds_feeds_are_read_again_only_when_they_change(letter, monk
     # A new build in dist/ is read again, and the old id is gone from it.
     assert letter.run("build").exit_code == 0
     assert check(letter).findings == () and len(parsed) == 2  # dist/feed.xml again, nothing else
+
+
+def test_a_url_a_build_left_relative_in_a_feed_item_is_reported_at_its_line(letter, monkeypatch):
+    from newsletter.outputs import feed_items
+
+    # Builds make every URL of a feed item absolute; this stands for one that failed to.
+    real = feed_items._feed_html
+    monkeypatch.setattr(feed_items, "_feed_html", lambda entry, url: re.sub(
+        r"https://[^ ]*/static/a-2x\.png", "static/a-2x.png", real(entry, url)))
+    bad = bad_post(letter, 'Intro.\n\n<img src="/static/a.png" srcset="/static/a-2x.png 2x" alt="A chart">\n')
+    report = check(letter)
+    found = [finding for finding in report.findings if finding.path == bad and "relative in the feed" in finding.message]
+    assert [finding.line for finding in found] == [line_of(letter, bad, "srcset=")]
+    assert "srcset='static/a-2x.png'" in found[0].message
