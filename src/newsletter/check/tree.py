@@ -46,12 +46,35 @@ class Node:
 
 
 _NO_CLASSES: frozenset[str] = frozenset()
+
+
+class Document(Node):
+    """The "#root" of a parsed page: its elements listed once, in document order and by tag, so that
+    the many rules that look for some tag over the whole page each read a list instead of a walk."""
+
+    __slots__ = ("_order", "_by_tag")
+
+    def __init__(self) -> None:
+        super().__init__("#root", {}, None)
+        self._order: list[Node] | None = None
+        self._by_tag: dict[str, list[Node]] = {}
+
+    def iter(self, *tags: str) -> Iterator[Node]:
+        if self._order is None:
+            self._order = list(super().iter())
+            for node in self._order:
+                self._by_tag.setdefault(node.tag, []).append(node)
+        if not tags:
+            return iter(self._order)
+        if len(tags) == 1:
+            return iter(self._by_tag.get(tags[0], ()))
+        return (node for node in self._order if node.tag in tags)
 _URL_ATTRIBUTES = ("href", "src", "poster", "cite", "background", "action")
 
 
-def parse_html(text: str) -> Node:
+def parse_html(text: str) -> Document:
     """Parse HTML (a whole document, or a fragment such as a post's body) into a tree under a "#root" node."""
-    root = Node("#root", {}, None)
+    root = Document()
     start = text.lstrip()[:9].lower()
     if start.startswith(("<!doctype", "<html")):
         document = parse_document(text)
