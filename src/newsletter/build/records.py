@@ -21,7 +21,6 @@ from ..site import Site
 from ..sources import scan
 from .cache import BuildCache
 from .keys import code_digest, environment_digest
-from .tree import content_digest
 
 
 def open_site(root: Path, *, now: datetime | None = None, drafts: bool = False, scheduled: bool = False,
@@ -73,9 +72,11 @@ def email_digests(site: Site, cache: BuildCache, slugs: Iterable[str]) -> dict[s
 
 def _made_digests(site: Site, slugs: list[str], base_key: str) -> dict[str, str]:
     """Make the emails of *slugs* in memory, as a build would now; their digests by slug."""
-    # Rendering loads Jinja, Markdown and the inliner: only when an issue changed since the last build.
+    # Rendering loads Jinja, Markdown and the inliner, and the output tree shutil: only when an issue
+    # changed since the last build.
     from ..outputs.email import email_units
     from ..render.templates import make_environment
+    from .tree import content_digest
 
     wanted = {f"email/{slug}.html": slug for slug in slugs}
     env = make_environment(site.config)
