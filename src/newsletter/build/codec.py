@@ -4,8 +4,14 @@ The cache lives in a folder that CI caches and tools restore, so reading it must
 (as unpickling does). JSON has no tuples, dates, paths or records: a record is written as an object
 with a tag under a key no record has, and read back by the one class named for that tag. How each
 field is written follows its annotation, worked out once per class: text, numbers and tuples of
-them go to the C encoder as they are, and only dates, paths, enums and nested values are turned
-into JSON and back by hand. At 1,000 posts that is most of the cost of reading and writing it.
+them go to the C encoder as they are; a tuple of anything else, and a dict of tuples, is written as
+an array (an object) of its items and made a tuple again from the annotation, with no tag of its
+own; only dates, paths, enums and records are turned into JSON and back by hand. At 1,000 posts
+that is most of the cost of reading and writing it.
+
+A record is read back as copy and pickle restore an object: a new instance whose ``__dict__`` takes
+the fields, every one of them and no other, with no call of ``__init__`` (a frozen dataclass's sets
+each field through ``object.__setattr__``, slow over thousands of records).
 """
 
 from __future__ import annotations
@@ -36,10 +42,19 @@ class Codec:
     def __init__(self, records: Iterable[type]) -> None:
         self._records: dict[str, type] = {record.__name__: record for record in records}
         self._fields: dict[str, tuple[tuple[str, _Convert], ...]] = {}
+        # Per record: the names of all its fields, and how to read those that are not read as they are.
+        self._names: dict[str, frozenset[str]] = {}
+        self._reads: dict[str, tuple[tuple[str, Callable[[Any], Any]], ...]] = {}
         for name, record in self._records.items():
+            if "__slots__" in vars(record) or hasattr(record, "__post_init__"):
+                raise TypeError(f"{name}: the build cache restores a record's fields into its __dict__ and "
+                                "calls nothing, so a record can have neither __slots__ nor __post_init__")
             hints = typing.get_type_hints(record)
             self._fields[name] = tuple((field.name, self._convert(hints[field.name]))
                                        for field in dataclasses.fields(record))
+            self._names[name] = frozenset(field for field, _ in self._fields[name])
+            self._reads[name] = tuple((field, convert[1]) for field, convert in self._fields[name]
+                                      if convert is not None and convert[1] is not _same)
         self._readers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "tuple": lambda found: tuple(found["v"]),
             "path": lambda found: Path(found["v"]),
@@ -51,8 +66,17 @@ class Codec:
         if hint in _PLAIN:
             return None
         origin, args = typing.get_origin(hint), typing.get_args(hint)
-        if origin is tuple and args and all(arg in _PLAIN for arg in args if arg is not Ellipsis):
-            return (lambda value: value, tuple)  # written as an array; read back as a tuple
+        if origin is tuple and args:
+            if all(arg in _PLAIN for arg in args if arg is not Ellipsis):
+                return (_same, tuple)  # written as an array; read back as a tuple
+            # The items are written (and tagged) as they need; the tuple itself is a plain array.
+            return (lambda value: [self._plain(item) for item in value], tuple)
+        if origin is dict and args[:1] == (str,):
+            inner = self._convert(args[1])
+            if inner is not None and inner[1] is not _same:
+                write, read = inner
+                return (lambda value: {_key(key): write(item) for key, item in value.items()},
+                        lambda value: {key: read(item) for key, item in value.items()})
         if origin in (typing.Union, types.UnionType) and all(arg in _PLAIN for arg in args):
             return None
         if hint is datetime:
@@ -65,7 +89,7 @@ class Codec:
         if isinstance(hint, type) and issubclass(hint, enum.Enum):
             return (lambda value: value.value, hint)
         # Anything else (records, dicts, unions of paths and text) is tagged and read back by its tag.
-        return (self._plain, lambda value: value)
+        return (self._plain, _same)
 
     def dumps(self, value: object) -> bytes:
         """*value* as compact JSON bytes."""
@@ -108,10 +132,17 @@ class Codec:
         reader = self._readers.get(tag)
         if reader is not None:
             return reader(found)
-        for field, convert in self._fields[tag]:
-            if convert is not None and field in found:
-                found[field] = convert[1](found[field])
-        return self._records[tag](**found)
+        if found.keys() != self._names[tag]:
+            raise ValueError(f"not a cache record: {tag} with the fields {', '.join(sorted(found))}")
+        for field, read in self._reads[tag]:
+            found[field] = read(found[field])
+        record: Any = object.__new__(self._records[tag])
+        record.__dict__.update(found)
+        return record
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _key(key: object) -> str:
