@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import posixpath
 import re
 import sys
 from collections.abc import Iterable
@@ -32,12 +34,20 @@ def environment_digest(config: Config) -> str:
 def code_digest() -> str:
     """A key over this package's code and the versions of the libraries that shape its outputs."""
     versions = library_versions(LIBRARIES)
-    parts: list[object] = [sys.version_info[:2], *(f"{name}={versions[name]}" for name in LIBRARIES)]
     package = Path(__file__).resolve().parents[1]
-    code = [*package.rglob("*.py"), *package.rglob("*.po")]
-    for path in sorted(code, key=lambda path: path.relative_to(package).as_posix()):
-        parts.append(path.read_bytes())
-    return digest(*parts)
+    # Each file's bytes go to the hash as they are, under its name and length; a walk of strings,
+    # not Path objects: both are worked out at every start of every command.
+    names: list[str] = []
+    for folder, subfolders, files in os.walk(package):
+        subfolders[:] = [name for name in subfolders if name != "__pycache__"]
+        inside = Path(folder).relative_to(package).as_posix()
+        names += [posixpath.join(inside, name) for name in files if name.endswith((".py", ".po"))]
+    code = hashlib.sha256()
+    for name in sorted(names):
+        data = (package / name).read_bytes()
+        code.update(f"{name}\0{len(data)}\0".encode())
+        code.update(data)
+    return digest(sys.version_info[:2], *(f"{name}={versions[name]}" for name in LIBRARIES), code.hexdigest())
 
 
 def library_versions(names: Iterable[str]) -> dict[str, str]:
