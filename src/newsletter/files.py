@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -12,6 +11,9 @@ def write_atomically(path: Path, data: bytes, *, durable: bool = True) -> None:
 
     Without *durable* the flushes to disk are skipped: for files that may be lost, never half-written.
     """
+    # tempfile brings shutil and random: loaded by the commands that write, not by those that only read.
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

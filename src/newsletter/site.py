@@ -18,7 +18,6 @@ from .posts import Post, Status, files_by_bundle, tag_slug
 from .posts.snippets import Snippet, chosen
 from .render.body import Outline, RenderedBody
 from .render.merge import without_merge_fields
-from .render.tree import rewrite_urls
 from .render.urls import bundle_url
 from .sources import Source, Stamp, scan
 
@@ -240,6 +239,9 @@ class Site:
 
 
 def _rewritten(load_html: Callable[[], str], mapper: Callable[[str], str]) -> str:
+    # lxml is loaded only when a body is: `status` and a build with nothing to remake read none.
+    from .render.tree import rewrite_urls
+
     return rewrite_urls(load_html(), mapper)
 
 

@@ -5,8 +5,10 @@ The cache lives in a folder that CI caches and tools restore, so reading it must
 by its annotation, worked out once per class: a record inside a record is a plain object whose
 class the annotation names, a tuple is an array read back as a tuple, a date is an array of its
 parts. Only the outermost record, and values whose annotation leaves their type open (a path or a
-text), carry a tag under a key no record has. Text, numbers and containers of them are handed to
-the C encoder and decoder as they are: at 1,000 posts, converting the rest is most of the cost.
+text), carry a tag under a key no record has. A record is read back only when the file holds
+exactly its fields, and without a call of its __init__. Text, numbers and containers of them are
+handed to the C encoder and decoder as they are: at 1,000 posts, converting the rest is most of
+the cost.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ class Codec:
     def __init__(self, records: Iterable[type]) -> None:
         self._records: dict[str, type] = {record.__name__: record for record in records}
         self._converts: dict[object, _Convert] = {}
+        for name, record in self._records.items():
+            if "__slots__" in vars(record) or hasattr(record, "__post_init__"):
+                raise TypeError(f"{name}: the build cache restores a record's fields into its __dict__ and "
+                                "calls nothing, so a record can have neither __slots__ nor __post_init__")
 
     def dumps(self, value: object) -> bytes:
         """*value* as compact JSON bytes."""
@@ -110,6 +116,7 @@ class Codec:
     def _record(self, record: type) -> _Convert:
         hints = typing.get_type_hints(record)
         names = tuple(field.name for field in dataclasses.fields(record))
+        fields = frozenset(names)
         converted = tuple((name, convert) for name in names if (convert := self._convert(hints[name])) is not None)
         writes = tuple((name, write) for name, (write, _) in converted)
         reads = tuple((name, read) for name, (_, read) in converted)
@@ -123,10 +130,15 @@ class Codec:
             return found
 
         def read(found: dict[str, Any]) -> object:
+            if found.keys() != fields:
+                raise TypeError(f"a {record.__name__} with the fields {', '.join(sorted(found))}")
             for name, convert in reads:
-                if name in found:  # a missing field is the constructor's error
-                    found[name] = convert(found[name])
-            return record(**found)
+                found[name] = convert(found[name])
+            # Restored as copy and pickle restore an object: the fields into its __dict__, with no
+            # call of __init__ (a frozen dataclass's sets each field through object.__setattr__).
+            made: Any = object.__new__(record)
+            made.__dict__.update(found)
+            return made
 
         return (write, read)
 

@@ -7,6 +7,7 @@ units whose inputs changed since are made again, in memory.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -18,10 +19,9 @@ from ..outputs.units import digest
 from ..posts import load_posts
 from ..posts.snippets import load_snippets
 from ..site import Site
-from ..sources import scan
+from ..sources import Stamp, scan
 from .cache import BuildCache
 from .keys import code_digest, environment_digest
-from .tree import content_digest
 
 
 def open_site(root: Path, *, now: datetime | None = None, drafts: bool = False, scheduled: bool = False,
@@ -29,9 +29,11 @@ def open_site(root: Path, *, now: datetime | None = None, drafts: bool = False, 
     """The site as of *now*, loaded through a build's cache (default `newsletter build`'s), not written back."""
     config = load_config(root)
     folder = cache if cache is not None else root / CACHE_DIR
-    store = BuildCache(folder, digest(code_digest(), config.site.timezone, config.posts.foreign_keys))
-    # Listed once: the posts and the files of their page bundles.
+    # Listed once: the posts and the files of their page bundles. The listing's stamps tell the
+    # cache which posts changed, as in a build, instead of a second stat of each file.
     scanned = scan(root, POSTS_DIR, private=config.private_files)
+    stamps: dict[str, Stamp | None] = {os.path.join(config.root, source.relative): source.stamp for source in scanned}
+    store = BuildCache(folder, digest(code_digest(), config.site.timezone, config.posts.foreign_keys), stamps)
     posts, warnings = load_posts(config, store, scanned)
     site = Site(config, posts, now_in(config, now), include_drafts=drafts, include_scheduled=scheduled,
                 load_warnings=tuple(warnings), bodies=store, snippets=load_snippets(config, None, posts),
@@ -73,9 +75,11 @@ def email_digests(site: Site, cache: BuildCache, slugs: Iterable[str]) -> dict[s
 
 def _made_digests(site: Site, slugs: list[str], base_key: str) -> dict[str, str]:
     """Make the emails of *slugs* in memory, as a build would now; their digests by slug."""
-    # Rendering loads Jinja, Markdown and the inliner: only when an issue changed since the last build.
+    # Rendering loads Jinja, Markdown and the inliner, and the output tree shutil: only when an issue
+    # changed since the last build.
     from ..outputs.email import email_units
     from ..render.templates import make_environment
+    from .tree import content_digest
 
     wanted = {f"email/{slug}.html": slug for slug in slugs}
     env = make_environment(site.config)

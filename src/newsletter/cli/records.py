@@ -71,9 +71,9 @@ def status(root: Path, now: datetime | None) -> None:
         click.echo("No posts yet: 'newsletter new TITLE' writes one.")
         return
     width = max(len(s.entry.slug) for s in statuses)
-    for item in statuses:
-        click.echo(f"{item.entry.post.date.astimezone(tz):%Y-%m-%d}  {item.entry.status:<9}  "
-                   f"{item.entry.slug:<{width}}  {_status_detail(item, tz)}")
+    # One write for all the lines: click.echo flushes after each, a write per line for a long list.
+    click.echo("\n".join(f"{item.entry.post.date.astimezone(tz):%Y-%m-%d}  {item.entry.status:<9}  "
+                          f"{item.entry.slug:<{width}}  {_status_detail(item, tz)}" for item in statuses))
 
 
 def _bounce_counts(status: PostStatus) -> str:

@@ -7,7 +7,6 @@ reads the file, checks each key's type and puts the Config together.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import re
 import tomllib
 from collections.abc import Callable, Iterator
@@ -57,6 +56,8 @@ __all__ = [
 
 def suggest(name: str, choices: list[str] | tuple[str, ...]) -> str:
     """Return ' (did you mean 'x'?)' when *name* looks like a typo of one of *choices*."""
+    import difflib  # only for a mistake in a file: not loaded by every command
+
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 

@@ -16,8 +16,6 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from anyascii import anyascii
-
 from .bundles import bundle_of
 
 KNOWN_KEYS = (
@@ -126,7 +124,14 @@ def tag_slug(name: str) -> str:
     any other keeps the slug it always had, so no existing tag page moves.
     """
     spelled = _TAG_SYMBOL.sub(lambda match: _TAG_SYMBOLS[match.group()], name)
-    return slugify(spelled) or slugify(anyascii(spelled))
+    slug = slugify(spelled)
+    if slug:
+        return slug
+    # anyascii brings importlib.resources, tempfile and shutil with it: loaded for the first tag
+    # that needs it, not by every command that reads posts.
+    from anyascii import anyascii
+
+    return slugify(anyascii(spelled))
 
 
 def same_tag(name: str) -> str:

@@ -13,13 +13,15 @@ import hashlib
 import hmac
 import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin
 
 from ..config import Config
 from ..errors import SendError, SubscriberError
+
+if TYPE_CHECKING:
+    import urllib.request
 
 # Part of what is signed, so that a token made for one purpose never passes for another.
 _UNSUBSCRIBE_PURPOSE = b"unsubscribe\0"
@@ -55,6 +57,10 @@ def _api_token(config: Config) -> str:
 
 
 def _request(config: Config, path: str, body: bytes | None = None) -> urllib.request.Request:
+    # The HTTP client (and ssl under it) is loaded only to talk to the server: the tokens above are
+    # made on every send and `status` reads the settings, neither of which needs it.
+    import urllib.request
+
     assert config.subscribers is not None
     base = config.subscribers.source if config.subscribers.source.endswith("/") else config.subscribers.source + "/"
     headers = {"Authorization": f"Bearer {_api_token(config)}", "User-Agent": "newsletter"}
@@ -64,6 +70,9 @@ def _request(config: Config, path: str, body: bytes | None = None) -> urllib.req
 
 
 def _fetch(config: Config, request: urllib.request.Request) -> bytes:
+    import urllib.error
+    import urllib.request  # as in _request
+
     where = request.full_url
     try:
         with urllib.request.urlopen(request, timeout=_TIMEOUT) as response:  # noqa: S310 - http(s) only, checked
