@@ -17,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
+import memory  # noqa: E402
 
 # Inline Pelican's own theme CSS into every article, with the options newsletter gives premailer.
 PREMAILER_STEP = """
@@ -55,65 +55,17 @@ class Timing:
         return f"{self.median:8.2f} s  ({low:.2f}–{high:.2f})  {self.peak_mib:7.0f} MiB"
 
 
-def _tree(pid: int) -> list[int]:
-    """The process and all its descendants, from /proc (Linux)."""
-    found, pending = [], [pid]
-    while pending:
-        current = pending.pop()
-        found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    pending += [int(child) for child in children.read().split()]
-        except OSError:
-            continue
-    return found
-
-
-def _pss_kib(pid: int) -> int:
-    """Proportional set size: resident memory, with pages shared by several processes divided among them."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-class _MemorySampler(threading.Thread):
-    """Samples the summed PSS of a process tree every 100 ms while it has several processes.
-
-    A forked worker shares most of its pages with its parent: summing RSS would count them once
-    per process, and the largest single process (wait4's ru_maxrss) would leave the workers out.
-    A tool running as one process is left alone: ru_maxrss measures it exactly, and reading the
-    PSS of a process of several GiB makes the kernel walk all its memory, which slows it down.
-    """
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.peak_kib = 0
-        self.finished = threading.Event()
-
-    def run(self) -> None:
-        while not self.finished.wait(0.1):
-            pids = _tree(self.pid)
-            if len(pids) > 1:
-                self.peak_kib = max(self.peak_kib, sum(_pss_kib(pid) for pid in pids))
-
-
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
     """Run one process; return its wall time and its peak memory in MiB, all its processes together."""
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    sampler = _MemorySampler(process.pid)
+    # Forked workers share most of their pages with the parent: ru_maxrss (the largest single
+    # process) would leave them out, and summing their RSS would count the shared pages again.
+    sampler = memory.Sampler(process.pid, alone=False)
     sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
-    sampler.finished.set()
-    sampler.join()
+    sampler.stop()
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         error = process.stderr.read().decode() if process.stderr else ""

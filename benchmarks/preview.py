@@ -6,13 +6,16 @@ For each size it starts `newsletter preview --no-open` (cold: no .newsletter/; w
 start), appends a new sentence to one post several times and times each save until the sentence
 is served in /email/<slug>.html and on /<slug>/. With Hugo installed (Debian's `hugo`), it does
 the same with `hugo server` on the same posts and prints the ratio. Then it times `newsletter
-check` cold and warm, and `newsletter status` with every issue recorded as sent. Medians and
-ranges; nothing here is a test, the figures depend on the machine.
+check` cold and warm, and `newsletter status` with every issue recorded as sent. With --saves N,
+the warm preview is saved N more times and its memory (all its processes) read before and after.
+Medians and ranges; nothing here is a test, the figures depend on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import re
 import shutil
 import socket
@@ -29,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import corpus  # noqa: E402
+import memory  # noqa: E402
 
 NEWSLETTER = [sys.executable, "-m", "newsletter"]
 TIMEOUT = 600.0
@@ -82,6 +86,11 @@ class Server:
             self.process.wait()
 
 
+def serves(url: str, sentence: str) -> bool:
+    """Whether *url* serves *sentence* now."""
+    return sentence.encode() in fetch(url)
+
+
 def time_edits(post: Path, urls: list[str], edits: int) -> dict[str, list[float]]:
     """Append a new sentence to *post* *edits* times; time each save until every URL serves it."""
     text = post.read_text(encoding="utf-8")
@@ -91,15 +100,43 @@ def time_edits(post: Path, urls: list[str], edits: int) -> dict[str, list[float]
         post.write_text(text + f"\n{sentence}\n", encoding="utf-8")
         saved = time.perf_counter()
         for url in urls:
-            wait_for(lambda url=url, sentence=sentence: sentence.encode() in fetch(url))
+            wait_for(functools.partial(serves, url, sentence))
             times[url].append(time.perf_counter() - saved)
         time.sleep(0.3)  # let the servers settle before the next save
     post.write_text(text, encoding="utf-8")
     return times
 
 
-def ours(folder: Path, edits: int) -> dict[str, list[float]]:
+def settled(base: str) -> None:
+    """Wait until the preview has checked its last whole build, so that no build or check is under way."""
+
+    def checked() -> bool:
+        answer = fetch(f"{base}_preview/poll?since=-1")
+        state = json.loads(answer) if answer else {}
+        return bool(state.get("checked")) and not state.get("partial")
+
+    wait_for(checked)
+
+
+def memory_over_saves(server: Server, post: Path, base: str, slug: str, saves: int) -> memory.Growth:
+    """Save *post* *saves* times, each until served; read the preview's memory before, during and after."""
+    pid = server.process.pid
+    settled(base)
+    before = memory.read(pid)
+    sampler = memory.Sampler(pid, 0.25)
+    sampler.start()
+    try:
+        time_edits(post, [f"{base}email/{slug}.html"], saves)
+        settled(base)
+    finally:
+        sampled = sampler.stop()
+    after = memory.read(pid)
+    return memory.Growth(before, after, max((before, after, sampled or after), key=lambda reading: reading.kib))
+
+
+def ours(folder: Path, edits: int, saves: int = 0) -> tuple[dict[str, list[float]], memory.Growth | None]:
     results: dict[str, list[float]] = {"start cold": [], "start warm": []}
+    growth = None
     post = sorted((folder / "posts").glob("*.md"))[-1]
     slug = re.sub(r"^\d{4}-\d{2}-\d{2}-", "", post.stem)
     for start in ("start cold", "start warm"):
@@ -111,9 +148,11 @@ def ours(folder: Path, edits: int) -> dict[str, list[float]]:
             if start == "start warm":
                 timed = time_edits(post, [f"{base}email/{slug}.html", f"{base}{slug}/"], edits)
                 results["save → email served"], results["save → web page served"] = timed.values()
+                if saves:
+                    growth = memory_over_saves(server, post, base, slug, saves)
         finally:
             server.stop()
-    return results
+    return results, growth
 
 
 def hugo(folder: Path, edits: int) -> dict[str, list[float]]:
@@ -171,6 +210,8 @@ def main() -> None:
     parser.add_argument("--posts", type=int, nargs="+", default=[100, 1000])
     parser.add_argument("--edits", type=int, default=5, help="saves timed per preview")
     parser.add_argument("--runs", type=int, default=3, help="runs of check and status")
+    parser.add_argument("--saves", type=int, default=0,
+                        help="then save the post this many more times and report the preview's memory (0: skip)")
     parser.add_argument("--no-hugo", action="store_true", help="skip Hugo even when it is installed")
     args = parser.parse_args()
     corpus.compile_package()
@@ -180,9 +221,11 @@ def main() -> None:
             posts = corpus.generate(count, 7, 1600)
             corpus.write_newsletter(posts, workdir / "newsletter")
             print(f"{count} posts")
-            mine = ours(workdir / "newsletter", args.edits)
+            mine, growth = ours(workdir / "newsletter", args.edits, args.saves)
             for label, seconds in mine.items():
                 print(summary(f"newsletter preview: {label}", seconds))
+            for line in growth.lines("preview", f"{args.saves} more saves") if growth else ():
+                print(line)
             if shutil.which("hugo") and not args.no_hugo:
                 corpus.write_hugo(posts, workdir / "hugo")
                 theirs = hugo(workdir / "hugo", args.edits)
