@@ -62,12 +62,21 @@ def read(pid: int) -> Reading:
 
 
 def summed(pids: list[int]) -> Reading:
-    """Read the memory of these processes now, summed."""
-    pss = [_field_kib(f"/proc/{each}/smaps_rollup", "Pss:") for each in pids]
-    if None not in pss:
-        return Reading(sum(value or 0 for value in pss), len(pids), "PSS")
-    rss = [_field_kib(f"/proc/{each}/status", "VmRSS:") for each in pids]
-    return Reading(sum(value or 0 for value in rss), len(pids), "RSS")
+    """Read the memory of these processes now, summed; one that has ended meanwhile counts for nothing."""
+    pss_kib = rss_kib = processes = 0
+    kind = "PSS"
+    for pid in pids:
+        # PSS first: a process with neither figure readable afterwards has ended (or is a zombie).
+        pss = _field_kib(f"/proc/{pid}/smaps_rollup", "Pss:")
+        rss = _field_kib(f"/proc/{pid}/status", "VmRSS:")
+        if pss is None and rss is None:
+            continue
+        if pss is None:
+            kind = "RSS"
+        processes += 1
+        pss_kib += pss or 0
+        rss_kib += rss or 0
+    return Reading(pss_kib if kind == "PSS" else rss_kib, processes, kind)
 
 
 class Sampler(threading.Thread):
