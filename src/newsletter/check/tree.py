@@ -69,6 +69,8 @@ class Document(Node):
         if len(tags) == 1:
             return iter(self._by_tag.get(tags[0], ()))
         return (node for node in self._order if node.tag in tags)
+
+
 _URL_ATTRIBUTES = ("href", "src", "poster", "cite", "background", "action")
 
 
