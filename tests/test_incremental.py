@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from newsletter.build import phases as build_module
+from newsletter.build.cache import BuildCache, HeldCache
 from newsletter.build.engine import build
+from newsletter.errors import TemplateError
 from newsletter.outputs import feed_items, inline
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -150,6 +152,50 @@ def test_a_failed_incremental_build_changes_nothing(newsletter):
     (newsletter.root / "templates/email.html").unlink()
     build(newsletter.root, now=NOW, jobs=1)
     assert _files(newsletter.dist)["post-2/index.html"] != before["post-2/index.html"]
+
+
+def test_a_cache_held_between_builds_gives_what_a_cold_build_gives(newsletter, tmp_path, monkeypatch):
+    """The preview holds its build cache between builds instead of reading it back; a failed build,
+    or a cache deleted or rewritten behind its back, has it read the folder again."""
+    root = newsletter.root
+    for day in range(1, 5):
+        _post(newsletter, day, f"Post {day}")
+    held = HeldCache()
+    build(root, now=NOW, jobs=1, held=held)
+    reads: list[Path] = []
+    real_load = BuildCache._load
+
+    def counted(cache: BuildCache, namespace: str):
+        if cache.folder == root / ".newsletter/cache":  # not the cold copies' builds
+            reads.append(cache.folder)
+        return real_load(cache, namespace)
+
+    monkeypatch.setattr(BuildCache, "_load", counted)
+
+    _post(newsletter, 2, "Post 2, edited", "A new body.\n")
+    build(root, now=NOW, jobs=1, held=held)
+    assert reads == []  # taken from memory
+    assert _files(newsletter.dist) == _cold(root, tmp_path)
+
+    _post(newsletter, 3, "Post 3, edited")
+    newsletter.write("templates/email.html", "{{ entry.no_such_thing }}")
+    with pytest.raises(TemplateError):
+        build(root, now=NOW, jobs=1, held=held)
+    (root / "templates/email.html").unlink()
+    build(root, now=NOW, jobs=1, held=held)
+    assert len(reads) == 1  # the failed build may have changed what was held
+    assert _files(newsletter.dist) == _cold(root, tmp_path)
+
+    shutil.rmtree(root / ".newsletter")
+    _post(newsletter, 4, "Post 4, edited")
+    build(root, now=NOW, jobs=1, held=held)
+    assert _files(newsletter.dist) == _cold(root, tmp_path)
+
+    (root / ".newsletter/cache/state.json").write_bytes(b"not JSON")
+    _post(newsletter, 1, "Post 1, edited")
+    build(root, now=NOW, jobs=1, held=held)
+    assert len(reads) == 3
+    assert _files(newsletter.dist) == _cold(root, tmp_path)
 
 
 def test_parallel_builds_give_the_same_bytes(newsletter, tmp_path, monkeypatch):

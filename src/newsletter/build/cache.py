@@ -108,14 +108,48 @@ class _State:
 _CODEC = Codec((_State, ReadPost, Post, Outline, Image, Problem, BuildRecord, UnitRecord, QuickRecord, BuiltIssue))
 
 
+class HeldCache:
+    """The cache as the last build of a long-lived process (the preview) left it, so that the next
+    build need not read it back: good for as long as the cache file is the one that build wrote.
+
+    A build that fails part-way may have changed the state without writing it: it drops what is
+    held (see ``phases.make_build``), and the next build reads the file again.
+    """
+
+    def __init__(self) -> None:
+        self._state: _State | None = None
+        self._stamp: Stamp | None = None
+
+    def take(self, file: Path, namespace: str) -> _State | None:
+        """The state held, if *file* is still what it was when the state was held, for *namespace*."""
+        if self._state is None or self._state.namespace != namespace:
+            return None
+        try:
+            stamp = stamp_of(file.stat())
+        except OSError:
+            return None
+        return self._state if stamp == self._stamp else None
+
+    def hold(self, state: _State, file: Path) -> None:
+        try:
+            self._state, self._stamp = state, stamp_of(file.stat())
+        except OSError:
+            self.drop()
+
+    def drop(self) -> None:
+        self._state = self._stamp = None
+
+
 class BuildCache:
     """Posts, bodies and the last build's record for one newsletter (a PostCache and a BodyStore)."""
 
-    def __init__(self, folder: Path, namespace: str, stamps: dict[str, Stamp | None] | None = None) -> None:
+    def __init__(self, folder: Path, namespace: str, stamps: dict[str, Stamp | None] | None = None,
+                 held: HeldCache | None = None) -> None:
         self.folder = folder
         # Stamps of the post files, taken at the start of the build; others are asked for as needed.
         self.stamps = stamps or {}
-        self.state = self._load(namespace)
+        self.held = held
+        self.state = (held.take(folder / _STATE, namespace) if held is not None else None) or self._load(namespace)
         self._seen_posts: set[str] = set()
         self._seen_bodies: set[str] = set()
         self._changed = False
@@ -230,7 +264,11 @@ class BuildCache:
         posts = {path: known for path, known in self.state.posts.items() if path in self._seen_posts}
         stale = set(self.state.outlines) - self._seen_bodies
         if not self._changed and not stale and len(posts) == len(self.state.posts) and record == self.state.record:
+            if self.held is not None:
+                self.held.hold(self.state, self.folder / _STATE)
             return
+        if self.held is not None:
+            self.held.drop()  # held again once written
         self.state.record = record
         self.state.posts = posts
         for key in stale:
@@ -240,3 +278,5 @@ class BuildCache:
                 if name.split(".", 1)[0] in stale:  # the body and what was made from it
                     (self.folder / _BODIES / name).unlink(missing_ok=True)
         write_atomically(self.folder / _STATE, _CODEC.dumps(self.state))
+        if self.held is not None:
+            self.held.hold(self.state, self.folder / _STATE)

@@ -34,7 +34,7 @@ from .tree import check_out, damaged_outputs, marker_id, remove_stale_staging
 if TYPE_CHECKING:
     from ..outputs.inline import WarmPremailer
     from ..site import Site
-    from .cache import BuildCache
+    from .cache import BuildCache, HeldCache
     from .making import Progress
 
 
@@ -127,13 +127,15 @@ def input_fingerprint(config: Config, target: Target, stamps: dict[str, Stamp | 
 def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: datetime | None = None,
           clean: bool = False, jobs: int | None = None, progress: Progress | None = None,
           target: Target | None = None, commit: AbstractContextManager[object] | None = None,
-          premailer: WarmPremailer | None = None, early: Early | None = None) -> BuildResult:
+          premailer: WarmPremailer | None = None, early: Early | None = None,
+          held: HeldCache | None = None) -> BuildResult:
     """Build the newsletter in *root* into *out* (default root/dist), remaking only what changed.
 
     *clean* throws the cache away first; *jobs* is the number of processes (default: one per core).
     A *target* replaces *out* and *drafts* (the preview's); *commit* is held while the new files
     are moved into place, so that a reader holding it never sees half of a build. A process that
-    builds again and again passes the *premailer* it keeps warm instead of starting one each time.
+    builds again and again passes the *premailer* it keeps warm instead of starting one each time,
+    and the cache it *held* from its last build instead of reading it back.
     *early* is told when the saved issue's own files are in place, before the rest (see _build).
     """
     started = time.perf_counter()
@@ -159,6 +161,6 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
 
     return make_build(config, target, when, fingerprint, inputs, jobs=jobs, progress=progress, started=started,
                       premailer=premailer, commit=commit or contextlib.nullcontext(), early=early,
-                      publishes=given_target is None, fresh=clean)
+                      publishes=given_target is None, fresh=clean, held=held)
 
 

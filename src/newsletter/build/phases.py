@@ -30,7 +30,7 @@ from ..render.markdown import render_markdown
 from ..render.templates import Environment, language, make_environment
 from ..site import Site
 from ..sources import stamp_of
-from .cache import BuildCache, BuildRecord, BuiltIssue, QuickRecord, write_quick_record
+from .cache import BuildCache, BuildRecord, BuiltIssue, HeldCache, QuickRecord, write_quick_record
 from .engine import BuildResult, Early, Inputs, Target, input_fingerprint, scan_inputs
 from .keys import code_digest, environment_digest
 from .making import PARALLEL_MINIMUM, Progress, make_and_commit, unsaved
@@ -94,8 +94,12 @@ def _kept_from_collection() -> Iterator[None]:
 def make_build(config: Config, target: Target, when: datetime, fingerprint: str, inputs: Inputs,
                *, jobs: int, progress: Progress | None, started: float, premailer: WarmPremailer | None,
                commit: AbstractContextManager[object], early: Early | None, publishes: bool,
-               fresh: bool) -> BuildResult:
-    """Make what changed since the last build (everything when *fresh*), with premailer kept warm."""
+               fresh: bool, held: HeldCache | None = None) -> BuildResult:
+    """Make what changed since the last build (everything when *fresh*), with premailer kept warm.
+
+    The cache *held* by a process that builds again and again is used and kept up to date; a build
+    that fails drops it, since it may have changed part-way.
+    """
     # A build over an earlier one usually remakes an email or two; a full one has workers for them.
     rebuild = not fresh and jobs > 1 and bool(marker_id(target.out))
     frozen_before = gc.get_freeze_count()
@@ -104,7 +108,11 @@ def make_build(config: Config, target: Target, when: datetime, fingerprint: str,
         starting = warm_premailer(config) if rebuild and kept is None else contextlib.nullcontext(kept)
         with starting as warm:
             return _build(config, target, when, fingerprint, inputs, jobs=jobs, progress=progress,
-                          started=started, warm=warm, commit=commit, early=early, publishes=publishes)
+                          started=started, warm=warm, commit=commit, early=early, publishes=publishes, held=held)
+    except BaseException:
+        if held is not None:
+            held.drop()
+        raise
     finally:
         if not frozen_before:
             gc.unfreeze()
@@ -112,7 +120,8 @@ def make_build(config: Config, target: Target, when: datetime, fingerprint: str,
 
 def _build(config: Config, target: Target, when: datetime, fingerprint: str, inputs: Inputs,
            *, jobs: int, progress: Progress | None, started: float, warm: WarmPremailer | None,
-           commit: AbstractContextManager[object], early: Early | None, publishes: bool = False) -> BuildResult:
+           commit: AbstractContextManager[object], early: Early | None, publishes: bool = False,
+           held: HeldCache | None = None) -> BuildResult:
     """Run the phases of a build: load, plan, diff, make, commit, record.
 
     With *early*, an incremental build that remade a post's email commits that issue's email and
@@ -120,7 +129,7 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     *publishes* (``newsletter build``, not the preview's or the check's) also notes in
     feed-archive.json the issues it published first, which fixes the feed archive's pages.
     """
-    site, cache = _load(config, target, when, inputs, jobs)
+    site, cache = _load(config, target, when, inputs, jobs, held)
     env = make_environment(config)
     with _kept_from_collection():
         units = plan(site, env, environment_digest(config), warm)
@@ -172,11 +181,11 @@ def _saved_first(todo: list[Unit]) -> list[Unit]:
 
 
 def _load(config: Config, target: Target, when: datetime, inputs: Inputs,
-          jobs: int) -> tuple[Site, BuildCache]:
+          jobs: int, held: HeldCache | None = None) -> tuple[Site, BuildCache]:
     """Read the posts through the cache and render the bodies it does not have."""
     with _kept_from_collection():
         namespace = digest(code_digest(), config.site.timezone, config.posts.foreign_keys)
-        cache = BuildCache(target.cache, namespace, inputs.stamps)
+        cache = BuildCache(target.cache, namespace, inputs.stamps, held)
         posts, post_warnings = load_posts(config, cache, inputs.scanned[POSTS_DIR])
         site = Site(config, posts, when, include_drafts=target.drafts, include_scheduled=target.scheduled,
                     load_warnings=tuple(post_warnings), bodies=cache, scanned_static=inputs.scanned[STATIC_DIR],

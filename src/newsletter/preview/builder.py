@@ -12,6 +12,7 @@ from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..build.cache import HeldCache
 from ..build.engine import BuildResult, Target
 from ..build.engine import build as build_site
 from ..config import Config, load_config
@@ -38,7 +39,8 @@ class EngineBuilder:
 
     *commit* is held while new files are moved into the folder; readers hold it too, so that no
     page is served from half of a build. A premailer process is kept warm between builds, so that
-    a save's email is inlined at once.
+    a save's email is inlined at once, and the build cache is held in memory, so that a save's
+    build does not read it back from disk.
     """
 
     def __init__(self, root: Path, *, drafts: bool = True, commit: AbstractContextManager[object] | None = None,
@@ -48,6 +50,7 @@ class EngineBuilder:
         self.commit = commit or nullcontext()
         self.jobs = jobs
         self.premailer: WarmPremailer | None = None
+        self.held = HeldCache()
         self._checking: Pool | None = None
         self._closed = False
 
@@ -65,7 +68,7 @@ class EngineBuilder:
             self.premailer = WarmPremailer(config)
         tell = None if early is None else (lambda first: early(self._described(number, config, first, partial=True)))
         result = build_site(root, target=target, commit=self.commit, jobs=self.jobs, premailer=self.premailer,
-                            early=tell)
+                            early=tell, held=self.held)
         return self._described(number, config, result)
 
     def _described(self, number: int, config: Config, result: BuildResult, *, partial: bool = False) -> Build:
