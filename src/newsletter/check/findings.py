@@ -8,6 +8,7 @@ it cannot drift apart. ``rules.py`` puts the registered rules in the README's or
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -173,22 +174,29 @@ def _stamped(rule_id: str, scope: Scope, function: Callable[P, Iterable[Hit]]) -
     return findings
 
 
+def _registered() -> dict[str, _Registered]:
+    """Every rule, its modules loaded on first use (rules.py imports each one of them)."""
+    importlib.import_module(f"{__package__}.rules")
+    return _REGISTERED
+
+
 def checks(scope: Scope) -> list[Check]:
     """List the functions the runner calls in *scope*, in the order they were registered."""
+    _registered()
     return [check for check in _CHECKS if check.scope == scope]
 
 
 def registered_rules(module: str) -> list[Rule]:
     """List the rules registered by functions of *module*, in the order they were defined."""
-    return [registered.rule for registered in _REGISTERED.values() if registered.module == module]
+    return [registered.rule for registered in _registered().values() if registered.module == module]
 
 
 def registered_ids() -> list[str]:
     """List the id of every registered rule."""
-    return list(_REGISTERED)
+    return list(_registered())
 
 
 def is_ignorable(rule_id: str) -> bool:
     """Say whether an ignore list may switch off *rule_id*."""
-    registered = _REGISTERED.get(rule_id)
+    registered = _registered().get(rule_id)
     return registered is None or registered.ignorable

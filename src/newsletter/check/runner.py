@@ -30,7 +30,6 @@ from .links import resolve
 from .loading import build_problems, config_problems, post_problems, source_problems, template_problems
 from .memo import IssueMemo, Memo
 from .pool import check_issues
-from .rules import apply_ignores
 
 # Where a body names another page: enough to key an issue's findings on the pages it links to.
 _URLS = re.compile(r"""\s(?:href|src)=["']([^"']*)["']""")
@@ -102,6 +101,9 @@ def check_built(root: Path, target: Target, built: Iterable[Problem], *, now: da
     *jobs* is the number of processes that check issues (default: one per core). *loaded* is the
     site and cache the build loaded, if it did; else they are read again.
     """
+    # The rules load here, after the build: their imports need not hold up its premailer's start.
+    from .rules import apply_ignores
+
     failed = list(failed)
     try:
         site, cache = loaded if loaded is not None and not failed else open_site(
