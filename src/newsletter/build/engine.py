@@ -156,11 +156,17 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
     if unchanged is not None and not (given_target is None and damaged_outputs(target.out, unchanged.outputs)):
         return BuildResult(out=target.out, built=unchanged.issues, files=unchanged.files, made=0,
                            warnings=unchanged.warnings, seconds=time.perf_counter() - started)
-    # Something changed: only now are the renderers loaded (a start with nothing to do needs none).
-    from .phases import make_build
+    # A build over an earlier one usually remakes an email or two, and premailer takes longer to
+    # start than the rest of such a build: it starts first (a full build has workers for emails).
+    from ..outputs.inline import warm_premailer
 
-    return make_build(config, target, when, fingerprint, inputs, jobs=jobs, progress=progress, started=started,
-                      premailer=premailer, commit=commit or contextlib.nullcontext(), early=early,
-                      publishes=given_target is None, fresh=clean, held=held)
+    rebuild = premailer is None and not clean and jobs > 1 and bool(marker_id(target.out))
+    with warm_premailer(config) if rebuild else contextlib.nullcontext(premailer) as warm:
+        # Something changed: only now are the renderers loaded (a start with nothing to do needs none).
+        from .phases import make_build
+
+        return make_build(config, target, when, fingerprint, inputs, jobs=jobs, progress=progress, started=started,
+                          premailer=warm, commit=commit or contextlib.nullcontext(), early=early,
+                          publishes=given_target is None, held=held)
 
 

@@ -21,7 +21,7 @@ from ..layout import FEED_ARCHIVE_NAME, POSTS_DIR, SNIPPETS_DIR, STATIC_DIR
 from ..outputs.archive import archive_of, save_pages
 from ..outputs.email import email_units
 from ..outputs.feeds import feed_units
-from ..outputs.inline import WarmPremailer, uses_premailer, warm_premailer
+from ..outputs.inline import WarmPremailer, uses_premailer
 from ..outputs.units import Unit, digest
 from ..outputs.web import WebRenderer, static_units
 from ..posts import Post, Status, load_posts
@@ -94,21 +94,18 @@ def _kept_from_collection() -> Iterator[None]:
 def make_build(config: Config, target: Target, when: datetime, fingerprint: str, inputs: Inputs,
                *, jobs: int, progress: Progress | None, started: float, premailer: WarmPremailer | None,
                commit: AbstractContextManager[object], early: Early | None, publishes: bool,
-               fresh: bool, held: HeldCache | None = None) -> BuildResult:
-    """Make what changed since the last build (everything when *fresh*), with premailer kept warm.
+               held: HeldCache | None = None) -> BuildResult:
+    """Make what changed since the last build (everything with no cache), the emails inlined by the
+    warm *premailer* if given.
 
     The cache *held* by a process that builds again and again is used and kept up to date; a build
     that fails drops it, since it may have changed part-way.
     """
-    # A build over an earlier one usually remakes an email or two; a full one has workers for them.
-    rebuild = not fresh and jobs > 1 and bool(marker_id(target.out))
     frozen_before = gc.get_freeze_count()
     try:
-        kept = premailer if premailer is not None and uses_premailer(config) else None
-        starting = warm_premailer(config) if rebuild and kept is None else contextlib.nullcontext(kept)
-        with starting as warm:
-            return _build(config, target, when, fingerprint, inputs, jobs=jobs, progress=progress,
-                          started=started, warm=warm, commit=commit, early=early, publishes=publishes, held=held)
+        warm = premailer if premailer is not None and uses_premailer(config) else None
+        return _build(config, target, when, fingerprint, inputs, jobs=jobs, progress=progress,
+                      started=started, warm=warm, commit=commit, early=early, publishes=publishes, held=held)
     except BaseException:
         if held is not None:
             held.drop()

@@ -20,7 +20,6 @@ from typing import Any
 
 from ..config import Config
 from ..errors import BuildError
-from ..render.templates import make_environment, render_template
 
 PREMAILER = "premailer"
 CSS_INLINE = "css-inline"
@@ -157,6 +156,9 @@ def _serve_premailer(connection: Connection, theirs: Connection, config: Config)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Should this fail, the first real email warms premailer up instead, and reports the error.
     with contextlib.suppress(Exception):
+        # Imported here: a build starts this process before it loads its own renderers.
+        from ..render.templates import make_environment, render_template
+
         css = render_template(make_environment(config), "email.css")
         _premailer(f"<html><head><style>\n{css}\n</style></head><body class=\"body\">{_WARMING_BODY}</body></html>")
     while True:
