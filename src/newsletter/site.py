@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property, partial
+from functools import cached_property, lru_cache, partial
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -69,9 +69,15 @@ class Entry:
         """
         if self.post.id:
             return self.post.id
-        parts = urlsplit(self.url)
-        path = parts.path.strip("/")
-        return f"tag:{parts.hostname},{self.post.date:%Y-%m-%d}:/{path}"
+        # The URL is the site's, then the slug ([a-z0-9-]) and a slash: only the site's part needs
+        # taking apart, and it is the same for every issue.
+        site_url = self.url.removesuffix(f"{self.slug}/")
+        if site_url == self.url:  # a URL of another shape: taken apart whole
+            host, path = _host_and_path(self.url)
+        else:
+            host, site_path = _host_and_path(site_url)
+            path = site_path + self.slug
+        return f"tag:{host},{self.post.date:%Y-%m-%d}:/{path.strip('/')}"
 
     @property
     def summary(self) -> str:
@@ -236,6 +242,12 @@ class Site:
     def published_tags(self) -> tuple[Tag, ...]:
         """Tags of the published entries, by slug: what the tag feeds carry."""
         return group_tags(self.published)
+
+
+@lru_cache(maxsize=8)
+def _host_and_path(url: str) -> tuple[str | None, str]:
+    parts = urlsplit(url)
+    return parts.hostname, parts.path
 
 
 def _rewritten(load_html: Callable[[], str], mapper: Callable[[str], str]) -> str:

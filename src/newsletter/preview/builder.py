@@ -72,17 +72,19 @@ class EngineBuilder:
         return self._described(number, config, result)
 
     def _described(self, number: int, config: Config, result: BuildResult, *, partial: bool = False) -> Build:
-        target = self.target
         shown = {issue.source for issue in result.built}
+        by_source: dict[str, list[str]] = {}
+        for warning in result.warnings:
+            by_source.setdefault(str(warning.path), []).append(str(warning))
+        # Strings, not Path objects: this runs twice a save, over every issue, before the page reloads.
+        emails = os.path.join(self.target.out, EMAIL_DIR)
         issues = []
         for made in result.built:
             # The same measure as the build's own warning about Gmail's clip.
-            email = target.out / EMAIL_DIR / f"{made.slug}.html"
-            size = email.stat().st_size if email.is_file() else 0
-            own = tuple(str(warning) for warning in result.warnings if str(warning.path) == made.source)
-            issues.append(Issue(**vars(made), size=size, warnings=own))
+            issues.append(Issue(**vars(made), size=_size(os.path.join(emails, f"{made.slug}.html")),
+                                warnings=tuple(by_source.get(made.source, ()))))
         general = tuple(str(warning) for warning in result.warnings if str(warning.path) not in shown)
-        return Build(number=number, folder=target.out, site_title=config.site.title, site_url=config.site.url,
+        return Build(number=number, folder=self.target.out, site_title=config.site.title, site_url=config.site.url,
                      issues=tuple(issues), warnings=general, seconds=result.seconds, made=result.made,
                      problems=result.warnings, partial=partial, saved=result.saved)
 
@@ -128,6 +130,13 @@ def _check_built(root: Path, target: Target, problems: tuple[Problem, ...]) -> R
     from ..check.runner import check_built
 
     return check_built(root, target, problems, jobs=1)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _lower_priority() -> None:

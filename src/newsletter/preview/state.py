@@ -13,6 +13,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,11 @@ class Build:
 
     def issue(self, slug: str) -> Issue | None:
         """Return the issue with this slug, if the build has it."""
-        return next((issue for issue in self.issues if issue.slug == slug), None)
+        return self._by_slug.get(slug)
+
+    @cached_property
+    def _by_slug(self) -> dict[str, Issue]:
+        return {issue.slug: issue for issue in self.issues}
 
 
 # Makes build number N and describes it; raises NewsletterError when the newsletter does not build.
