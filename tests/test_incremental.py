@@ -13,7 +13,7 @@ import pytest
 
 from newsletter.build import phases as build_module
 from newsletter.build.cache import BuildCache, HeldCache
-from newsletter.build.engine import build
+from newsletter.build.engine import Target, build
 from newsletter.errors import TemplateError
 from newsletter.outputs import feed_items, inline
 
@@ -196,6 +196,49 @@ def test_a_cache_held_between_builds_gives_what_a_cold_build_gives(newsletter, t
     build(root, now=NOW, jobs=1, held=held)
     assert len(reads) == 3
     assert _files(newsletter.dist) == _cold(root, tmp_path)
+
+
+def test_saves_built_in_two_parts_give_what_a_cold_build_gives(newsletter, tmp_path):
+    """The preview's builds put a saved issue's page and email in place before planning the rest:
+    through edits that move it, rename it or come two at a time, each build ends as a cold one would."""
+    root = newsletter.root
+    for day in range(1, 7):
+        _post(newsletter, day, f"Post {day}", tags="[notes]" if day % 2 else "[other]")
+
+    def target(folder: Path) -> Target:
+        return Target(folder / "preview", folder / ".newsletter/preview-cache", drafts=True, scheduled=True)
+
+    def cold() -> dict[str, bytes]:
+        copy = tmp_path / "cold-copy"
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(root, copy, ignore=shutil.ignore_patterns("dist", ".newsletter", "preview"))
+        build(copy, now=NOW, jobs=1, target=target(copy))
+        return _files(copy / "preview")
+
+    held = HeldCache()
+    build(root, now=NOW, jobs=1, target=target(root), held=held)
+    steps = [  # the slugs saved, the edit, a text the first saved issue's email shows after it
+        ("post-3", lambda: _post(newsletter, 3, "Post 3", "A new sentence.\n", tags="[notes]"), "A new sentence."),
+        ("post-4", lambda: _post(newsletter, 4, "Post 4, re-titled", tags="[other]"), "Post 4, re-titled"),
+        ("moved", lambda: newsletter.post("2025-04-02-post-2", 'title: "Post 2"\ndate: 2025-04-20\nslug: moved'),
+         "April 20, 2025"),
+        ("post-5 post-6", lambda: (_post(newsletter, 5, "Post 5", "Edited.\n", tags="[notes]"),
+                                   _post(newsletter, 6, "Post 6", "Edited too.\n", tags="[other]")), "Edited."),
+        ("post-9", lambda: _post(newsletter, 9, "A new post", "Brand new.\n"), "Brand new."),
+    ]
+    for slugs, step, shown in steps:
+        before = set(_files(root / "preview"))
+        step()
+        seen = []
+        build(root, now=NOW, jobs=1, target=target(root), held=held,
+              early=lambda first: seen.append((first, (root / f"preview/email/{first.saved[0]}.html").read_text(),
+                                               set(_files(root / "preview")))))
+        [(first, email, in_place)] = seen
+        assert first.saved == tuple(slugs.split())
+        assert shown in email  # in place before the rest of the build was planned
+        assert before <= in_place  # and the rest of the last build still there
+        assert len(first.built) == len(list((root / "posts").glob("*.md")))
+        assert _files(root / "preview") == cold(), f"after saving {slugs}"
 
 
 def test_parallel_builds_give_the_same_bytes(newsletter, tmp_path, monkeypatch):

@@ -162,6 +162,8 @@ class BuildCache:
         self.held = held
         self.state = (held.take(folder / _STATE, namespace) if held is not None else None) or self._load(namespace)
         self._seen_posts: set[str] = set()
+        # The slugs of the posts read again from their files in this build: the ones just saved.
+        self.read_again: list[str] = []
         self._seen_bodies: set[str] = set()
         self._changed = False
 
@@ -176,13 +178,13 @@ class BuildCache:
 
     # -- posts ----------------------------------------------------------------------------------
 
-    def _stamp(self, path: Path) -> Stamp:
-        stamp = self.stamps.get(str(path))
-        return stamp if stamp is not None else stamp_of(path.stat())
+    def _stamp(self, path: str) -> Stamp:
+        stamp = self.stamps.get(path)
+        return stamp if stamp is not None else stamp_of(os.stat(path))
 
-    def get(self, path: Path) -> ReadPost | None:
-        known = self.state.posts.get(str(path))
-        self._seen_posts.add(str(path))
+    def get(self, path: str) -> ReadPost | None:
+        known = self.state.posts.get(path)
+        self._seen_posts.add(path)
         try:
             stamp = self._stamp(path)
         except OSError:
@@ -191,11 +193,12 @@ class BuildCache:
             return None  # read the file again: its body is needed to render it
         return known[3]
 
-    def put(self, path: Path, read: ReadPost) -> None:
+    def put(self, path: str, read: ReadPost) -> None:
         # Kept without its Markdown, which the cached body stands in for: a fraction of the size.
         light = ReadPost(dataclasses.replace(read.post, body=""), read.warnings, read.slug_line)
+        self.read_again.append(read.post.slug)
         try:
-            self.state.posts[str(path)] = (*self._stamp(path), light)
+            self.state.posts[path] = (*self._stamp(path), light)
         except OSError:
             return
         self._changed = True

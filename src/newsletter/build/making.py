@@ -40,11 +40,14 @@ def make_units(site: Site, staging: Staging, units: list[Unit],
             yield unit, *make_unit(unit, site, staging)
 
 
-def make_and_commit(site: Site, out: Path, cache: BuildCache, units: list[Unit], todo: list[Unit],
+def make_and_commit(site: Site, out: Path, cache: BuildCache, units: list[Unit] | None, todo: list[Unit],
                      last: BuildRecord | None, jobs: int, progress: Progress | None,
                      commit: AbstractContextManager[object], notes: list[Problem], damaged: set[str],
                     save: bool = True) -> BuildRecord:
     """Make *todo* into a staging folder, move the build into place and record it in the cache.
+
+    The build holds *units*: those not in *todo* are kept as the *last* build made them. With
+    *units* None (the first part of a build in two) it holds every unit of the last build too.
 
     Outputs in *damaged* (changed or deleted in the folder since) are written again. A cache that
     cannot be written is a warning added to *notes*: the build itself is complete. Without *save*
@@ -79,8 +82,8 @@ def make_and_commit(site: Site, out: Path, cache: BuildCache, units: list[Unit],
     return record
 
 
-def _make(site: Site, staging: Staging, out: Path, units: list[Unit], todo: list[Unit], last: BuildRecord | None,
-          jobs: int, progress: Progress | None) -> tuple[BuildRecord, list[str]]:
+def _make(site: Site, staging: Staging, out: Path, units: list[Unit] | None, todo: list[Unit],
+          last: BuildRecord | None, jobs: int, progress: Progress | None) -> tuple[BuildRecord, list[str]]:
     """Make the units in *todo* into *staging*; keep the others' records from the *last* build."""
     record = BuildRecord(build_id="", out=str(out.resolve()))
     staged: list[str] = []
@@ -92,11 +95,13 @@ def _make(site: Site, staging: Staging, out: Path, units: list[Unit], todo: list
         record.units[unit.name] = UnitRecord(unit.key, tuple(output.path for output in written), tuple(warnings))
         if progress is not None:
             progress(done, len(todo))
-    for unit in units:
+    # With no *units* (the first part of a build in two), every unit of the last build stays.
+    names = list(last.units) if units is None and last is not None else [unit.name for unit in units or ()]
+    for name in names:
         # A unit that is new and not made yet (the second part of a build in two) has nothing to keep.
-        if unit.name not in record.units and last is not None and unit.name in last.units:
-            kept = last.units[unit.name]
-            record.units[unit.name] = kept
+        if name not in record.units and last is not None and name in last.units:
+            kept = last.units[name]
+            record.units[name] = kept
             record.hashes.update({path: last.hashes[path] for path in kept.paths})
     _refuse_duplicates(record)
     # Named after the content, so that the same posts still give byte-identical output.

@@ -10,7 +10,7 @@ import contextlib
 import dataclasses
 import gc
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
@@ -128,25 +128,28 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
     """
     site, cache = _load(config, target, when, inputs, jobs, held)
     env = make_environment(config)
-    with _kept_from_collection():
-        units = plan(site, env, environment_digest(config), warm)
+    base_key = environment_digest(config)
     site_warnings = [*site.load_warnings, *language(env).warnings]
     last = _last_build(cache, target.out)
     # Outputs deleted or edited by hand since the last build are made and written again.
     damaged = damaged_outputs(target.out, last.stamps) if last is not None and publishes else set()
-    todo = [unit for unit in units if last is None or unit.name not in last.units
-            or last.units[unit.name].key != unit.key or not damaged.isdisjoint(last.units[unit.name].paths)]
-    made = len(todo)
-    first = _saved_first(todo) if early is not None and last is not None else []
-    if early is not None and first and len(first) < len(todo):
-        # The saved issue's page and email go out first; lists, tag pages and feeds follow.
-        last = make_and_commit(site, target.out, cache, units, first, last, jobs, None, commit, site_warnings,
-                                damaged, save=False)
+    made = 0
+    first = _saved_first(site, env, base_key, warm, cache.read_again, last) if early is not None else []
+    if early is not None and first:
+        # The saved issue's page and email go out first, before the rest is even planned; lists,
+        # tag pages and feeds follow.
+        last = make_and_commit(site, target.out, cache, None, first, last, jobs, None, commit, site_warnings,
+                               damaged, save=False)
         saved = tuple(sorted(unit.name[len("email/"):-len(".html")] for unit in first
                              if unit.name.startswith("email/")))
-        early(dataclasses.replace(_result(site, target, units, last, site_warnings, made=len(first),
+        early(dataclasses.replace(_result(site, target, last.units, last, site_warnings, made=len(first),
                                           started=started), saved=saved))
-        todo = [unit for unit in todo if unit not in first]
+        made = len(first)
+    with _kept_from_collection():
+        units = plan(site, env, base_key, warm)
+    todo = [unit for unit in units if last is None or unit.name not in last.units
+            or last.units[unit.name].key != unit.key or not damaged.isdisjoint(last.units[unit.name].paths)]
+    made += len(todo)
     record = make_and_commit(site, target.out, cache, units, todo, last, jobs, progress, commit, site_warnings,
                               damaged)
     result = _result(site, target, units, record, site_warnings, made=made, started=started)
@@ -169,12 +172,18 @@ def _note_archive(config: Config, target: Target, site: Site, inputs: Inputs, fi
     return input_fingerprint(config, target, inputs.stamps)
 
 
-def _saved_first(todo: list[Unit]) -> list[Unit]:
-    """The units of the issues whose own email changed (the posts just saved): their emails and pages."""
-    saved = {unit.name.removeprefix("email/").removesuffix(".html") for unit in todo
-             if unit.name.startswith("email/")}
-    wanted = {f"email/{slug}.html" for slug in saved} | {f"{slug}/index.html" for slug in saved}
-    return [unit for unit in todo if unit.name in wanted]
+# More posts than this read again in one build is not a save: the build goes in one part.
+_SAVED_MAXIMUM = 8
+
+
+def _saved_first(site: Site, env: Environment, base_key: str, warm: WarmPremailer | None,
+                 saved: Collection[str], last: BuildRecord | None) -> list[Unit]:
+    """The page and email of the issues just saved (posts read again from disk: *saved* slugs)
+    that differ from the *last* build's, worked out without planning the rest of the site."""
+    if last is None or not saved or len(saved) > _SAVED_MAXIMUM:
+        return []
+    units = [*WebRenderer(site, env).issue_units(base_key, saved), *email_units(site, env, base_key, warm, saved)]
+    return [unit for unit in units if unit.name not in last.units or last.units[unit.name].key != unit.key]
 
 
 def _load(config: Config, target: Target, when: datetime, inputs: Inputs,
@@ -200,10 +209,11 @@ def _last_build(cache: BuildCache, out: Path) -> BuildRecord | None:
     return last
 
 
-def _result(site: Site, target: Target, units: list[Unit], record: BuildRecord, site_warnings: list[Problem],
-            *, made: int, started: float) -> BuildResult:
-    """Say what the build in *record* holds: its issues, files and warnings."""
-    made_warnings = [warning for unit in units if (kept := record.units.get(unit.name)) is not None
+def _result(site: Site, target: Target, units: Iterable[Unit | str], record: BuildRecord,
+            site_warnings: list[Problem], *, made: int, started: float) -> BuildResult:
+    """Say what the build in *record* holds of *units* (or unit names): its issues, files and warnings."""
+    names = (unit if isinstance(unit, str) else unit.name for unit in units)
+    made_warnings = [warning for name in names if (kept := record.units.get(name)) is not None
                      for warning in kept.warnings]
     warnings = sorted({warning for warning in (*site_warnings, *made_warnings) if site.keeps(warning)},
                       key=lambda p: (str(p.path), p.line or 0, p.message))

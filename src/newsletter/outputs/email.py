@@ -7,6 +7,7 @@ the two parts, measures its images for Outlook and words the warnings the email 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 from functools import lru_cache, partial
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -211,13 +212,15 @@ def email_outputs(site: Site, env: Environment, entry: Entry,
     return outputs, list(parts.warnings)
 
 
-def email_units(site: Site, env: Environment, base_key: str, warm: WarmPremailer | None = None) -> list[Unit]:
-    """The email files of every built issue, a unit each; *warm* inlines them if given."""
+def email_units(site: Site, env: Environment, base_key: str, warm: WarmPremailer | None = None,
+                only: Collection[str] | None = None) -> list[Unit]:
+    """The email files of every built issue (of those whose slugs are in *only*, if given), a unit
+    each; *warm* inlines them if given."""
     # premailer takes a third of a second to import and warm up: unless *warm* is doing that
     # already, a worker process does it while the main one makes the pages and feeds.
     slow_start = starts_slowly(inliner(site.config), warm)
     return [Unit(f"email/{entry.slug}.html", email_key(site, entry, base_key),
                  partial(email_outputs, site, env, entry, warm), heavy=True, slow_start=slow_start)
-            for entry in site.entries]
+            for entry in site.entries if only is None or entry.slug in only]
 
 

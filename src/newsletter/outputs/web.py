@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
@@ -85,6 +86,26 @@ class WebRenderer:
             units.append(unit_of(make, str(_page(path)), key))
         return units
 
+    def _pages_key(self, base_key: str) -> str:
+        # Whether the tags page exists changes every page's link to it.
+        return digest(base_key, bool(self.site.tags))
+
+    def issue_units(self, base_key: str, only: Collection[str] | None = None) -> list[Unit]:
+        """The page of every issue (of those whose slugs are in *only*, if given), a unit each."""
+        base_key = self._pages_key(base_key)
+        listed = self.site.entries
+        units = []
+        for index, entry in enumerate(listed):
+            if only is not None and entry.slug not in only:
+                continue
+            newer = listed[index - 1] if index > 0 else None
+            older = listed[index + 1] if index < len(listed) - 1 else None
+            key = digest(base_key, "post", entry.key, newer.key if newer else "", older.key if older else "",
+                         snippet_key(self.site, entry.post))
+            units.append(unit_of(partial(self.post_page, entry, newer, older), f"{entry.slug}/index.html", key,
+                                 heavy=True))
+        return units
+
     def tags_index_unit(self, base_key: str) -> Unit:
         """The page listing every tag with its number of issues, each linked to its own page."""
         counts = [(tag, len(tag.entries)) for tag in self.site.tags]
@@ -106,27 +127,18 @@ class WebRenderer:
     def units(self, base_key: str) -> list[Unit]:
         """Every web page as a unit; *base_key* covers the config, templates and code."""
         listed = self.site.entries
-        position = {entry.slug: index for index, entry in enumerate(listed)}
-        units = [unit_of(self.stylesheet, str(STYLESHEET), digest(base_key, "style"))]
-        # Whether the tags page exists changes every page's link to it.
-        base_key = digest(base_key, bool(self.site.tags))
-        units.append(unit_of(self.feeds_page, str(_page(f"{FEEDS_PAGE}/")),
-                             digest(base_key, "feeds", *((tag.name, tag.slug) for tag in self.site.published_tags))))
-        for entry in self.site.entries:
-            index = position.get(entry.slug, -1)
-            newer = listed[index - 1] if index > 0 else None
-            older = listed[index + 1] if 0 <= index < len(listed) - 1 else None
-            key = digest(base_key, "post", entry.key, newer.key if newer else "", older.key if older else "",
-                         snippet_key(self.site, entry.post))
-            units.append(unit_of(partial(self.post_page, entry, newer, older), f"{entry.slug}/index.html", key,
-                                 heavy=True))
+        pages_key = self._pages_key(base_key)
+        units = [unit_of(self.stylesheet, str(STYLESHEET), digest(base_key, "style")),
+                 unit_of(self.feeds_page, str(_page(f"{FEEDS_PAGE}/")),
+                         digest(pages_key, "feeds", *((tag.name, tag.slug) for tag in self.site.published_tags))),
+                 *self.issue_units(base_key)]
         spoken = language(self.env)
-        units.extend(self.list_units(listed, "", spoken.gettext("All issues"), None, base_key))
+        units.extend(self.list_units(listed, "", spoken.gettext("All issues"), None, pages_key))
         if self.site.tags:
-            units.append(self.tags_index_unit(base_key))
+            units.append(self.tags_index_unit(pages_key))
         for tag in self.site.tags:
             heading = spoken.gettext("Tagged “%(tag)s”") % {"tag": tag.name}
-            units.extend(self.list_units(tag.entries, f"tags/{tag.slug}/", heading, tag, base_key))
+            units.extend(self.list_units(tag.entries, f"tags/{tag.slug}/", heading, tag, pages_key))
         return units
 
 

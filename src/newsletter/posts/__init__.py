@@ -7,6 +7,7 @@ is removed with a warning. ``model.py`` holds the values, ``reader.py`` reads on
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,17 +55,19 @@ class ReadPost:
 class PostCache(Protocol):
     """Posts read before, by file: ``get`` returns None when the file may have changed since."""
 
-    def get(self, path: Path) -> ReadPost | None: ...
+    def get(self, path: str) -> ReadPost | None: ...
 
-    def put(self, path: Path, read: ReadPost) -> None: ...
+    def put(self, path: str, read: ReadPost) -> None: ...
 
 
-def post_paths(config: Config, scanned: Sequence[Source] | None = None) -> list[Path]:
+def post_paths(config: Config, scanned: Sequence[Source] | None = None) -> list[str]:
     """Every post file (page bundles' index.md included), in name order; from the listing of posts/
     *scanned* already, if given."""
     if scanned is None:
         scanned = scan(config.root, POSTS_DIR, private=config.private_files)
-    return [config.root / source.relative for source in scanned
+    # Strings: a Path object per post costs a tenth of a second at 10,000 posts, on every save.
+    root = str(config.root)
+    return [os.path.join(root, source.relative) for source in scanned
             if (source.relative.endswith(".md") and source.relative.count("/") == 1
                 and source.relative != HUGO_SECTION_PAGE) or is_bundle_page(source.relative)]
 
@@ -84,14 +87,14 @@ def load_posts(config: Config, cache: PostCache | None = None,
     posts: list[Post] = []
     errors: list[Problem] = bundle_problems(scanned)
     warnings: list[Problem] = []
-    slug_lines: dict[Path, int] = {}
+    slug_lines: dict[str, int] = {}
     for path in post_paths(config, scanned):
         known = cache.get(path) if cache is not None else None
         if known is None:
             # The YAML reader loads only for a post the cache does not hold.
             from .reader import _reader
 
-            reader = _reader(path, config)
+            reader = _reader(Path(path), config)
             post = reader.read()
             errors.extend(reader.errors)
             if post is None:
@@ -110,7 +113,7 @@ def load_posts(config: Config, cache: PostCache | None = None,
         if other is not None:
             errors.append(Problem(post.display_path,
                                   f"'{post.slug}' is already the slug of {other.display_path}; "
-                                  "give one of them another 'slug:'", slug_lines[post.source], "slug"))
+                                  "give one of them another 'slug:'", slug_lines[str(post.source)], "slug"))
         by_slug[post.slug] = post
     errors.extend(_tag_clashes(posts))
     if errors:

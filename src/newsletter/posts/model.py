@@ -134,6 +134,7 @@ def tag_slug(name: str) -> str:
     return slugify(anyascii(spelled))
 
 
+@lru_cache(maxsize=4096)
 def same_tag(name: str) -> str:
     """What two spellings of one tag share: "Kubernetes" and "kubernetes" are one tag, "C" and "C++" two."""
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())

@@ -12,7 +12,7 @@ from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..build.cache import HeldCache
+from ..build.cache import BuiltIssue, HeldCache
 from ..build.engine import BuildResult, Target
 from ..build.engine import build as build_site
 from ..config import Config, load_config
@@ -51,6 +51,8 @@ class EngineBuilder:
         self.jobs = jobs
         self.premailer: WarmPremailer | None = None
         self.held = HeldCache()
+        # The last build's issues as described, by slug, with what the build said of each.
+        self._issues: dict[str, tuple[BuiltIssue, Issue]] = {}
         self._checking: Pool | None = None
         self._closed = False
 
@@ -78,11 +80,19 @@ class EngineBuilder:
             by_source.setdefault(str(warning.path), []).append(str(warning))
         # Strings, not Path objects: this runs twice a save, over every issue, before the page reloads.
         emails = os.path.join(self.target.out, EMAIL_DIR)
+        # Before the rest of a build, only the saved issues' emails have changed since the last one.
+        known = self._issues if partial else {}
         issues = []
         for made in result.built:
+            own = tuple(by_source.get(made.source, ()))
+            last = known.get(made.slug)
+            if last is not None and made.slug not in result.saved and last[0] == made and last[1].warnings == own:
+                issues.append(last[1])
+                continue
             # The same measure as the build's own warning about Gmail's clip.
-            issues.append(Issue(**vars(made), size=_size(os.path.join(emails, f"{made.slug}.html")),
-                                warnings=tuple(by_source.get(made.source, ()))))
+            size = _size(os.path.join(emails, f"{made.slug}.html"))
+            issues.append(Issue(**vars(made), size=size, warnings=own))
+        self._issues = {made.slug: (made, issue) for made, issue in zip(result.built, issues, strict=True)}
         general = tuple(str(warning) for warning in result.warnings if str(warning.path) not in shown)
         return Build(number=number, folder=self.target.out, site_title=config.site.title, site_url=config.site.url,
                      issues=tuple(issues), warnings=general, seconds=result.seconds, made=result.made,
