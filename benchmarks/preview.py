@@ -91,18 +91,26 @@ def serves(url: str, sentence: str) -> bool:
     return sentence.encode() in fetch(url)
 
 
-def time_edits(post: Path, urls: list[str], edits: int) -> dict[str, list[float]]:
-    """Append a new sentence to *post* *edits* times; time each save until every URL serves it."""
+def _pause() -> None:
+    time.sleep(0.3)  # let the server settle before the next save
+
+
+def time_edits(post: Path, urls: list[str], edits: int,
+               idle: Callable[[], None] = _pause) -> dict[str, list[float]]:
+    """Append a new sentence to *post* *edits* times; time each save until every URL serves it.
+
+    *idle* returns when the server is done with the save before, so that each save is timed alone.
+    """
     text = post.read_text(encoding="utf-8")
     times: dict[str, list[float]] = {url: [] for url in urls}
     for number in range(edits):
+        idle()
         sentence = f"Benchmark sentence number {number} {time.time_ns()}."
         post.write_text(text + f"\n{sentence}\n", encoding="utf-8")
         saved = time.perf_counter()
         for url in urls:
             wait_for(functools.partial(serves, url, sentence))
             times[url].append(time.perf_counter() - saved)
-        time.sleep(0.3)  # let the servers settle before the next save
     post.write_text(text, encoding="utf-8")
     return times
 
@@ -146,7 +154,9 @@ def ours(folder: Path, edits: int, saves: int = 0) -> tuple[dict[str, list[float
         results[start].append(server.startup)
         try:
             if start == "start warm":
-                timed = time_edits(post, [f"{base}email/{slug}.html", f"{base}{slug}/"], edits)
+                # Each save on a preview done with the one before: its whole build and its check.
+                timed = time_edits(post, [f"{base}email/{slug}.html", f"{base}{slug}/"], edits,
+                                   functools.partial(settled, base))
                 results["save → email served"], results["save → web page served"] = timed.values()
                 if saves:
                     growth = memory_over_saves(server, post, base, slug, saves)
