@@ -121,8 +121,9 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
            held: HeldCache | None = None) -> BuildResult:
     """Run the phases of a build: load, plan, diff, make, commit, record.
 
-    With *early*, an incremental build that remade a post's email commits that issue's email and
-    page first and hands *early* what is in place, then makes and commits the rest. A build that
+    With *early*, an incremental build after a save (posts read again from disk) makes and commits
+    those issues' email and page first and hands *early* what is in place; only then does it plan
+    the whole site, and make and commit the rest. A build that
     *publishes* (``newsletter build``, not the preview's or the check's) also notes in
     feed-archive.json the issues it published first, which fixes the feed archive's pages.
     """
