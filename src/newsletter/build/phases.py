@@ -123,9 +123,9 @@ def _build(config: Config, target: Target, when: datetime, fingerprint: str, inp
 
     With *early*, an incremental build after a save (posts read again from disk) makes and commits
     those issues' email and page first and hands *early* what is in place; only then does it plan
-    the whole site, and make and commit the rest. A build that
-    *publishes* (``newsletter build``, not the preview's or the check's) also notes in
-    feed-archive.json the issues it published first, which fixes the feed archive's pages.
+    the whole site, and make and commit the rest. A build that *publishes* (``newsletter build``,
+    not the preview's or the check's) also notes in feed-archive.json the issues it published
+    first, which fixes the feed archive's pages.
     """
     site, cache = _load(config, target, when, inputs, jobs, held)
     env = make_environment(config)
