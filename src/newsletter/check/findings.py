@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -174,9 +175,14 @@ def _stamped(rule_id: str, scope: Scope, function: Callable[P, Iterable[Hit]]) -
     return findings
 
 
+_RULES_MODULE = f"{__package__}.rules"
+
+
 def _registered() -> dict[str, _Registered]:
     """Every rule, its modules loaded on first use (rules.py imports each one of them)."""
-    importlib.import_module(f"{__package__}.rules")
+    # Asked for each issue checked: one look in sys.modules once the rules are loaded.
+    if _RULES_MODULE not in sys.modules:
+        importlib.import_module(_RULES_MODULE)
     return _REGISTERED
 
 
