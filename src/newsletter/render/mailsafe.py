@@ -100,9 +100,11 @@ def make_safe(fragment: Fragment) -> MailChanges:
     removed: list[Removed] = []
     alt_added: list[str] = []
     gone: set[HtmlElement] = set()  # taken out with an element around them
-    # What may need a change: elements with attributes, and those not kept as they are.
-    suspects = [element for element in fragment.root.iterdescendants("*")
-                if element.attrib or element.tag not in _KEPT_TAGS]
+    # What may need a change: elements not kept as they are, images (which may lack alt text), and
+    # elements with an attribute other than those any element keeps. Most of an issue is paragraphs
+    # and highlighted code, which need nothing.
+    suspects = [element for element in fragment.root.iterdescendants("*") if element.tag not in _KEPT_TAGS
+                or element.tag == "img" or not _GLOBAL_ATTRIBUTES.issuperset(element.keys())]
     for element in suspects:
         if element in gone:
             continue
