@@ -580,6 +580,34 @@ Intro with enough words to read.
     assert_clean(report)
 
 
+
+def test_rule_contrast_finds_the_line_in_a_code_block(letter):
+    # The pale words are the tail of an element, in the block's third line.
+    tail = bad_post(letter, """\
+Intro with enough words to read.
+
+<pre><code>first line of the block
+second line, all dark
+third line <span style="color: #dddddd"><b style="color: #000000">ok</b> pale tail</span>
+</code></pre>
+""", name="2025-04-01-tail")
+    # The pale words are an element's own text, in the block's second line.
+    own = bad_post(letter, """\
+Intro with enough words to read.
+
+<pre><code>another block
+then <i style="color: #e0e0e0">pale words</i>
+</code></pre>
+""", name="2025-04-02-own")
+    report = check(letter)
+    assert lines(report, tail, "contrast") == [line_of(letter, tail, "third line")] * 2
+    assert lines(report, own, "contrast") == [line_of(letter, own, "then <i")] * 2
+    assert sorted(messages(report, "contrast")) == [
+        f"{mode} mode: highlighted code on #f6f8fa is below WCAG AA contrast: {colour}"
+        for mode in ("dark", "light")
+        for colour in ("#dddddd 1.3:1 of 4.5:1 ('pale tail')", "#e0e0e0 1.2:1 of 4.5:1 ('pale words')")]
+
+
 OLD_DARK_RULES = """
 @media (prefers-color-scheme: dark) {
   .content, h1, h2, h3, h4, h5, h6, th { color: #e6e6e6 !important; }

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from .context import Issue, Run
 from .findings import WARNING, Hit, Scope, rule
-from .tree import Node
+from .tree import HtmlElement, classes, text_of
 
 VAGUE_LINK_TEXT = frozenset({
     "click here", "click", "here", "click this", "this", "this link", "link", "read more", "more",
@@ -23,8 +23,8 @@ def heading_skip(run: Run, issue: Issue) -> Iterator[Hit]:
     for heading in issue.body.iter("h1", "h2", "h3", "h4", "h5", "h6"):
         current = int(heading.tag[1])
         if current > level + 1:
-            yield Hit(issue.path, issue.source.heading_line(current, heading.text()),
-                      f"heading level skips from h{level} to h{current} ({heading.text().strip()!r}); "
+            yield Hit(issue.path, issue.source.heading_line(current, text_of(heading)),
+                      f"heading level skips from h{level} to h{current} ({text_of(heading).strip()!r}); "
                       f"screen reader users navigate by level: use {'#' * (level + 1)} here")
         level = current
 
@@ -34,14 +34,14 @@ def link_text(run: Run, issue: Issue) -> Iterator[Hit]:
     """Report links with no text, or text like "here" that says nothing on its own."""
     occurrences: dict[str, int] = {}
     for link in issue.body.iter("a"):
-        href = link.attrs.get("href")
+        href = link.get("href")
         if href is None:
             continue
         count = occurrences.get(href, 0)
         occurrences[href] = count + 1
         if _is_footnote(link):
             continue
-        text = " ".join(link.text().split())
+        text = " ".join(text_of(link).split())
         normalised = re.sub(r"[^\w\s]", "", _label(link, text)).strip().casefold()
         if not normalised:
             yield Hit(issue.path, issue.source.url_line(href, count),
@@ -52,12 +52,13 @@ def link_text(run: Run, issue: Issue) -> Iterator[Hit]:
                       "on their own): describe where it goes")
 
 
-def _label(link: Node, text: str) -> str:
+def _label(link: HtmlElement, text: str) -> str:
     """Return what a screen reader reads for a link: its text, its images' alt, or its aria-label or title."""
-    return text or " ".join(image.attrs.get("alt", "") for image in link.iter("img")).strip() \
-        or link.attrs.get("aria-label", "") or link.attrs.get("title", "")
+    return text or " ".join(image.get("alt", "") for image in link.iter("img")).strip() \
+        or link.get("aria-label", "") or link.get("title", "")
 
 
-def _is_footnote(link: Node) -> bool:
+def _is_footnote(link: HtmlElement) -> bool:
     """Say whether a link is a footnote's reference or its way back, whose text is a number or an arrow."""
-    return "footnote-ref" in (link.parent.classes if link.parent else set()) or "footnote-backref" in link.classes
+    parent = link.getparent()
+    return "footnote-ref" in (classes(parent) if parent is not None else ()) or "footnote-backref" in classes(link)

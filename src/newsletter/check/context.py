@@ -12,7 +12,7 @@ from ..posts import Post
 from ..render.urls import site_path
 from ..site import Entry, Site
 from .source import Source
-from .tree import Node, parse_html
+from .tree import HtmlElement, parse_html
 
 
 def display(root: Path, path: Path | str) -> str:
@@ -70,7 +70,7 @@ class Run:
 class BodyImage:
     """An image in an issue's body: its element, its src as written and the line it is on."""
 
-    node: Node
+    node: HtmlElement
     src: str
     line: int | None
 
@@ -89,7 +89,7 @@ class Issue:
         return self.run.source(self.entry.post)
 
     @cached_property
-    def body(self) -> Node:
+    def body(self) -> HtmlElement:
         return parse_html(self.entry.body.html)
 
     @cached_property
@@ -101,7 +101,7 @@ class Issue:
         seen: dict[str, int] = {}
         images = []
         for node in self.body.iter("img"):
-            src = node.attrs.get("src", "")
+            src = node.get("src", "")
             count = seen.get(src, 0)
             seen[src] = count + 1
             lines = markdown_lines.get(src, [])
@@ -118,7 +118,7 @@ class Issue:
         return (self.email_data or b"").decode("utf-8")
 
     @cached_property
-    def email(self) -> Node:
+    def email(self) -> HtmlElement:
         return parse_html(self.email_text)
 
     @cached_property

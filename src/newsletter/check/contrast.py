@@ -14,7 +14,7 @@ from .colours import Colour, contrast_ratio, hex_colour, known_colour, over, par
 from .context import Issue, Run, display
 from .css import CssRule, background, declarations, sheet_dark_rules
 from .findings import WARNING, Hit, Scope, rule
-from .tree import Node
+from .tree import HtmlElement, is_element, text_of
 
 AA_NORMAL, AA_LARGE = 4.5, 3.0
 _HEADING_SIZES = {"h1": 2.0, "h2": 1.5, "h3": 1.17, "h4": 1.0, "h5": 0.83, "h6": 0.67}
@@ -59,34 +59,41 @@ class _LowContrast:
     mode: str
     paint: _Paint
     ratio: float
-    node: Node
-    index: int  # of the text among the node's children
+    element: HtmlElement  # that holds the text
+    after: HtmlElement | None  # the child whose tail the text is; None for the element's own text
     text: str
 
 
-def _text_before(ancestor: Node, node: Node, index: int) -> str:
-    """Return the text of *ancestor* that comes before child *index* of *node*."""
+def _text_before(ancestor: HtmlElement, element: HtmlElement, after: HtmlElement | None) -> str:
+    """Return the text of *ancestor* that comes before the text of *element* after child *after*."""
     parts: list[str] = []
 
-    def walk(current: Node) -> bool:
-        for position, child in enumerate(current.children):
-            if current is node and position == index:
+    def walk(current: HtmlElement) -> bool:
+        if current is element and after is None:
+            return True
+        if current.text:
+            parts.append(current.text)
+        for child in current:
+            if is_element(child) and walk(child):
                 return True
-            if isinstance(child, str):
-                parts.append(child)
-            elif walk(child):
+            if current is element and child is after:
                 return True
+            if child.tail:
+                parts.append(child.tail)
         return False
 
     walk(ancestor)
     return "".join(parts)
 
 
-def _block_of(node: Node) -> Node:
-    """Return the paragraph, list item, cell or other block *node* is in."""
-    while node.parent is not None and node.tag not in _BLOCK_TAGS:
-        node = node.parent
-    return node
+def _block_of(element: HtmlElement) -> HtmlElement:
+    """Return the paragraph, list item, cell or other block *element* is in."""
+    while element.tag not in _BLOCK_TAGS:
+        parent = element.getparent()
+        if parent is None:
+            break
+        element = parent
+    return element
 
 
 Declarations = Mapping[str, tuple[str, bool]]
@@ -112,23 +119,23 @@ class _Painter:
                 if declared is not None:
                     key = (prop, css_rule.selector.parts[-1][0])
                     self.setting.setdefault(key, []).append((css_rule, declared))
-        self._chains: dict[tuple[int, str, frozenset[str], str], int] = {}
+        self._chains: dict[tuple[int, str, str, str], int] = {}
         self._painted: dict[tuple[object, ...], _Paint] = {}
         self._below: dict[tuple[_Paint, _Paint], tuple[tuple[str, _Paint, float], ...]] = {}
 
-    def chain(self, parent: int, node: Node) -> int:
-        """A number for *node*'s chain of tags, classes and ids up to the root: equal chains, equal matches."""
-        key = (parent, node.tag, node.classes, node.attrs.get("id", ""))
+    def chain(self, parent: int, element: HtmlElement) -> int:
+        """A number for *element*'s chain of tags, classes and ids up to the root: equal chains, equal matches."""
+        key = (parent, element.tag, element.get("class", ""), element.get("id", ""))
         found = self._chains.get(key)
         if found is None:
             found = self._chains[key] = len(self._chains) + 1
         return found
 
-    def dark_value(self, node: Node, prop: str, inline: tuple[str, bool] | None) -> str | None:
-        """Return the value the dark-mode sheet gives *prop* on *node*, if it beats the inline one."""
+    def dark_value(self, element: HtmlElement, prop: str, inline: tuple[str, bool] | None) -> str | None:
+        """Return the value the dark-mode sheet gives *prop* on *element*, if it beats the inline one."""
         best: tuple[tuple[int, tuple[int, int, int], int], str] | None = None
-        for css_rule, declared in (*self.setting.get((prop, node.tag), ()), *self.setting.get((prop, "*"), ())):
-            if not css_rule.selector.matches(node):
+        for css_rule, declared in (*self.setting.get((prop, element.tag), ()), *self.setting.get((prop, "*"), ())):
+            if not css_rule.selector.matches(element):
                 continue
             # An !important sheet rule beats an inline style; a plain one loses to it.
             if not declared[1] and inline is not None:
@@ -138,45 +145,45 @@ class _Painter:
                 best = (rank, declared[0])
         return best[1] if best is not None else None
 
-    def pick(self, node: Node, inline: Declarations, prop: str, dark: bool) -> str | None:
-        """Return the value of *prop* on *node*: the winning sheet rule's in dark mode, else the inline one."""
+    def pick(self, element: HtmlElement, inline: Declarations, prop: str, dark: bool) -> str | None:
+        """Return the value of *prop* on *element*: the winning sheet rule's in dark mode, else the inline one."""
         value = background(inline) if prop == "background" else inline.get(prop)
         if dark:
-            chosen = self.dark_value(node, prop, value)
+            chosen = self.dark_value(element, prop, value)
             if chosen is not None:
                 return chosen
         if value is not None:
             return value[0]
-        if prop == "background" and node.attrs.get("bgcolor"):
-            return node.attrs["bgcolor"]
+        if prop == "background":
+            return element.get("bgcolor") or None
         return None
 
-    def paint(self, node: Node, chain: int, parent: _Paint, style: str, dark: bool) -> _Paint:
-        """Work out how *node*'s text looks, from its parent's paint and its own styles."""
-        key = (chain, parent, style, node.attrs.get("bgcolor"), dark)
+    def paint(self, element: HtmlElement, chain: int, parent: _Paint, style: str, dark: bool) -> _Paint:
+        """Work out how *element*'s text looks, from its parent's paint and its own styles."""
+        key = (chain, parent, style, element.get("bgcolor"), dark)
         known = self._painted.get(key)
         if known is None:
-            known = self._painted[key] = self._paint(node, parent, declarations(style), dark)
+            known = self._painted[key] = self._paint(element, parent, declarations(style), dark)
         return known
 
-    def _paint(self, node: Node, parent: _Paint, inline: Declarations, dark: bool) -> _Paint:
+    def _paint(self, element: HtmlElement, parent: _Paint, inline: Declarations, dark: bool) -> _Paint:
         background_colour = parent.background
-        declared = self.pick(node, inline, "background", dark)
+        declared = self.pick(element, inline, "background", dark)
         colour_value = parse_colour(declared) if declared else None
         if colour_value is not None and colour_value[3] > 0:
             background_colour = over(colour_value, parent.background)
         colour = parent.colour
-        declared = self.pick(node, inline, "color", dark)
+        declared = self.pick(element, inline, "color", dark)
         parsed = parse_colour(declared) if declared else None
         if parsed is not None:
             colour = parsed
-        elif node.tag == "a" and declared is None:
+        elif element.tag == "a" and declared is None:
             colour = _DEFAULT_LINK
         weight = inline.get("font-weight", ("", False))[0].lower()
-        bold = parent.bold or node.tag in _BOLD_TAGS
+        bold = parent.bold or element.tag in _BOLD_TAGS
         if weight:
             bold = weight in ("bold", "bolder") or (weight.isdigit() and int(weight) >= 600)
-        size = _font_size(inline.get("font-size", ("", False))[0], parent.size, node.tag)
+        size = _font_size(inline.get("font-size", ("", False))[0], parent.size, element.tag)
         return _Paint(colour, background_colour, size, bold)
 
     def below(self, light: _Paint, dark: _Paint) -> tuple[tuple[str, _Paint, float], ...]:
@@ -191,21 +198,33 @@ class _Painter:
             known = self._below[(light, dark)] = tuple(found)
         return known
 
-    def walk(self, node: Node, chain: int, light: _Paint, dark: _Paint, found: list[_LowContrast]) -> None:
-        """Check the text below *node*, painted *light* and *dark*, skipping what is never shown."""
-        for index, child in enumerate(node.children):
-            if isinstance(child, str):
-                if node.tag != "#root" and child.strip():
-                    found += [_LowContrast(mode, paint, ratio, node, index, child.strip())
-                              for mode, paint, ratio in self.below(light, dark)]
-                continue
-            style = child.attrs.get("style", "")
-            if child.tag in _HIDDEN_TAGS or (style and declarations(style).get("display", ("", False))[0].lower()
-                                             == "none"):
-                continue
-            linked = self.chain(chain, child)
-            self.walk(child, linked, self.paint(child, linked, light, style, False),
-                      self.paint(child, linked, dark, style, True), found)
+    def visit(self, element: HtmlElement, chain: int, light: _Paint, dark: _Paint,
+              found: list[_LowContrast]) -> None:
+        """Check the text in *element* and below, in a parent painted *light* and *dark*, unless it is never
+        shown."""
+        style = element.get("style", "")
+        if element.tag in _HIDDEN_TAGS or (style and declarations(style).get("display", ("", False))[0].lower()
+                                           == "none"):
+            return
+        linked = self.chain(chain, element)
+        light = self.paint(element, linked, light, style, False)
+        dark = self.paint(element, linked, dark, style, True)
+        text = element.text
+        if text and not text.isspace():
+            self.note(element, None, text, light, dark, found)
+        for child in element:
+            if is_element(child):
+                self.visit(child, linked, light, dark, found)
+            text = child.tail
+            if text and not text.isspace():
+                self.note(element, child, text, light, dark, found)
+
+    def note(self, element: HtmlElement, after: HtmlElement | None, text: str, light: _Paint, dark: _Paint,
+             found: list[_LowContrast]) -> None:
+        """Add the text to *found* in each mode its paint is below WCAG AA."""
+        below = self.below(light, dark)
+        if below:
+            found += [_LowContrast(mode, paint, ratio, element, after, text.strip()) for mode, paint, ratio in below]
 
 
 @lru_cache(maxsize=4)
@@ -213,28 +232,29 @@ def _painter(sheets: tuple[str, ...]) -> _Painter:
     return _Painter(sheet_dark_rules(sheets))
 
 
-def low_contrast(document: Node) -> list[_LowContrast]:
+def low_contrast(document: HtmlElement) -> list[_LowContrast]:
     """Find every run of visible text whose colour on its background is below WCAG AA, light and dark."""
-    painter = _painter(tuple(style.text() for style in document.iter("style")))
+    painter = _painter(tuple(text_of(style) for style in document.iter("style")))
     start = _Paint(_BLACK, _WHITE, 16.0, False)
     found: list[_LowContrast] = []
-    painter.walk(document, 0, start, start, found)
+    painter.visit(document, 0, start, start, found)
     return found
 
 
 def _line(issue: Issue, first: _LowContrast, in_code: bool) -> int | None:
     """Return the line of the post that wrote the first text of a group."""
-    block = _block_of(first.node)
+    block = _block_of(first.element)
+    text = text_of(block)
     if in_code:
-        start = issue.source.line_of(block.text().split("\n")[0])
-        return start + _text_before(block, first.node, first.index).count("\n") if start else None
+        start = issue.source.line_of(text.split("\n")[0])
+        return start + _text_before(block, first.element, first.after).count("\n") if start else None
     if block.tag in ("th", "td"):
         # A table's cells are on the lines of its rows, which start with a bar.
-        words = " ".join(block.text().split()[:3])
+        words = " ".join(text.split()[:3])
         for number, line in enumerate(issue.source.body.split("\n"), start=issue.post.body_line):
             if line.lstrip().startswith("|") and words in line:
                 return number
-    return issue.source.text_line(block.text())
+    return issue.source.text_line(text)
 
 
 @rule("contrast", WARNING, "email text or link colours below WCAG AA contrast, in light or dark mode",
@@ -247,14 +267,14 @@ def check_contrast(run: Run, issue: Issue) -> Iterator[Hit]:
     """
     if issue.email_data is None:
         return
-    body_text = " ".join(issue.body.text().split())
+    body_text = " ".join(text_of(issue.body).split())
     template = _Template(run)
     # One finding per mode, background and kind of text: each is one colour scheme to fix.
     groups: dict[tuple[str, str, bool, str, int | None], list[_LowContrast]] = {}
     for low in low_contrast(issue.email):
-        block = _block_of(low.node)
+        block = _block_of(low.element)
         in_code = block.tag == "pre"
-        place = None if in_code or " ".join(block.text().split()) in body_text else template.line(block)
+        place = None if in_code or " ".join(text_of(block).split()) in body_text else template.line(block)
         kind = block.tag if block.tag in _HEADING_SIZES or block.tag == "th" else ""
         groups.setdefault((low.mode, hex_colour(low.paint.background), in_code, kind, place), []).append(low)
     for (mode, background_hex, in_code, kind, place), lows in groups.items():
@@ -288,14 +308,14 @@ class _Template:
         except (OSError, UnicodeDecodeError):
             self.lines = []
 
-    def line(self, block: Node) -> int:
+    def line(self, block: HtmlElement) -> int:
         """The line that wrote *block*: by its words, else by its class or an ancestor's; 0 if unknown."""
-        words = block.text().split()
+        words = text_of(block).split()
         needles = [" ".join(words[:count]) for count in (6, 3) if len(words) >= count]
-        node: Node | None = block
-        while node is not None:
-            needles += [f'class="{name}' for name in node.attrs.get("class", "").split()[:1]]
-            node = node.parent
+        element: HtmlElement | None = block
+        while element is not None:
+            needles += [f'class="{name}' for name in element.get("class", "").split()[:1]]
+            element = element.getparent()
         for needle in needles:
             for number, text in enumerate(self.lines, start=1):
                 if needle in text:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .colours import parse_colour
-from .tree import Node
+from .tree import HtmlElement, classes
 
 _COLOUR_TOKEN = re.compile(r"#[0-9a-fA-F]{3,8}\b|rgba?\([^)]*\)|\b[a-zA-Z]+\b")
 
@@ -71,21 +71,21 @@ class Selector:
         return Selector(tuple(parts), specificity)
 
     @staticmethod
-    def _matches_one(part: tuple[str, frozenset[str], str], node: Node) -> bool:
-        tag, classes, ident = part
-        return (tag in ("*", node.tag)) and classes <= node.classes and (not ident or node.attrs.get("id") == ident)
+    def _matches_one(part: tuple[str, frozenset[str], str], element: HtmlElement) -> bool:
+        tag, wanted, ident = part
+        return (tag in ("*", element.tag)) and wanted <= classes(element) and (not ident or element.get("id") == ident)
 
-    def matches(self, node: Node) -> bool:
-        """Say whether the selector selects *node*."""
-        if not self._matches_one(self.parts[-1], node):
+    def matches(self, element: HtmlElement) -> bool:
+        """Say whether the selector selects *element*."""
+        if not self._matches_one(self.parts[-1], element):
             return False
-        ancestor = node.parent
+        ancestor = element.getparent()
         for part in reversed(self.parts[:-1]):
-            while ancestor is not None and not (ancestor.tag != "#root" and self._matches_one(part, ancestor)):
-                ancestor = ancestor.parent
+            while ancestor is not None and not self._matches_one(part, ancestor):
+                ancestor = ancestor.getparent()
             if ancestor is None:
                 return False
-            ancestor = ancestor.parent
+            ancestor = ancestor.getparent()
         return True
 
 
@@ -96,11 +96,6 @@ class CssRule:
     selector: Selector
     declarations: Mapping[str, tuple[str, bool]]
     order: int
-
-
-def dark_rules(document: Node) -> list[CssRule]:
-    """Collect the rules inside the email's ``@media (prefers-color-scheme: dark)`` blocks."""
-    return list(sheet_dark_rules(tuple(style.text() for style in document.iter("style"))))
 
 
 @lru_cache(maxsize=8)

@@ -15,7 +15,7 @@ from ..render.templates import builtin_templates
 from ..render.tree import Fragment
 from .context import Issue, Run, display
 from .findings import WARNING, Hit, Scope, extends, plural, rule
-from .tree import Node
+from .tree import HtmlElement, is_element, text_of
 
 STYLE_MAX_BYTES = 16 * 1024
 CODE_LINE_MAX = 80
@@ -44,7 +44,7 @@ def email_style_size(run: Run, issue: Issue) -> Iterator[Hit]:
     if issue.email_data is None:
         return
     for style in issue.email.iter("style"):
-        size = len(style.text().encode("utf-8"))
+        size = len(text_of(style).encode("utf-8"))
         if size > STYLE_MAX_BYTES:
             yield Hit(_template_path(run, "email.css"), None,
                       f"the email's <style> block is {size / 1024:.0f} KB; Gmail ignores one over "
@@ -76,10 +76,11 @@ def code_width(run: Run, issue: Issue) -> Iterator[Hit]:
     """Report code blocks with lines too long for a phone."""
     source = issue.source
     for block in issue.body.iter("pre"):
-        long_lines = [line for line in block.text().split("\n") if len(line.rstrip()) > CODE_LINE_MAX]
+        code = text_of(block)
+        long_lines = [line for line in code.split("\n") if len(line.rstrip()) > CODE_LINE_MAX]
         if long_lines:
             longest = max(len(line.rstrip()) for line in long_lines)
-            yield Hit(issue.path, source.line_of(long_lines[0].rstrip()) or source.text_line(block.text()),
+            yield Hit(issue.path, source.line_of(long_lines[0].rstrip()) or source.text_line(code),
                       f"{plural(len(long_lines), 'code line')} longer than {CODE_LINE_MAX} characters "
                       f"(the longest {longest}); they scroll or wrap on phones: break them")
 
@@ -91,11 +92,11 @@ def table_wide(run: Run, issue: Issue) -> Iterator[Hit]:
     for table in issue.body.iter("table"):
         widths: dict[int, float] = {}
         for row in table.iter("tr"):
-            for index, cell in enumerate(child for child in row.children if not isinstance(child, str)):
+            for index, cell in enumerate(child for child in row if is_element(child)):
                 widths[index] = max(widths.get(index, 0.0), _narrowest(cell))
         needed = sum(widths.values())
         if needed > EMAIL_COLUMN_PX:
-            first = next((word for cell in table.iter("th", "td") for word in cell.text().split()[:1]), "")
+            first = next((word for cell in table.iter("th", "td") for word in text_of(cell).split()[:1]), "")
             line = next((number for number, text in enumerate(issue.source.body.split("\n"), issue.post.body_line)
                          if text.lstrip().startswith(("|", "<table")) and (first in text or "<table" in text)),
                         None)
@@ -105,9 +106,9 @@ def table_wide(run: Run, issue: Issue) -> Iterator[Hit]:
                       "shorter words, or a list")
 
 
-def _narrowest(cell: Node) -> float:
+def _narrowest(cell: HtmlElement) -> float:
     """How narrow a table cell can be without breaking a word: its longest word, padding and border."""
-    longest = max((len(word) for word in cell.text().split()), default=0)
+    longest = max((len(word) for word in text_of(cell).split()), default=0)
     return longest * TABLE_CHARACTER_PX + TABLE_CELL_PADDING_PX
 
 

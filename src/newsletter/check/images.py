@@ -25,7 +25,7 @@ def image_http(run: Run, issue: Issue) -> Iterator[Hit]:
     """Report images, srcset candidates included, loaded over plain http."""
     insecure_site = run.site.url.startswith("http:")
     for image in issue.images:
-        for url in [image.src, *srcset_urls(image.node.attrs.get("srcset", ""))]:
+        for url in [image.src, *srcset_urls(image.node.get("srcset", ""))]:
             if url.strip().lower().startswith("http:") or (is_site_relative(url) and insecure_site):
                 yield Hit(issue.path, image.line, f"image {url!r} is loaded over plain http; mail "
                           "clients and browsers block or flag it: use https")
@@ -46,7 +46,7 @@ def image_missing(run: Run, built: Sequence[Problem]) -> Iterator[Hit]:
 def image_alt(run: Run, issue: Issue) -> Iterator[Hit]:
     """Report images without alt text."""
     for image in issue.images:
-        alt = image.node.attrs.get("alt")
+        alt = image.node.get("alt")
         if alt is None or not alt.strip():
             what = "no alt text" if alt is None else "an empty alt text"
             yield Hit(issue.path, image.line, f"image {image.src!r} has {what}; describe it for readers "
@@ -60,7 +60,7 @@ def image_format(run: Run, issue: Issue) -> Iterator[Hit]:
     if issue.email_data is None:
         return
     for image in issue.email.iter("img"):
-        src = image.attrs.get("src", "")
+        src = image.get("src", "")
         kind = EMAIL_UNSUPPORTED_IMAGES.get(_suffix(src))
         if kind:
             yield Hit(issue.path, issue.email_image_lines.get(src), f"{kind} image {src!r}: Gmail and Outlook "
@@ -95,9 +95,9 @@ def image_width(run: Run, issue: Issue) -> Iterator[Hit]:
     if issue.email_data is None:
         return
     for image in issue.email.iter("img"):
-        src = image.attrs.get("src", "")
+        src = image.get("src", "")
         # The build gives static/ images their width; only images it cannot measure lack one.
-        if not image.attrs.get("width", "").strip():
+        if not image.get("width", "").strip():
             yield Hit(issue.path, issue.email_image_lines.get(src),
                       f"image {src!r} has no width in the email and its size cannot be read from static/; "
                       f"Outlook shows it at its natural size: write it as <img src=\"...\" alt=\"...\" "

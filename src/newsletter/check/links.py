@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from urllib.parse import unquote, urlsplit
 
 from ..config import find_key_line
@@ -15,7 +15,7 @@ from ..site import Entry
 from .context import Issue, Run
 from .findings import ERROR, WARNING, Hit, Scope, extends, rule
 from .source import Source
-from .tree import attribute_urls, node_urls
+from .tree import attribute_urls, linked
 
 BROKEN, UNPUBLISHED = "link-broken", "link-unpublished"
 
@@ -87,8 +87,8 @@ def _bundle_place(here: Entry | None, url: str) -> str:
 def _issue_link_problems(run: Run, issue: Issue, wanted: str) -> Iterator[Hit]:
     """Yield the problems of rule *wanted* with the links in an issue's body and its image."""
     occurrences: dict[str, int] = {}
-    for node in issue.body.iter():
-        for _, url in node_urls(node):
+    for element in linked(issue.body):
+        for _, url in attribute_urls(dict(element.items())):
             count = occurrences.get(url, 0)
             occurrences[url] = count + 1
             problem = link_problem(run, url, issue.entry)
@@ -128,7 +128,7 @@ def unpublished_links(run: Run, issue: Issue) -> Iterator[Hit]:
     return _issue_link_problems(run, issue, UNPUBLISHED)
 
 
-def relative_links(elements: Iterable[dict[str, str]], path: str, source: Source, where: str,
+def relative_links(elements: Iterable[Mapping[str, str]], path: str, source: Source, where: str,
                    why: str) -> Iterator[Hit]:
     """Yield every URL in the attributes of *elements* that does not resolve in an email or a feed (*where*)."""
     occurrences: dict[str, int] = {}
@@ -147,7 +147,7 @@ def relative_in_email(run: Run, issue: Issue) -> Iterator[Hit]:
     """Report links and images in the email that have nothing to resolve against."""
     if issue.email_data is None:
         return iter(())
-    return relative_links((node.attrs for node in issue.email.iter()), issue.path, issue.source, "email",
+    return relative_links((dict(element.items()) for element in linked(issue.email)), issue.path, issue.source, "email",
                           "where it has nothing to resolve against; write it relative to the site's root "
                           "(static/..., slug/) or absolute")
 

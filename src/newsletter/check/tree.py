@@ -1,93 +1,53 @@
-"""A small HTML tree, which is all the check needs to read pages, emails and feed content.
+"""The check reads pages, emails and feed content as libxml2 parsed them (through render.tree, the
+module that owns lxml): the elements' own methods, and the few helpers here.
 
-libxml2 parses (through render.tree, the module that owns lxml); the tree here is plain Python
-objects with parent links, which the contrast rule walks up and down many times.
+Comments and processing instructions are in lxml's trees too; is_element tells them apart.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..render.tree import HtmlElement, parse_document, parse_fragment, xpath
 
+__all__ = ["Flat", "HtmlElement", "attribute_urls", "classes", "is_element", "linked", "parse_flat", "parse_html",
+           "srcset_urls", "text_of"]
 
-class Node:
-    """An element: its tag, attributes, children (elements and text) and parent."""
 
-    __slots__ = ("tag", "attrs", "children", "parent", "classes")
+def is_element(node: HtmlElement) -> bool:
+    """Say whether *node* is an element, not a comment or a processing instruction."""
+    # The class compared rather than isinstance: a check asks this of hundreds of thousands of nodes.
+    return node.tag.__class__ is str
 
-    def __init__(self, tag: str, attrs: dict[str, str], parent: Node | None) -> None:
-        self.tag = tag
-        self.attrs = attrs
-        self.children: list[Node | str] = []
-        self.parent = parent
-        # Read by every selector the contrast rule tries: split once.
-        self.classes = frozenset(attrs["class"].split()) if "class" in attrs else _NO_CLASSES
 
-    def iter(self, *tags: str) -> Iterator[Node]:
-        """Yield every element below this one (of *tags*, if given), in document order."""
-        # A stack rather than nested generators: an email has thousands of elements, a dozen deep.
-        stack = [iter(self.children)]
-        while stack:
-            for child in stack[-1]:
-                if isinstance(child, Node):
-                    if not tags or child.tag in tags:
-                        yield child
-                    stack.append(iter(child.children))
-                    break
-            else:
-                stack.pop()
+def text_of(element: HtmlElement) -> str:
+    """Return all the text below *element*, comments left out."""
+    return str(element.text_content())
 
-    def text(self) -> str:
-        """Return all the text below this element."""
-        return "".join(child if isinstance(child, str) else child.text() for child in self.children)
+
+def classes(element: HtmlElement) -> frozenset[str]:
+    """Return the element's classes."""
+    value = element.get("class")
+    return frozenset(value.split()) if value else _NO_CLASSES
 
 
 _NO_CLASSES: frozenset[str] = frozenset()
 
-
-class Document(Node):
-    """The "#root" of a parsed page: its elements listed once, in document order and by tag, so that
-    the many rules that look for some tag over the whole page each read a list instead of a walk."""
-
-    __slots__ = ("_order", "_by_tag")
-
-    def __init__(self) -> None:
-        super().__init__("#root", {}, None)
-        self._order: list[Node] | None = None
-        self._by_tag: dict[str, list[Node]] = {}
-
-    def iter(self, *tags: str) -> Iterator[Node]:
-        if self._order is None:
-            self._order = list(super().iter())
-            for node in self._order:
-                self._by_tag.setdefault(node.tag, []).append(node)
-        if not tags:
-            return iter(self._order)
-        if len(tags) == 1:
-            return iter(self._by_tag.get(tags[0], ()))
-        return (node for node in self._order if node.tag in tags)
-
-
 _URL_ATTRIBUTES = ("href", "src", "poster", "cite", "background", "action")
 
 
-def parse_html(text: str) -> Document:
-    """Parse HTML (a whole document, or a fragment such as a post's body) into a tree under a "#root" node."""
-    root = Document()
+def parse_html(text: str) -> HtmlElement:
+    """Parse HTML: a whole document into its <html> element, a fragment (such as a post's body) into a
+    <div> holding it."""
     start = text.lstrip()[:9].lower()
     if start.startswith(("<!doctype", "<html")):
         document = parse_document(text)
         if document is not None:
-            _adopt(root, document)
-    else:
-        holder = parse_fragment(text)
-        if holder.text:
-            root.children.append(holder.text)
-        _add_children(root, holder)
-    return root
+            return document
+        text = ""
+    return parse_fragment(text)
 
 
 @dataclass(frozen=True)
@@ -100,8 +60,11 @@ class Flat:
     linked: tuple[dict[str, str], ...]
 
 
-# Elements with an attribute that node_urls reads a URL from; found by libxml2 rather than a walk.
-_LINKED = xpath("descendant::*[" + " or ".join(f"@{name}" for name in (*_URL_ATTRIBUTES, "srcset", "style")) + "]")
+# Elements with an attribute that attribute_urls reads a URL from; found by libxml2 rather than a walk.
+# A style carries a URL only in url(), which attribute_urls reads.
+_CARRIES_URL = " or ".join([*(f"@{name}" for name in (*_URL_ATTRIBUTES, "srcset")), "contains(@style, 'url(')"])
+_LINKED = xpath(f"descendant::*[{_CARRIES_URL}]")
+_LINKED_OR_SELF = xpath(f"descendant-or-self::*[{_CARRIES_URL}]")
 _IMAGES = xpath("descendant::img")
 
 
@@ -112,26 +75,6 @@ def parse_flat(text: str) -> Flat:
     return Flat(holder.text_content(), len(_IMAGES(holder)), linked)
 
 
-def _adopt(parent: Node, element: HtmlElement) -> None:
-    # Written for speed (a check builds hundreds of thousands of nodes): items() rather than the
-    # attrib proxy, the class compared rather than isinstance.
-    node = Node(element.tag, dict(element.items()), parent)
-    parent.children.append(node)
-    if element.text:
-        node.children.append(element.text)
-    _add_children(node, element)
-
-
-def _add_children(node: Node, element: HtmlElement) -> None:
-    children = node.children
-    for child in element:
-        if child.tag.__class__ is str:  # comments and processing instructions are left out, not their tails
-            _adopt(node, child)
-        tail = child.tail
-        if tail:
-            children.append(tail)
-
-
 def srcset_urls(value: str) -> list[str]:
     """List the URLs of a srcset attribute's candidates."""
     return [candidate.split()[0] for candidate in value.split(",") if candidate.split()]
@@ -140,13 +83,13 @@ def srcset_urls(value: str) -> list[str]:
 _CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)""")
 
 
-def node_urls(node: Node) -> list[tuple[str, str]]:
-    """List (attribute, URL) for every URL an element carries, srcset candidates and CSS url() included."""
-    return attribute_urls(node.attrs)
+def linked(root: HtmlElement) -> list[HtmlElement]:
+    """List the elements under *root* (and *root*) that carry a URL, in document order."""
+    return _LINKED_OR_SELF(root)
 
 
-def attribute_urls(attrs: dict[str, str]) -> list[tuple[str, str]]:
-    """List (attribute, URL) for every URL in an element's *attrs*."""
+def attribute_urls(attrs: Mapping[str, str]) -> list[tuple[str, str]]:
+    """List (attribute, URL) for every URL in an element's *attrs*, srcset candidates and CSS url() included."""
     if not attrs:
         return []
     urls: list[tuple[str, str]] = [(name, attrs[name]) for name in _URL_ATTRIBUTES if name in attrs]
