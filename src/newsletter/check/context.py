@@ -12,7 +12,7 @@ from ..posts import Post
 from ..render.urls import site_path
 from ..site import Entry, Site
 from .source import Source
-from .tree import HtmlElement, parse_html
+from .tree import HtmlElement, parse_html, urls_in
 
 
 def display(root: Path, path: Path | str) -> str:
@@ -108,6 +108,16 @@ class Issue:
             line = lines[count] if count < len(lines) else self.source.url_line(src, count)
             images.append(BodyImage(node, src, line))
         return images
+
+    @cached_property
+    def body_urls(self) -> list[tuple[str, str]]:
+        """(attribute, URL) for every URL in the body, in document order."""
+        return urls_in(self.body)
+
+    @cached_property
+    def email_urls(self) -> list[tuple[str, str]]:
+        """(attribute, URL) for every URL in the email, in document order."""
+        return urls_in(self.email)
 
     @cached_property
     def email_data(self) -> bytes | None:

@@ -190,6 +190,6 @@ def feed_future_date(run: Run, new: NewItem) -> Iterator[Hit]:
 @extends("link-relative", scope=Scope.FEED_ITEM)
 def relative_in_feed(run: Run, new: NewItem) -> Iterator[Hit]:
     """Report links and images in a feed item that readers would resolve against their own address."""
-    return relative_links(new.body.linked, new.path, new.source, "feed",
+    return relative_links(new.body.urls, new.path, new.source, "feed",
                           "where readers resolve it against their own address; write it relative to the "
                           "site's root or absolute")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from urllib.parse import unquote, urlsplit
 
 from ..config import find_key_line
@@ -15,7 +15,6 @@ from ..site import Entry
 from .context import Issue, Run
 from .findings import ERROR, WARNING, Hit, Scope, extends, rule
 from .source import Source
-from .tree import attribute_urls, linked
 
 BROKEN, UNPUBLISHED = "link-broken", "link-unpublished"
 
@@ -87,13 +86,12 @@ def _bundle_place(here: Entry | None, url: str) -> str:
 def _issue_link_problems(run: Run, issue: Issue, wanted: str) -> Iterator[Hit]:
     """Yield the problems of rule *wanted* with the links in an issue's body and its image."""
     occurrences: dict[str, int] = {}
-    for element in linked(issue.body):
-        for _, url in attribute_urls(dict(element.items())):
-            count = occurrences.get(url, 0)
-            occurrences[url] = count + 1
-            problem = link_problem(run, url, issue.entry)
-            if problem and problem[0] == wanted:
-                yield Hit(issue.path, issue.source.url_line(url, count), problem[1])
+    for _, url in issue.body_urls:
+        count = occurrences.get(url, 0)
+        occurrences[url] = count + 1
+        problem = link_problem(run, url, issue.entry)
+        if problem and problem[0] == wanted:
+            yield Hit(issue.path, issue.source.url_line(url, count), problem[1])
     if issue.post.image:
         problem = link_problem(run, issue.post.image, None)
         if problem and problem[0] == wanted:
@@ -128,17 +126,16 @@ def unpublished_links(run: Run, issue: Issue) -> Iterator[Hit]:
     return _issue_link_problems(run, issue, UNPUBLISHED)
 
 
-def relative_links(elements: Iterable[Mapping[str, str]], path: str, source: Source, where: str,
+def relative_links(urls: Iterable[tuple[str, str]], path: str, source: Source, where: str,
                    why: str) -> Iterator[Hit]:
-    """Yield every URL in the attributes of *elements* that does not resolve in an email or a feed (*where*)."""
+    """Yield every (attribute, URL) of *urls* that does not resolve in an email or a feed (*where*)."""
     occurrences: dict[str, int] = {}
-    for attrs in elements:
-        for attribute, url in attribute_urls(attrs):
-            if _absolute_enough(url, email=where == "email"):
-                continue
-            count = occurrences.get(url, 0)
-            occurrences[url] = count + 1
-            yield Hit(path, source.url_line(url, count), f"{attribute}={url!r} is relative in the {where}, {why}")
+    for attribute, url in urls:
+        if _absolute_enough(url, email=where == "email"):
+            continue
+        count = occurrences.get(url, 0)
+        occurrences[url] = count + 1
+        yield Hit(path, source.url_line(url, count), f"{attribute}={url!r} is relative in the {where}, {why}")
 
 
 @rule("link-relative", ERROR, "a link or image left relative in the email or a feed, where it cannot resolve",
@@ -147,7 +144,7 @@ def relative_in_email(run: Run, issue: Issue) -> Iterator[Hit]:
     """Report links and images in the email that have nothing to resolve against."""
     if issue.email_data is None:
         return iter(())
-    return relative_links((dict(element.items()) for element in linked(issue.email)), issue.path, issue.source, "email",
+    return relative_links(issue.email_urls, issue.path, issue.source, "email",
                           "where it has nothing to resolve against; write it relative to the site's root "
                           "(static/..., slug/) or absolute")
 
