@@ -7,6 +7,7 @@ each issue's findings come back.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.pool
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -53,14 +54,40 @@ def _check_in_worker(index: int) -> tuple[int, tuple[Problem, ...], ImageLines]:
     return index, *check_issue(_task.issues[index], _task.built)
 
 
-def check_issues(issues: list[Issue], built: bool, jobs: int) -> Iterator[tuple[Issue, tuple[Problem, ...],
-                                                                               ImageLines]]:
-    """Check each issue, in *jobs* worker processes when there are enough of them to be worth it."""
-    if jobs <= 1 or len(issues) < PARALLEL_MINIMUM:
-        for issue in issues:
-            yield issue, *check_issue(issue, built)
-        return
-    context = multiprocessing.get_context("fork")
-    with context.Pool(min(jobs, len(issues)), initializer=_adopt, initargs=(_Checking(issues, built),)) as pool:
-        for index, found, lines in pool.imap_unordered(_check_in_worker, range(len(issues)), chunksize=4):
-            yield issues[index], found, lines
+class IssueChecks:
+    """Check *issues*: in *jobs* worker processes started at once, when there are enough issues to be
+    worth it, so that this process can do other work while they run; here, one by one, otherwise.
+
+    Iterate to collect each issue with its findings and its images' lines; close to stop the workers.
+    """
+
+    def __init__(self, issues: list[Issue], built: bool, jobs: int) -> None:
+        self.issues = issues
+        self.built = built
+        self._pool: multiprocessing.pool.Pool | None = None
+        self._results: Iterator[tuple[int, tuple[Problem, ...], ImageLines]] | None = None
+        if jobs > 1 and len(issues) >= PARALLEL_MINIMUM:
+            self._pool = multiprocessing.get_context("fork").Pool(
+                min(jobs, len(issues)), initializer=_adopt, initargs=(_Checking(issues, built),))
+            self._results = self._pool.imap_unordered(_check_in_worker, range(len(issues)), chunksize=4)
+
+    def __iter__(self) -> Iterator[tuple[Issue, tuple[Problem, ...], ImageLines]]:
+        if self._results is None:
+            for issue in self.issues:
+                yield issue, *check_issue(issue, self.built)
+            return
+        for index, found, lines in self._results:
+            yield self.issues[index], found, lines
+
+    def close(self) -> None:
+        """Stop the workers, if any."""
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def __enter__(self) -> IssueChecks:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

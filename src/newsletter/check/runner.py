@@ -29,7 +29,7 @@ from .findings import Check, Report, Scope, checks, order
 from .links import resolve
 from .loading import build_problems, config_problems, post_problems, source_problems, template_problems
 from .memo import IssueMemo, Memo
-from .pool import check_issues
+from .pool import IssueChecks
 
 # Where a body names another page: enough to key an issue's findings on the pages it links to.
 _URLS = re.compile(r"""\s(?:href|src)=["']([^"']*)["']""")
@@ -141,8 +141,8 @@ def _load_failed(root: Path, error: ConfigError | PostError | SourceError) -> Re
 
 
 def _run_checks(run: Run, record: BuildRecord | None, memo: Memo, jobs: int) -> list[Problem]:
-    """Call the rules' functions: the site's, then each issue's (as written and as built), then the
-    built site's and the feed items'; issues and items whose key did not change come from *memo*."""
+    """Call the rules' functions: the site's; each issue's (as written and as built) and the feed
+    items', at once; then the built site's. Issues and items whose key did not change come from *memo*."""
     try:
         run.config_text = run.site.config.path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError):
@@ -152,11 +152,27 @@ def _run_checks(run: Run, record: BuildRecord | None, memo: Memo, jobs: int) -> 
     for check in checks(Scope.SITE):
         findings += check.function(run)
     shared = _shared_key(run, record)
-    findings += _issues_findings(run, record, memo, shared, jobs)
-    if record is None:
-        return findings
-    for check in checks(Scope.BUILT_SITE):
-        findings += check.function(run)
+    todo, pending, kept = _issues_to_check(run, record, memo, shared)
+    findings += kept
+    with IssueChecks(todo, record is not None, jobs) as checking:
+        # While worker processes check the issues, this one checks the feeds' items.
+        if record is not None:
+            findings += _feed_findings(run, record, memo, shared)
+        for issue, found, lines in checking:
+            key, links = pending[issue.path]
+            run.image_lines[issue.path] = lines
+            memo.keep_issue(issue.path, IssueMemo(key, found, lines, issue.entry.key, links))
+            findings += found
+    if record is not None:
+        # After the issues: a rule on the whole site reads the lines of their images.
+        for check in checks(Scope.BUILT_SITE):
+            findings += check.function(run)
+    return findings
+
+
+def _feed_findings(run: Run, record: BuildRecord, memo: Memo, shared: str) -> list[Problem]:
+    """Check the items of every feed document; documents and items whose key did not change come from *memo*."""
+    findings: list[Problem] = []
     item_checks = checks(Scope.FEED_ITEM)
     for document in feed_documents(record.hashes):
         # A feed document whose bytes did not change holds the same items: its findings stand.
@@ -212,8 +228,10 @@ def _issue_key(run: Run, issue: Issue, record: BuildRecord | None, links: tuple[
                   *((path, record.hashes.get(path, "")) for path in links if record is not None))
 
 
-def _issues_findings(run: Run, record: BuildRecord | None, memo: Memo, shared: str, jobs: int) -> list[Problem]:
-    """Check every issue, or take its findings from *memo* when nothing they were computed from changed."""
+def _issues_to_check(run: Run, record: BuildRecord | None, memo: Memo, shared: str
+                     ) -> tuple[list[Issue], dict[str, tuple[str, tuple[str, ...]]], list[Problem]]:
+    """List the issues to check, with the key and links of each by path, and the findings of the others:
+    those *memo* holds, since nothing they were computed from changed."""
     findings: list[Problem] = []
     pending: dict[str, tuple[str, tuple[str, ...]]] = {}
     todo: list[Issue] = []
@@ -228,12 +246,7 @@ def _issues_findings(run: Run, record: BuildRecord | None, memo: Memo, shared: s
         else:
             pending[issue.path] = (key, links)
             todo.append(issue)
-    for issue, found, lines in check_issues(todo, record is not None, jobs):
-        key, links = pending[issue.path]
-        run.image_lines[issue.path] = lines
-        memo.keep_issue(issue.path, IssueMemo(key, found, lines, issue.entry.key, links))
-        findings += found
-    return findings
+    return todo, pending, findings
 
 
 def _config_ignores(config: Config) -> tuple[str, ...]:
