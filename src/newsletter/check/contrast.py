@@ -209,22 +209,19 @@ class _Painter:
         linked = self.chain(chain, element)
         light = self.paint(element, linked, light, style, False)
         dark = self.paint(element, linked, dark, style, True)
-        text = element.text
-        if text and not text.isspace():
-            self.note(element, None, text, light, dark, found)
+        below = self.below(light, dark)  # for the text in the element itself, not in its children
+        if below and element.text and not element.text.isspace():
+            found += _lows(below, element, None, element.text)
         for child in element:
             if is_element(child):
                 self.visit(child, linked, light, dark, found)
-            text = child.tail
-            if text and not text.isspace():
-                self.note(element, child, text, light, dark, found)
+            if below and child.tail and not child.tail.isspace():
+                found += _lows(below, element, child, child.tail)
 
-    def note(self, element: HtmlElement, after: HtmlElement | None, text: str, light: _Paint, dark: _Paint,
-             found: list[_LowContrast]) -> None:
-        """Add the text to *found* in each mode its paint is below WCAG AA."""
-        below = self.below(light, dark)
-        if below:
-            found += [_LowContrast(mode, paint, ratio, element, after, text.strip()) for mode, paint, ratio in below]
+
+def _lows(below: tuple[tuple[str, _Paint, float], ...], element: HtmlElement, after: HtmlElement | None,
+          text: str) -> list[_LowContrast]:
+    return [_LowContrast(mode, paint, ratio, element, after, text.strip()) for mode, paint, ratio in below]
 
 
 @lru_cache(maxsize=4)
