@@ -6,7 +6,8 @@ For each size it starts `newsletter preview --no-open` (cold: no .newsletter/; w
 start), appends a new sentence to one post several times and times each save until the sentence
 is served in /email/<slug>.html and on /<slug>/. With Hugo installed (Debian's `hugo`), it does
 the same with `hugo server` on the same posts and prints the ratio. Then it times `newsletter
-check` cold and warm, and `newsletter status` with every issue recorded as sent. With --saves N,
+check` cold (each run just after a cold `newsletter build`, and the ratio of the two) and warm,
+and `newsletter status` with every issue recorded as sent. With --saves N,
 the warm preview is saved N more times and its memory (all its processes) read before and after.
 Medians and ranges; nothing here is a test, the figures depend on the machine.
 """
@@ -185,11 +186,15 @@ def run(command: list[str], folder: Path) -> float:
 
 
 def check_and_status(folder: Path, runs: int) -> dict[str, list[float]]:
-    results: dict[str, list[float]] = {"check cold": [], "check warm": [], "check, one post edited": [],
-                                       "status, every issue sent": []}
+    results: dict[str, list[float]] = {"build cold": [], "check cold": [], "check warm": [],
+                                       "check, one post edited": [], "status, every issue sent": []}
     post = sorted((folder / "posts").glob("*.md"))[-1]
     text = post.read_text(encoding="utf-8")
     for number in range(runs):
+        # A cold build just before each cold check: the two are compared run by run.
+        shutil.rmtree(folder / ".newsletter", ignore_errors=True)
+        shutil.rmtree(folder / "dist", ignore_errors=True)
+        results["build cold"].append(run([*NEWSLETTER, "build"], folder))
         shutil.rmtree(folder / ".newsletter", ignore_errors=True)
         results["check cold"].append(run([*NEWSLETTER, "check"], folder))
         results["check warm"].append(run([*NEWSLETTER, "check"], folder))
@@ -244,8 +249,12 @@ def main() -> None:
                 ratio = statistics.median(mine["save → web page served"]) / statistics.median(
                     theirs["save → web page served"])
                 print(f"  {'save → web page, ours / Hugo':<44} {ratio:7.2f}×")
-            for label, seconds in check_and_status(workdir / "newsletter", args.runs).items():
+            checked = check_and_status(workdir / "newsletter", args.runs)
+            for label, seconds in checked.items():
                 print(summary(f"newsletter {label}", seconds))
+            ratios = [check / build for check, build in zip(checked["check cold"], checked["build cold"], strict=True)]
+            print(f"  {'check cold / build cold, run by run':<44} {statistics.median(ratios):7.2f}×  "
+                  f"({min(ratios):.2f}–{max(ratios):.2f})")
             sys.stdout.flush()
 
 

@@ -32,7 +32,8 @@ def test_preview_benchmark_smoke_run():
                              "--runs", "1", "--no-hugo"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     for line in ("preview: start cold", "preview: start warm", "save → email served", "save → web page served",
-                 "check cold", "check warm", "check, one post edited", "status, every issue sent"):
+                 "build cold", "check cold", "check warm", "check, one post edited", "status, every issue sent",
+                 "check cold / build cold, run by run"):
         assert line in result.stdout
 
 
