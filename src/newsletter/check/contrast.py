@@ -37,9 +37,13 @@ def _font_size(value: str | None, parent: float, tag: str) -> float:
     return parent * _HEADING_SIZES.get(tag, 1.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Paint:
-    """What a piece of text looks like in one mode: its colour, its background, whether it is large."""
+    """What a piece of text looks like in one mode: its colour, its background, whether it is large.
+
+    A painter makes one of each (_Painter.paint_of), so that a paint is told by its identity: it is
+    in the key of every element the painter paints, and hashing its fields each time would cost more.
+    """
 
     colour: Colour
     background: Colour
@@ -122,6 +126,16 @@ class _Painter:
         self._chains: dict[tuple[int, str, str, str], int] = {}
         self._painted: dict[tuple[object, ...], _Paint] = {}
         self._below: dict[tuple[_Paint, _Paint], tuple[tuple[str, _Paint, float], ...]] = {}
+        self._paints: dict[tuple[Colour, Colour, float, bool], _Paint] = {}
+        self.start = self.paint_of(_BLACK, _WHITE, 16.0, False)  # black on white, 16 px
+
+    def paint_of(self, colour: Colour, background_colour: Colour, size: float, bold: bool) -> _Paint:
+        """Return the painter's one paint of these colours, size and weight."""
+        key = (colour, background_colour, size, bold)
+        found = self._paints.get(key)
+        if found is None:
+            found = self._paints[key] = _Paint(*key)
+        return found
 
     def chain(self, parent: int, element: HtmlElement) -> int:
         """A number for *element*'s chain of tags, classes and ids up to the root: equal chains, equal matches."""
@@ -184,7 +198,7 @@ class _Painter:
         if weight:
             bold = weight in ("bold", "bolder") or (weight.isdigit() and int(weight) >= 600)
         size = _font_size(inline.get("font-size", ("", False))[0], parent.size, element.tag)
-        return _Paint(colour, background_colour, size, bold)
+        return self.paint_of(colour, background_colour, size, bold)
 
     def below(self, light: _Paint, dark: _Paint) -> tuple[tuple[str, _Paint, float], ...]:
         """The modes in which text painted *light* and *dark* is below WCAG AA, with its ratio."""
@@ -232,9 +246,8 @@ def _painter(sheets: tuple[str, ...]) -> _Painter:
 def low_contrast(document: HtmlElement) -> list[_LowContrast]:
     """Find every run of visible text whose colour on its background is below WCAG AA, light and dark."""
     painter = _painter(tuple(text_of(style) for style in document.iter("style")))
-    start = _Paint(_BLACK, _WHITE, 16.0, False)
     found: list[_LowContrast] = []
-    painter.visit(document, 0, start, start, found)
+    painter.visit(document, 0, painter.start, painter.start, found)
     return found
 
 
