@@ -277,11 +277,14 @@ def check_contrast(run: Run, issue: Issue) -> Iterator[Hit]:
     """
     if issue.email_data is None:
         return
+    found = low_contrast(issue.email)
+    if not found:
+        return
     body_text = " ".join(text_of(issue.body).split())
     template = _Template(run)
     # One finding per mode, background and kind of text: each is one colour scheme to fix.
     groups: dict[tuple[str, str, bool, str, int | None], list[_LowContrast]] = {}
-    for low in low_contrast(issue.email):
+    for low in found:
         block = _block_of(low.element)
         in_code = block.tag == "pre"
         place = None if in_code or " ".join(text_of(block).split()) in body_text else template.line(block)
