@@ -40,10 +40,14 @@ class NewItem:
     """An item of the feeds the build would write, with the issue it links to; its content is parsed once."""
 
     def __init__(self, run: Run, entry: Entry, item: FeedItem) -> None:
+        self.run = run
         self.entry = entry
         self.item = item
         self.path = entry.post.display_path
-        self.source: Source = run.source(entry.post)
+
+    @cached_property
+    def source(self) -> Source:
+        return self.run.source(self.entry.post)
 
     @cached_property
     def body(self) -> Flat:
@@ -190,6 +194,6 @@ def feed_future_date(run: Run, new: NewItem) -> Iterator[Hit]:
 @extends("link-relative", scope=Scope.FEED_ITEM)
 def relative_in_feed(run: Run, new: NewItem) -> Iterator[Hit]:
     """Report links and images in a feed item that readers would resolve against their own address."""
-    return relative_links(new.body.urls, new.path, new.source, "feed",
+    return relative_links(new.body.urls, new, "feed",
                           "where readers resolve it against their own address; write it relative to the "
                           "site's root or absolute")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Iterator
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from ..config import find_key_line
@@ -126,8 +127,16 @@ def unpublished_links(run: Run, issue: Issue) -> Iterator[Hit]:
     return _issue_link_problems(run, issue, UNPUBLISHED)
 
 
-def relative_links(urls: Iterable[tuple[str, str]], path: str, source: Source, where: str,
-                   why: str) -> Iterator[Hit]:
+class _Written(Protocol):
+    """An issue or a feed item: the post that wrote it, by path and source (read when first asked for)."""
+
+    path: str
+
+    @property
+    def source(self) -> Source: ...
+
+
+def relative_links(urls: Iterable[tuple[str, str]], written: _Written, where: str, why: str) -> Iterator[Hit]:
     """Yield every (attribute, URL) of *urls* that does not resolve in an email or a feed (*where*)."""
     occurrences: dict[str, int] = {}
     for attribute, url in urls:
@@ -135,7 +144,8 @@ def relative_links(urls: Iterable[tuple[str, str]], path: str, source: Source, w
             continue
         count = occurrences.get(url, 0)
         occurrences[url] = count + 1
-        yield Hit(path, source.url_line(url, count), f"{attribute}={url!r} is relative in the {where}, {why}")
+        yield Hit(written.path, written.source.url_line(url, count),
+                  f"{attribute}={url!r} is relative in the {where}, {why}")
 
 
 @rule("link-relative", ERROR, "a link or image left relative in the email or a feed, where it cannot resolve",
@@ -144,7 +154,7 @@ def relative_in_email(run: Run, issue: Issue) -> Iterator[Hit]:
     """Report links and images in the email that have nothing to resolve against."""
     if issue.email_data is None:
         return iter(())
-    return relative_links(issue.email_urls, issue.path, issue.source, "email",
+    return relative_links(issue.email_urls, issue, "email",
                           "where it has nothing to resolve against; write it relative to the site's root "
                           "(static/..., slug/) or absolute")
 
