@@ -70,7 +70,7 @@ class Run:
 class BodyImage:
     """An image in an issue's body: its element, its src as written and the line it is on."""
 
-    node: HtmlElement
+    element: HtmlElement
     src: str
     line: int | None
 
@@ -100,13 +100,13 @@ class Issue:
             markdown_lines.setdefault(image.src, []).append(image.line)
         seen: dict[str, int] = {}
         images = []
-        for node in self.body.iter("img"):
-            src = node.get("src", "")
+        for element in self.body.iter("img"):
+            src = element.get("src", "")
             count = seen.get(src, 0)
             seen[src] = count + 1
             lines = markdown_lines.get(src, [])
             line = lines[count] if count < len(lines) else self.source.url_line(src, count)
-            images.append(BodyImage(node, src, line))
+            images.append(BodyImage(element, src, line))
         return images
 
     @cached_property

@@ -25,7 +25,7 @@ def image_http(run: Run, issue: Issue) -> Iterator[Hit]:
     """Report images, srcset candidates included, loaded over plain http."""
     insecure_site = run.site.url.startswith("http:")
     for image in issue.images:
-        for url in [image.src, *srcset_urls(image.node.get("srcset", ""))]:
+        for url in [image.src, *srcset_urls(image.element.get("srcset", ""))]:
             if url.strip().lower().startswith("http:") or (is_site_relative(url) and insecure_site):
                 yield Hit(issue.path, image.line, f"image {url!r} is loaded over plain http; mail "
                           "clients and browsers block or flag it: use https")
@@ -46,7 +46,7 @@ def image_missing(run: Run, built: Sequence[Problem]) -> Iterator[Hit]:
 def image_alt(run: Run, issue: Issue) -> Iterator[Hit]:
     """Report images without alt text."""
     for image in issue.images:
-        alt = image.node.get("alt")
+        alt = image.element.get("alt")
         if alt is None or not alt.strip():
             what = "no alt text" if alt is None else "an empty alt text"
             yield Hit(issue.path, image.line, f"image {image.src!r} has {what}; describe it for readers "
