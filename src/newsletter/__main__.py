@@ -1,7 +1,7 @@
 """Run the command line as `python -m newsletter`."""
 
-from .cli import main
+from .cli import run
 
 # Guarded: a process the preview spawns to check its builds imports this module again.
 if __name__ == "__main__":
-    main(prog_name="newsletter")
+    run(prog_name="newsletter")

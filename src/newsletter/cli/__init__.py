@@ -7,6 +7,6 @@ show the newsletter; ``sending.py`` the ones that mail it and say what was sent;
 from __future__ import annotations
 
 from . import lists, records, sending, site
-from .app import main
+from .app import main, run
 
-__all__ = ["lists", "main", "records", "sending", "site"]
+__all__ = ["lists", "main", "records", "run", "sending", "site"]

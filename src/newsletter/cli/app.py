@@ -6,6 +6,8 @@ Commands raise the library's ``NewsletterError`` as it is; the group prints it a
 
 from __future__ import annotations
 
+import atexit
+import gc
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -74,3 +76,15 @@ def main(ctx: click.Context, root: Path) -> None:
 def counted(number: int, word: str) -> str:
     """Write *number* and *word*, with an s when there is not exactly one."""
     return f"{number:,} {word}{'' if number == 1 else 's'}"
+
+
+def run(**options: Any) -> None:
+    """Run the `newsletter` command in a process that ends when it returns: the console script."""
+    atexit.register(_skip_the_last_collection)
+    main(**options)
+
+
+def _skip_the_last_collection() -> None:
+    # As it exits, Python collects garbage once more, walking every object left: after a build that
+    # is a large heap with nothing to free (a tenth of a second at 1,000 issues). Frozen, it is left.
+    gc.freeze()
