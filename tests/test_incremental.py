@@ -335,8 +335,7 @@ def test_a_failed_rebuild_stops_its_premailer_process_and_restores_the_collector
     build(newsletter.root, now=NOW, jobs=2)
     started = []
     start = inline.WarmPremailer.__init__
-    monkeypatch.setattr(inline.WarmPremailer, "__init__",
-                        lambda self, config, **options: started.append(self) or start(self, config, **options))
+    monkeypatch.setattr(inline.WarmPremailer, "__init__", lambda self, config: started.append(self) or start(self, config))
     _post(newsletter, 1, "Post 1 edited")
     newsletter.write("templates/email.html", "{{ entry.no_such_thing }}")
     with pytest.raises(Exception, match="no_such_thing"):

@@ -157,12 +157,11 @@ def build(root: Path, out: Path | None = None, *, drafts: bool = False, now: dat
         return BuildResult(out=target.out, built=unchanged.issues, files=unchanged.files, made=0,
                            warnings=unchanged.warnings, seconds=time.perf_counter() - started)
     # A build over an earlier one usually remakes an email or two, and premailer takes longer to
-    # start than the rest of such a build: it starts first (a full build has workers for emails),
-    # without a warm-up, which would end after the first email comes.
+    # start than the rest of such a build: it starts first (a full build has workers for emails).
     from ..outputs.inline import warm_premailer
 
     rebuild = premailer is None and not clean and jobs > 1 and bool(marker_id(target.out))
-    with warm_premailer(config, warm_up=False) if rebuild else contextlib.nullcontext(premailer) as warm:
+    with warm_premailer(config) if rebuild else contextlib.nullcontext(premailer) as warm:
         # Something changed: only now are the renderers loaded (a start with nothing to do needs none).
         from .phases import make_build
 

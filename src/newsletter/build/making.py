@@ -36,9 +36,7 @@ def make_units(site: Site, staging: Staging, units: list[Unit],
     if jobs > 1 and heavy and (len(heavy) >= PARALLEL_MINIMUM or any(unit.slow_start for unit in heavy)):
         yield from make_in_workers(heavy, light, site, staging, jobs)
     else:
-        # The light ones first: an email waits for the premailer process a build starts as it
-        # begins, which takes longer to get ready than such a build takes to get to its emails.
-        for unit in [*light, *heavy]:
+        for unit in units:
             yield unit, *make_unit(unit, site, staging)
 
 

@@ -108,22 +108,17 @@ _WARMING_BODY = ("<h1>a</h1><h2>a</h2><h3>a</h3><p>a <strong>b</strong> <em>c</e
 
 
 class WarmPremailer:
-    """A process that imports premailer as soon as it starts, and inlines the pages it is sent by the
-    process that started it.
-
-    With *warm_up* it first inlines a page with the email stylesheet, which fills premailer's caches
-    (a fifth of a second, the templates loaded), for a process that has time before its first email:
-    a preview waiting for a save. A build that remakes an email or two gets to the first sooner.
-    """
+    """A process that imports premailer and parses the email stylesheet as soon as it starts,
+    then inlines the pages it is sent by the process that started it."""
 
     # Longer than any email takes; past it the process is presumed stuck and the page inlined here.
     PATIENCE_SECONDS = 60
 
-    def __init__(self, config: Config, *, warm_up: bool = True) -> None:
+    def __init__(self, config: Config) -> None:
         self.owner = os.getpid()
         context = multiprocessing.get_context("fork")
         self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=_serve_premailer, args=(theirs, self.connection, config, warm_up),
+        self.process = context.Process(target=_serve_premailer, args=(theirs, self.connection, config),
                                        daemon=True)
         self.process.start()
         theirs.close()
@@ -154,21 +149,18 @@ class WarmPremailer:
         self.process.join()
 
 
-def _serve_premailer(connection: Connection, theirs: Connection, config: Config, warm_up: bool) -> None:
+def _serve_premailer(connection: Connection, theirs: Connection, config: Config) -> None:
     # With the builder's end closed here, the builder's exit (even killed) ends recv() below; its
     # Ctrl-C is its own to handle.
     theirs.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Should this fail, the first real email warms premailer up instead, and reports the error.
     with contextlib.suppress(Exception):
-        if warm_up:
-            # Imported here: a build starts this process before it loads its own renderers.
-            from ..render.templates import make_environment, render_template
+        # Imported here: a build starts this process before it loads its own renderers.
+        from ..render.templates import make_environment, render_template
 
-            css = render_template(make_environment(config), "email.css")
-            _premailer(f"<html><head><style>\n{css}\n</style></head><body class=\"body\">{_WARMING_BODY}</body></html>")
-        else:
-            _premailer_class()  # loaded before the first email comes: most of its wait
+        css = render_template(make_environment(config), "email.css")
+        _premailer(f"<html><head><style>\n{css}\n</style></head><body class=\"body\">{_WARMING_BODY}</body></html>")
     while True:
         try:
             html = connection.recv()
@@ -187,7 +179,7 @@ def uses_premailer(config: Config) -> bool:
 
 
 @contextlib.contextmanager
-def warm_premailer(config: Config, *, warm_up: bool = True) -> Iterator[WarmPremailer | None]:
+def warm_premailer(config: Config) -> Iterator[WarmPremailer | None]:
     """A premailer process started now for the emails inlined while this lasts, stopped after.
 
     Gives None when the newsletter uses another inliner.
@@ -195,7 +187,7 @@ def warm_premailer(config: Config, *, warm_up: bool = True) -> Iterator[WarmPrem
     if inliner(config) != PREMAILER:
         yield None
         return
-    warm = WarmPremailer(config, warm_up=warm_up)
+    warm = WarmPremailer(config)
     try:
         yield warm
     finally:
