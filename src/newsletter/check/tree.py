@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..render.tree import HtmlElement, parse_document, parse_fragment, xpath
 
-__all__ = ["Flat", "HtmlElement", "attribute_urls", "classes", "is_element", "parse_flat", "parse_html",
+__all__ = ["Flat", "HtmlElement", "classes", "is_element", "parse_flat", "parse_html",
            "srcset_urls", "text_of", "urls_in"]
 
 
@@ -52,15 +52,15 @@ def parse_html(text: str) -> HtmlElement:
 
 @dataclass(frozen=True)
 class Flat:
-    """A fragment read only for its words, its images and the attributes of the elements that carry
-    a URL, in document order: all a feed item's rules need, at a fraction of the cost of a tree."""
+    """A fragment read only for its words, its number of images and its URLs in document order: all a
+    feed item's rules need, kept without the tree they were read from."""
 
     text: str
     images: int
     urls: tuple[tuple[str, str], ...]  # (attribute, URL), as urls_in lists them
 
 
-# Elements with an attribute that attribute_urls reads a URL from, found by libxml2 rather than a
+# Elements with an attribute that _attribute_urls reads a URL from, found by libxml2 rather than a
 # walk: each attribute's name looked up in one string (a test per name costs twice as much), and
 # styles with a url(), the only place a style carries one.
 _LINKED = xpath("descendant-or-self::*[@*[contains('|{}|', concat('|', name(), '|'))] or contains(@style, 'url(')]"
@@ -69,9 +69,10 @@ _IMAGES = xpath("descendant::img")
 
 
 def parse_flat(text: str) -> Flat:
-    """Parse an HTML fragment into its text, its number of images and its URL-carrying elements."""
+    """Parse an HTML fragment into its text, its number of images and its URLs."""
     holder = parse_fragment(text)
-    return Flat(holder.text_content(), len(_IMAGES(holder)), tuple(urls_in(holder)))
+    # text_of gives a plain string: lxml's own keeps its tree alive.
+    return Flat(text_of(holder), len(_IMAGES(holder)), tuple(urls_in(holder)))
 
 
 def srcset_urls(value: str) -> list[str]:
@@ -84,10 +85,10 @@ _CSS_URL = re.compile(r"""url\(\s*(['"]?)(.*?)\1\s*\)""")
 
 def urls_in(root: HtmlElement) -> list[tuple[str, str]]:
     """List (attribute, URL) for every URL *root* and the elements under it carry, in document order."""
-    return [url for element in _LINKED(root) for url in attribute_urls(dict(element.items()))]
+    return [url for element in _LINKED(root) for url in _attribute_urls(dict(element.items()))]
 
 
-def attribute_urls(attrs: Mapping[str, str]) -> list[tuple[str, str]]:
+def _attribute_urls(attrs: Mapping[str, str]) -> list[tuple[str, str]]:
     """List (attribute, URL) for every URL in an element's *attrs*, srcset candidates and CSS url() included."""
     if not attrs:
         return []
